@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is set up on first use.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := contracts/node_modules/.installed-stamp
+export TRACEMARK_DB ?= sqlite:///tracemark.db
+
+.PHONY: run test test-fast bench bench-quick contracts-check contracts demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --silent --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+## run: set up, seed the embedded SQLite log with the demo data set (once), and start the service
+run: $(STAMP)
+	@if [ ! -s tracemark.db ]; then $(BIN)/tracemark demo; fi
+	$(BIN)/tracemark serve
+
+## test: set up and run the whole suite (SQLite, PostgreSQL, chain, browser)
+test: $(STAMP) contracts-check
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -x -m "not slow"
+
+## contracts-check: recompile LedgerAnchor.sol with the pinned solc; fail if the committed artifact differs
+contracts-check: $(NODE_STAMP)
+	cd contracts && node compile.js --check
+
+contracts: $(NODE_STAMP)
+	cd contracts && node compile.js
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) contracts/node_modules .pytest_cache .hypothesis

@@ -1,0 +1,166 @@
+"""The ledger's commands: init, keys, demo, verify, checkpoint, rebuild, erase."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ledger.config import Settings, init_log, open_ledger
+from ledger.errors import LedgerError
+
+__all__ = ["register", "settings_from", "DbOption", "HomeOption", "progress_bar", "fail"]
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $TRACEMARK_DB or sqlite:///tracemark.db)")]
+HomeOption = Annotated[Optional[Path], typer.Option("--home", help="folder of the log key and party keys (default: $TRACEMARK_HOME or .tracemark)")]
+
+
+def settings_from(db: str | None, home: Path | None) -> Settings:
+    return Settings.from_env(db_url=db, home=home)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar, handed out as a `progress(done, total)` callback."""
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def init(db: DbOption = None, home: HomeOption = None) -> None:
+    """Create the log's Ed25519 key (once) and the database schema."""
+    settings = settings_from(db, home)
+    ledger = init_log(settings)
+    console.print(f"log [bold]{settings.origin}[/] on {settings.db_url} ({ledger.size()} entries)")
+    console.print(f"verifier key: {settings.verifier_key()}  ({settings.verifier_key_path})")
+
+
+def keys_new(
+    out: Annotated[Path, typer.Option("--out", help="keystore file to write")],
+    passphrase: Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="keystore passphrase")] = None,
+) -> None:
+    """Make a new secp256k1 party key, saved as a Web3 Secret Storage keystore."""
+    from ledger.keys import new_account, save_keystore
+
+    if out.exists():
+        raise fail(f"{out} exists; refusing to overwrite a key")
+    if passphrase is None:
+        passphrase = typer.prompt("passphrase", hide_input=True, confirmation_prompt=True)
+    account = new_account()
+    save_keystore(account, out, passphrase)
+    console.print(f"address {account.address}  keystore {out}")
+
+
+def demo(
+    items: Annotated[int, typer.Option("--items", min=0, max=1_000_000, help="extra firearms to mark and ship")] = 20,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Fill an empty log with a realistic demo data set and write the demo parties' keys."""
+    from ledger.demo import DEMO_PASSPHRASE, run_demo
+
+    settings = settings_from(db, home)
+    ledger = init_log(settings)
+    if ledger.size():
+        raise fail(f"the log on {settings.db_url} already has {ledger.size()} entries; the demo needs an empty one")
+    with progress_bar("appending demo events") as progress:
+        result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress)
+    checkpoint = ledger.checkpoint()
+    table = Table("party", "role", "country", "address", title="demo parties")
+    for party in result.parties.values():
+        table.add_row(party.id, party.role, party.country, party.account.address)
+    console.print(table)
+    console.print(f"{result.events} signed events appended; checkpoint at size {checkpoint.size}")
+    console.print(f"keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r})")
+    for story, uid in result.items.items():
+        console.print(f"  {story:<20} {uid}")
+
+
+def verify(
+    db: DbOption = None,
+    home: HomeOption = None,
+    vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
+) -> None:
+    """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures."""
+    from ledger.audit import audit
+
+    settings = settings_from(db, home)
+    ledger = open_ledger(settings)
+    with progress_bar("verifying") as progress, ledger.reading() as session:
+        report = audit(session, vkey or settings.verifier_key(), settings.origin, progress)
+    if report.ok:
+        console.print(f"[green]OK[/] {report.size} entries, {report.checkpoints} checkpoints: every hash, proof and signature holds")
+        return
+    first = report.first
+    assert first is not None
+    err.print(f"[bold red]FAILED[/] first bad sequence number {first.seq}: {first.what}")
+    for finding in sorted(report.findings, key=lambda f: f.seq)[:50]:
+        err.print(f"  {finding}")
+    raise typer.Exit(1)
+
+
+def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
+    """Sign a checkpoint of the log as it is now and print the signed note."""
+    ledger = open_ledger(settings_from(db, home))
+    row = ledger.checkpoint()
+    typer.echo(row.note, nl=False)
+
+
+def rebuild(db: DbOption = None, home: HomeOption = None) -> None:
+    """Recompute the current state (parties, keys, items, permits) from the log's entries."""
+    from ledger.rebuild import rebuild as replay
+
+    ledger = open_ledger(settings_from(db, home))
+    with progress_bar("replaying") as progress:
+        count = replay(ledger, progress)
+    console.print(f"rebuilt the current state from {count} entries")
+
+
+def erase(
+    commitment: Annotated[str, typer.Argument(help="the owner commitment (hex) whose clear data to erase")],
+    reason: Annotated[str, typer.Option("--reason", help="court order or retention rule")],
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Erase a private owner's name and address; the log's hashes and proofs stay valid."""
+    ledger = open_ledger(settings_from(db, home))
+    ledger.erase_personal(commitment, reason)
+    console.print(f"erased the personal data behind {commitment}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ledger's commands to the `tracemark` app."""
+    for command in (init, demo, verify, checkpoint, rebuild, erase):
+        app.command()(_reported(command))
+    keys = typer.Typer(help="party keys", no_args_is_help=True)
+    keys.command("new")(_reported(keys_new))
+    app.add_typer(keys, name="keys")
+
+
+def _reported(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn a LedgerError into a one-line message and exit code 2, never a traceback."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        try:
+            command(*args, **kwargs)
+        except LedgerError as exc:
+            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
+
+    return wrapper

@@ -1,0 +1,83 @@
+"""Code lists the ledger validates: ISO 3166 countries and the CITES appendix, source and purpose codes."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import pycountry
+
+from ledger.errors import EventInvalid
+
+__all__ = [
+    "CITES_APPENDICES",
+    "CITES_SOURCES",
+    "CITES_PURPOSES",
+    "FIREARM_CATEGORIES",
+    "country",
+    "one_of",
+    "quantity",
+]
+
+CITES_APPENDICES = {"I", "II", "III"}
+
+# CITES Res. Conf. 12.3 (Rev. CoP19) Annex: source codes.
+CITES_SOURCES = {
+    "W": "taken from the wild",
+    "X": "taken in the marine environment not under any State's jurisdiction",
+    "R": "ranched",
+    "D": "Appendix-I animal bred in captivity for commercial purposes / plant artificially propagated",
+    "A": "plant artificially propagated",
+    "C": "animal bred in captivity",
+    "F": "animal born in captivity (F1 or subsequent)",
+    "Y": "assisted production",
+    "U": "source unknown",
+    "I": "confiscated or seized",
+    "O": "pre-Convention",
+}
+
+# CITES Res. Conf. 12.3 Annex: purpose-of-transaction codes.
+CITES_PURPOSES = {
+    "B": "breeding in captivity or artificial propagation",
+    "E": "educational",
+    "G": "botanical garden",
+    "H": "hunting trophy",
+    "L": "law enforcement / judicial / forensic",
+    "M": "medical (including biomedical research)",
+    "N": "reintroduction or introduction into the wild",
+    "P": "personal",
+    "Q": "circus or travelling exhibition",
+    "S": "scientific",
+    "T": "commercial",
+    "Z": "zoo",
+}
+
+# EU Directive 2021/555 Annex I firearm categories.
+FIREARM_CATEGORIES = {"A", "B", "C"}
+
+
+def country(code: str, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 code, upper-cased; EventInvalid naming the field otherwise."""
+    if not isinstance(code, str) or len(code) != 2 or not code.isascii():
+        raise EventInvalid(f"not an ISO 3166-1 alpha-2 country code: {code!r}", field)
+    if pycountry.countries.get(alpha_2=code.upper()) is None:
+        raise EventInvalid(f"unknown ISO 3166-1 country code: {code!r}", field)
+    return code.upper()
+
+
+def one_of(value: str, allowed: set[str] | dict[str, str], field: str) -> str:
+    if value not in allowed:
+        raise EventInvalid(f"{value!r} is not one of {sorted(allowed)}", field)
+    return value
+
+
+def quantity(text: str, field: str = "quantity") -> Decimal:
+    """A positive decimal quantity written as a string (floats never enter signed data)."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError) as exc:
+        raise EventInvalid(f"not a decimal quantity: {text!r}", field) from exc
+    if not value.is_finite() or value <= 0:
+        raise EventInvalid(f"quantity must be positive: {text!r}", field)
+    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise EventInvalid(f"at most 6 decimal places: {text!r}", field)
+    return value

@@ -1,0 +1,79 @@
+"""Settings from the environment and the factory that opens a ledger from them.
+
+Nothing is opened at import time: callers (CLI, API, tests) build a `Settings` and open
+what they need, so every test picks its own database and key folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.checkpoint import LogKey
+from ledger.db import DEFAULT_URL, open_database
+from ledger.errors import StoreError
+from ledger.migrate import upgrade
+from ledger.store import Ledger
+
+__all__ = ["Settings", "open_ledger", "init_log"]
+
+DEFAULT_ORIGIN = "tracemark.local/log"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the database is, where the log's keys live, and the log's name (its origin)."""
+
+    db_url: str = DEFAULT_URL
+    home: Path = Path(".tracemark")
+    origin: str = DEFAULT_ORIGIN
+
+    @classmethod
+    def from_env(cls, db_url: str | None = None, home: Path | None = None) -> "Settings":
+        return cls(
+            db_url=db_url or os.environ.get("TRACEMARK_DB", DEFAULT_URL),
+            home=home or Path(os.environ.get("TRACEMARK_HOME", ".tracemark")),
+            origin=os.environ.get("TRACEMARK_ORIGIN", DEFAULT_ORIGIN),
+        )
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.home / "log.key"
+
+    @property
+    def verifier_key_path(self) -> Path:
+        return self.home / "log.pub"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    def verifier_key(self) -> str:
+        """The log's public verifier key (C2SP note format), as kept beside the private key."""
+        try:
+            return self.verifier_key_path.read_text().strip()
+        except OSError as exc:
+            raise StoreError(f"no verifier key at {self.verifier_key_path}: run `tracemark init` first") from exc
+
+
+def init_log(settings: Settings) -> Ledger:
+    """Create the log key (once) and the schema; safe to run again."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if not settings.log_key_path.exists():
+        key = LogKey.generate(settings.origin)
+        fd = os.open(settings.log_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.signer_key + "\n")
+        settings.verifier_key_path.write_text(key.verifier_key + "\n")
+    ledger = open_ledger(settings)
+    upgrade(ledger.db)
+    return ledger
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The ledger on `settings.db_url`, with the log key when this machine holds it."""
+    key = None
+    if settings.log_key_path.exists():
+        key = LogKey.from_signer_key(settings.log_key_path.read_text().strip())
+    return Ledger(open_database(settings.db_url), origin=settings.origin, log_key=key)

@@ -1,0 +1,66 @@
+"""The one error family of the ledger: every refusal is a typed error that says what went wrong."""
+
+from __future__ import annotations
+
+__all__ = [
+    "LedgerError",
+    "EventInvalid",
+    "SignatureError",
+    "RuleViolation",
+    "CheckpointError",
+    "NotFound",
+    "StoreError",
+]
+
+
+class LedgerError(Exception):
+    """Base class of every error raised by the ledger package.
+
+    `index` is set when the error refused one event of a batch: the position of that event.
+    """
+
+    index: int | None = None
+
+
+class EventInvalid(LedgerError):
+    """An event is malformed: a field is missing, has the wrong type or an invalid code."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail if field is None else f"{field}: {detail}")
+        self.detail = detail
+        self.field = field
+
+
+class SignatureError(LedgerError):
+    """A party signature does not verify, names an unknown key, or was made with a revoked key."""
+
+    def __init__(self, detail: str, code: str = "signature_invalid") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class RuleViolation(LedgerError):
+    """The event is well formed and signed, but the rules refuse it against the current state."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+class CheckpointError(LedgerError):
+    """A checkpoint note is malformed or its signature does not verify."""
+
+
+class NotFound(LedgerError):
+    """A looked-up item, party, permit or entry does not exist."""
+
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(f"{what} {key!r} not found")
+        self.what = what
+        self.key = key
+
+
+class StoreError(LedgerError):
+    """The store cannot do what was asked (no schema, a conflicting concurrent append, ...)."""

@@ -1,0 +1,559 @@
+"""Event types and their payload schemas: the facts a party signs.
+
+An event is a JSON object whose RFC 8785 bytes the acting party signs (EIP-191). Parsing is
+strict (no coercion, no unknown fields) so the model is a faithful view of the signed bytes.
+Quantities are decimal strings and times RFC 3339 strings: no floats, no naive datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from ulid import ULID
+
+from ledger import codes
+from ledger.codec import canonical, parse_time
+from ledger.errors import EventInvalid
+from ledger.keys import normalise_address
+
+__all__ = [
+    "ROLES",
+    "Event",
+    "Envelope",
+    "parse_event",
+    "json_object",
+    "event_bytes",
+    "ITEM_EVENTS",
+]
+
+ROLES = (
+    "manufacturer",
+    "permit_authority",
+    "dealer",
+    "importer_exporter",
+    "customs",
+    "police",
+    "investigator",
+    "admin",
+)
+Role = Literal[
+    "manufacturer", "permit_authority", "dealer", "importer_exporter", "customs", "police", "investigator", "admin"
+]
+
+_PARTY_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+_SERIAL = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
+_PERMIT_NUMBER = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
+_HEX32 = r"^[0-9a-f]{64}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+PartyId = Annotated[str, Field(pattern=_PARTY_ID, description="party id: lower-case letters, digits, . _ -")]
+Serial = Annotated[str, Field(pattern=_SERIAL, description="upper-case A-Z 0-9 . / - (no look-alike characters)")]
+PermitNumber = Annotated[str, Field(pattern=_PERMIT_NUMBER)]
+Time = Annotated[str, Field(description="RFC 3339 time with timezone, e.g. 2026-11-23T10:00:00.000Z")]
+Quantity = Annotated[str, Field(description="positive decimal as a string, e.g. '12.5'")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+ShortText = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="after")
+    def _no_control_characters(self) -> "_Strict":
+        for name, value in self:
+            if isinstance(value, str) and _CONTROL.search(value):
+                raise ValueError(f"{name}: control or invisible formatting characters are not allowed")
+        return self
+
+
+def _check_time(value: str, field: str) -> str:
+    try:
+        parse_time(value, field)
+    except EventInvalid as exc:
+        raise ValueError(exc.detail) from exc
+    return value
+
+
+def _check_country(value: str, field: str) -> str:
+    try:
+        if codes.country(value, field) != value:
+            raise ValueError(f"country codes are upper-case: {value!r}")
+    except EventInvalid as exc:
+        raise ValueError(exc.detail) from exc
+    return value
+
+
+def _check_quantity(value: str, field: str) -> str:
+    try:
+        codes.quantity(value, field)
+    except EventInvalid as exc:
+        raise ValueError(exc.detail) from exc
+    return value
+
+
+# ---------------------------------------------------------------- parties and keys
+
+
+class PartyInfo(_Strict):
+    id: PartyId
+    name: ShortText
+    role: Role
+    country: str
+    licence_number: ShortText | None = None
+    licence_valid_from: Time | None = None
+    licence_valid_until: Time | None = None
+    addresses: list[str] = Field(min_length=1, max_length=5)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+    @field_validator("licence_valid_from", "licence_valid_until")
+    @classmethod
+    def _times(cls, v: str | None) -> str | None:
+        return v if v is None else _check_time(v, "licence validity")
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        try:
+            checked = [normalise_address(a, "addresses") for a in v]
+        except EventInvalid as exc:
+            raise ValueError(exc.detail) from exc
+        if len(set(checked)) != len(checked):
+            raise ValueError("addresses are listed twice")
+        return v
+
+
+class _EventBase(_Strict):
+    actor: PartyId = Field(description="the party making the event; its key signs it")
+    time: Time = Field(description="when the party says it happened (RFC 3339, with timezone)")
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        return _check_time(v, "time")
+
+
+class RegisterParty(_EventBase):
+    type: Literal["register_party"]
+    party: PartyInfo
+
+
+class AddKey(_EventBase):
+    type: Literal["add_key"]
+    party: PartyId
+    address: str
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        normalise_address(v)
+        return v
+
+
+class RevokeKey(_EventBase):
+    type: Literal["revoke_key"]
+    party: PartyId
+    address: str
+    from_time: Time = Field(description="events signed with the key at or after this time are refused")
+    reason: Text
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        normalise_address(v)
+        return v
+
+    @field_validator("from_time")
+    @classmethod
+    def _from(cls, v: str) -> str:
+        return _check_time(v, "from_time")
+
+
+# ---------------------------------------------------------------- items
+
+
+class _ItemEvent(_EventBase):
+    item: str = Field(description="the item's ULID", min_length=26, max_length=26)
+
+    @field_validator("item")
+    @classmethod
+    def _ulid(cls, v: str) -> str:
+        try:
+            if str(ULID.from_str(v)) != v:
+                raise ValueError("item ids are upper-case ULIDs")
+        except ValueError as exc:
+            raise ValueError(f"not a ULID: {v!r}") from exc
+        return v
+
+
+class ImportMarking(_Strict):
+    country: str
+    year: int = Field(ge=1800, le=2200)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "import_marking.country")
+
+
+class FirearmMarking(_Strict):
+    """UN Firearms Protocol Art. 8 / EU Directive 2021/555 marking fields."""
+
+    maker_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,8}$", description="short maker code printed in the QR")]
+    serial: Serial
+    country: str = Field(description="country of manufacture, ISO 3166-1 alpha-2")
+    year: int = Field(ge=1800, le=2200)
+    make: ShortText
+    model: ShortText
+    category: Literal["A", "B", "C"]
+    calibre: ShortText
+    import_marking: ImportMarking | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "marking.country")
+
+
+class MarkFirearm(_ItemEvent):
+    type: Literal["mark_firearm"]
+    marking: FirearmMarking
+
+
+class SpecimenTag(_Strict):
+    """A CITES universal tag (Res. Conf. 11.12) or caviar label (Res. Conf. 12.7)."""
+
+    kind: Literal["universal_tag", "caviar_label"]
+    serial: Serial
+    species: ShortText
+    species_code: Annotated[str, Field(pattern=r"^[A-Z]{3,8}$", description="short species code for the QR")]
+    country_of_origin: str
+    year: int = Field(ge=1800, le=2200)
+    quantity: Quantity
+    unit: Annotated[str, Field(pattern=r"^[a-z]{1,8}$")]
+    description: Text | None = None
+
+    @field_validator("country_of_origin")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "tag.country_of_origin")
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity(cls, v: str) -> str:
+        return _check_quantity(v, "tag.quantity")
+
+
+class MarkSpecimen(_ItemEvent):
+    type: Literal["mark_specimen"]
+    permit: PermitNumber
+    line: int = Field(ge=1, le=999)
+    tag: SpecimenTag
+
+
+class Transfer(_ItemEvent):
+    type: Literal["transfer"]
+    to: PartyId | None = Field(default=None, description="the licensed party the item is shipped to")
+    owner_commitment: Annotated[str, Field(pattern=_HEX32)] | None = Field(
+        default=None, description="retail sale to a private owner: salted SHA-256 commitment of the owner's data"
+    )
+    reference: ShortText = Field(description="licence, permit or invoice reference of the transfer")
+
+    @model_validator(mode="after")
+    def _one_receiver(self) -> "Transfer":
+        if (self.to is None) == (self.owner_commitment is None):
+            raise ValueError("give exactly one of 'to' (a party) or 'owner_commitment' (a private owner)")
+        return self
+
+
+class Receive(_ItemEvent):
+    type: Literal["receive"]
+
+
+class _Crossing(_ItemEvent):
+    permit: PermitNumber
+    line: int = Field(ge=1, le=999)
+    quantity: Quantity = Field(description="actual quantity endorsed by customs")
+    country: str
+    location: ShortText
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity(cls, v: str) -> str:
+        return _check_quantity(v, "quantity")
+
+
+class Export(_Crossing):
+    type: Literal["export"]
+
+
+class Import(_Crossing):
+    type: Literal["import"]
+
+
+class _Report(_ItemEvent):
+    place: ShortText
+    details: Text
+
+
+class ReportLost(_Report):
+    type: Literal["report_lost"]
+
+
+class ReportStolen(_Report):
+    type: Literal["report_stolen"]
+
+
+class Recover(_Report):
+    type: Literal["recover"]
+
+
+class Seize(_ItemEvent):
+    type: Literal["seize"]
+    country: str
+    place: ShortText
+    reason: Text
+    case: ShortText | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+
+class Release(_ItemEvent):
+    type: Literal["release"]
+    reason: Text
+
+
+class Forfeit(_ItemEvent):
+    type: Literal["forfeit"]
+    reason: Text
+
+
+class Destroy(_ItemEvent):
+    type: Literal["destroy"]
+    method: ShortText
+    reason: Text
+
+
+class Deactivate(_ItemEvent):
+    type: Literal["deactivate"]
+    method: ShortText
+    reason: Text
+
+
+class Inspect(_ItemEvent):
+    type: Literal["inspect"]
+    country: str
+    location: ShortText
+    direction: Literal["export", "import", "transit", "inland"]
+    verdict: Annotated[str, Field(pattern=r"^[A-Z_]{3,40}$")]
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+
+# ---------------------------------------------------------------- permits
+
+
+class PermitLine(_Strict):
+    line: int = Field(ge=1, le=999)
+    species: ShortText = Field(description="scientific name (CITES) or firearm description")
+    appendix: Literal["I", "II", "III"] | None = None
+    source: str | None = Field(default=None, description="CITES source code (Res. Conf. 12.3)")
+    purpose: str | None = Field(default=None, description="CITES purpose code (Res. Conf. 12.3)")
+    quantity: Quantity
+    unit: Annotated[str, Field(pattern=r"^[a-z]{1,8}$")]
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        if v is not None and v not in codes.CITES_SOURCES:
+            raise ValueError(f"{v!r} is not a CITES source code {sorted(codes.CITES_SOURCES)}")
+        return v
+
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, v: str | None) -> str | None:
+        if v is not None and v not in codes.CITES_PURPOSES:
+            raise ValueError(f"{v!r} is not a CITES purpose code {sorted(codes.CITES_PURPOSES)}")
+        return v
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity(cls, v: str) -> str:
+        return _check_quantity(v, "quantity")
+
+
+PermitKind = Literal["export", "import", "re-export", "certificate", "firearm_export", "firearm_import"]
+
+
+class PermitInfo(_Strict):
+    """CITES Res. Conf. 12.3 permit fields (or a firearms export/import authorisation)."""
+
+    number: PermitNumber
+    kind: PermitKind
+    issuing_country: str
+    exporter: PartyId
+    importer: PartyId
+    export_country: str
+    import_country: str
+    valid_from: Time
+    valid_until: Time
+    lines: list[PermitLine] = Field(min_length=1, max_length=100)
+
+    @field_validator("issuing_country", "export_country", "import_country")
+    @classmethod
+    def _countries(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _times(cls, v: str) -> str:
+        return _check_time(v, "validity")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PermitInfo":
+        if parse_time(self.valid_until) <= parse_time(self.valid_from):
+            raise ValueError("valid_until must be after valid_from")
+        numbers = [line.line for line in self.lines]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("permit line numbers must be unique")
+        if self.export_country == self.import_country:
+            raise ValueError("export and import countries must differ")
+        if not self.kind.startswith("firearm"):
+            for line in self.lines:
+                if line.appendix is None or line.source is None or line.purpose is None:
+                    raise ValueError(f"line {line.line}: CITES permits need appendix, source and purpose")
+        return self
+
+
+class IssuePermit(_EventBase):
+    type: Literal["issue_permit"]
+    permit: PermitInfo
+
+
+class CancelPermit(_EventBase):
+    type: Literal["cancel_permit"]
+    permit: PermitNumber
+    reason: Text
+
+
+# ---------------------------------------------------------------- corrections
+
+
+class Correct(_EventBase):
+    """An error declaration pointing at an earlier entry: history is never edited."""
+
+    type: Literal["correct"]
+    target_seq: int = Field(ge=0)
+    reason: Text
+    marking: dict[str, Any] | None = Field(
+        default=None, description="corrected marking or tag fields of a mark event (replaces those fields)"
+    )
+
+
+Event = Annotated[
+    Union[
+        RegisterParty,
+        AddKey,
+        RevokeKey,
+        MarkFirearm,
+        MarkSpecimen,
+        IssuePermit,
+        CancelPermit,
+        Transfer,
+        Receive,
+        Export,
+        Import,
+        ReportLost,
+        ReportStolen,
+        Recover,
+        Seize,
+        Release,
+        Forfeit,
+        Destroy,
+        Deactivate,
+        Inspect,
+        Correct,
+    ],
+    Field(discriminator="type"),
+]
+
+ITEM_EVENTS = {
+    "mark_firearm",
+    "mark_specimen",
+    "transfer",
+    "receive",
+    "export",
+    "import",
+    "report_lost",
+    "report_stolen",
+    "recover",
+    "seize",
+    "release",
+    "forfeit",
+    "destroy",
+    "deactivate",
+    "inspect",
+}
+
+_EVENT = TypeAdapter(Event)
+
+
+class Envelope(BaseModel):
+    """What a party posts: the event, the signing address and its EIP-191 signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: dict[str, Any]
+    signer: str
+    signature: str
+    personal: dict[str, str] | None = Field(
+        default=None,
+        description="clear personal data behind an owner_commitment: salt, name, address (kept off the log)",
+    )
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """Decode stored or posted event bytes into a JSON object."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EventInvalid(f"event is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise EventInvalid("an event is a JSON object")
+    return value
+
+
+def parse_event(raw: dict[str, Any] | bytes) -> Event:
+    """Validate a raw event (a dict or its JSON bytes); EventInvalid names the first bad field."""
+    if isinstance(raw, (bytes, bytearray)):
+        raw = json_object(raw)
+    if not isinstance(raw, dict):
+        raise EventInvalid("an event is a JSON object")
+    try:
+        return _EVENT.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"][1:])  # loc[0] is the event type tag
+        raise EventInvalid(first["msg"].removeprefix("Value error, "), field or None) from exc
+
+
+def event_bytes(raw: dict[str, Any]) -> bytes:
+    """The canonical bytes a party signs for an event."""
+    return canonical(raw)

@@ -1,0 +1,29 @@
+"""Schema changes go through Alembic: `upgrade` brings any database to the newest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from ledger.db import Database
+
+__all__ = ["upgrade", "alembic_config"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(db: Database) -> None:
+    """Create or upgrade the schema to the newest migration (idempotent)."""
+    with db.writer.connect() as connection:
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()

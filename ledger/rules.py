@@ -1,0 +1,409 @@
+"""The state machine: who may do what to which item, permit quantities and custody.
+
+Each rule is a small policy object whose `check` raises `RuleViolation(rule, detail)`;
+`AllOf` combines them and refuses to be built empty, so an event type can never be
+accepted by accident. `check_event` runs the rule set of the event's type against a
+read-only `View` of the current state; it never changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from ledger import events as ev
+from ledger.codec import parse_time
+from ledger.errors import RuleViolation
+from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
+
+__all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "FLAGGED", "LICENSED_ROLES"]
+
+FLAGGED = {"lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"}
+TERMINAL = {"destroyed", "deactivated"}
+LICENSED_ROLES = {"manufacturer", "dealer", "importer_exporter"}
+ENFORCEMENT = {"customs", "police"}
+
+
+class View(Protocol):
+    """Read access to the current state that the rules need."""
+
+    def party(self, party_id: str) -> Party | None: ...
+    def key(self, address: str) -> PartyKey | None: ...
+    def item(self, uid: str) -> Item | None: ...
+    def item_by_serial(self, marker: str, serial: str) -> Item | None: ...
+    def permit(self, number: str) -> Permit | None: ...
+    def permit_line(self, number: str, line: int) -> PermitLineRow | None: ...
+    def entry(self, seq: int) -> Entry | None: ...
+    def has_parties(self) -> bool: ...
+
+
+@dataclass
+class Context:
+    """One event under judgement, with the state it is judged against."""
+
+    event: ev.Event
+    seq: int
+    view: View
+    actor: Party
+
+    @property
+    def item(self) -> Item:
+        item = self.view.item(self.event.item)  # type: ignore[union-attr]
+        if item is None:
+            raise RuleViolation("unknown_item", f"no item {self.event.item}")  # type: ignore[union-attr]
+        return item
+
+    def permit(self, number: str) -> Permit:
+        permit = self.view.permit(number)
+        if permit is None:
+            raise RuleViolation("permit_missing", f"no permit {number}")
+        return permit
+
+    def line(self, number: str, line: int) -> PermitLineRow:
+        row = self.view.permit_line(number, line)
+        if row is None:
+            raise RuleViolation("permit_line_missing", f"permit {number} has no line {line}")
+        return row
+
+
+class Rule(Protocol):
+    def check(self, ctx: Context) -> None: ...
+
+
+class AllOf:
+    """Every rule must hold; the first that does not raises."""
+
+    def __init__(self, *rules: Rule) -> None:
+        if not rules:
+            raise ValueError("AllOf needs at least one rule: an empty rule set would accept anything")
+        self.rules = rules
+
+    def check(self, ctx: Context) -> None:
+        for rule in self.rules:
+            rule.check(ctx)
+
+
+# ---------------------------------------------------------------- who acts
+
+
+@dataclass(frozen=True)
+class ActorRole:
+    roles: tuple[str, ...]
+
+    def check(self, ctx: Context) -> None:
+        if ctx.actor.role not in self.roles:
+            raise RuleViolation(
+                "actor_role",
+                f"a {ctx.actor.role} may not {ctx.event.type}; only {' or '.join(self.roles)}",
+            )
+
+
+def licence_valid_at(party: Party, moment: str) -> bool:
+    """Licensed roles need a licence valid at `moment`; other roles need none."""
+    if party.role not in LICENSED_ROLES:
+        return True
+    if party.licence_number is None:
+        return False
+    when = parse_time(moment)
+    if party.licence_valid_from and when < parse_time(party.licence_valid_from):
+        return False
+    return not (party.licence_valid_until and when > parse_time(party.licence_valid_until))
+
+
+class ActorLicensed:
+    def check(self, ctx: Context) -> None:
+        if not licence_valid_at(ctx.actor, ctx.event.time):
+            raise RuleViolation("licence_invalid", f"{ctx.actor.id} holds no licence valid at {ctx.event.time}")
+
+
+# ---------------------------------------------------------------- parties and keys
+
+
+class CanRegister:
+    """Admins register anyone; a permit authority registers licensed parties of its own country."""
+
+    def check(self, ctx: Context) -> None:
+        info = ctx.event.party  # type: ignore[union-attr]
+        if ctx.view.party(info.id) is not None:
+            raise RuleViolation("party_exists", f"party {info.id} is already registered")
+        for address in info.addresses:
+            if ctx.view.key(address) is not None:
+                raise RuleViolation("key_in_use", f"address {address} already belongs to a party")
+        if ctx.actor.role == "admin":
+            return
+        if ctx.actor.role == "permit_authority" and info.role in LICENSED_ROLES and info.country == ctx.actor.country:
+            return
+        raise RuleViolation("actor_role", f"a {ctx.actor.role} may not register a {info.role} of {info.country}")
+
+
+class KeyOwnerOrAdmin:
+    def check(self, ctx: Context) -> None:
+        event = ctx.event
+        if ctx.view.party(event.party) is None:  # type: ignore[union-attr]
+            raise RuleViolation("unknown_party", f"no party {event.party}")  # type: ignore[union-attr]
+        if ctx.actor.role != "admin" and ctx.actor.id != event.party:  # type: ignore[union-attr]
+            raise RuleViolation("actor_role", "only the party itself or an admin manages its keys")
+        key = ctx.view.key(event.address)  # type: ignore[union-attr]
+        if event.type == "add_key" and key is not None:
+            raise RuleViolation("key_in_use", f"address {event.address} already belongs to {key.party_id}")
+        if event.type == "revoke_key" and (key is None or key.party_id != event.party):  # type: ignore[union-attr]
+            raise RuleViolation("unknown_key", f"{event.address} is not a key of {event.party}")  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- items
+
+
+class ItemIsNew:
+    def check(self, ctx: Context) -> None:
+        if ctx.view.item(ctx.event.item) is not None:  # type: ignore[union-attr]
+            raise RuleViolation("item_exists", f"item {ctx.event.item} is already marked")  # type: ignore[union-attr]
+
+
+class SerialUnique:
+    """A serial is unique per marking party (manufacturer or tagging authority)."""
+
+    def check(self, ctx: Context) -> None:
+        serial = marked_serial(ctx.event)
+        existing = ctx.view.item_by_serial(ctx.actor.id, serial)
+        if existing is not None:
+            raise RuleViolation("serial_not_unique", f"{ctx.actor.id} already marked serial {serial} ({existing.uid})")
+
+
+def marked_serial(event: ev.Event) -> str:
+    if isinstance(event, ev.MarkFirearm):
+        return event.marking.serial
+    return event.tag.serial  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    allowed: tuple[str, ...]
+
+    def check(self, ctx: Context) -> None:
+        item = ctx.item
+        if item.status not in self.allowed:
+            raise RuleViolation(
+                "item_flagged" if item.status in FLAGGED else "item_status",
+                f"item {item.uid} is {item.status}; {ctx.event.type} needs it {' or '.join(self.allowed)}",
+            )
+
+
+class NoPendingTransfer:
+    def check(self, ctx: Context) -> None:
+        if ctx.item.pending_to is not None:
+            raise RuleViolation("transfer_pending", f"item {ctx.item.uid} is already on its way to {ctx.item.pending_to}")
+
+
+class IsCustodian:
+    def check(self, ctx: Context) -> None:
+        if ctx.item.custodian != ctx.actor.id:
+            raise RuleViolation("not_custodian", f"{ctx.actor.id} does not hold item {ctx.item.uid}")
+
+
+class ReceiverAllowed:
+    def check(self, ctx: Context) -> None:
+        event: ev.Transfer = ctx.event  # type: ignore[assignment]
+        if event.owner_commitment is not None:
+            if ctx.actor.role not in ("dealer", "manufacturer"):
+                raise RuleViolation("actor_role", "only a licensed dealer or manufacturer sells to a private owner")
+            return
+        receiver = ctx.view.party(event.to)  # type: ignore[arg-type]
+        if receiver is None:
+            raise RuleViolation("unknown_party", f"no party {event.to}")
+        if receiver.id == ctx.actor.id:
+            raise RuleViolation("self_transfer", "a party cannot transfer an item to itself")
+        if not licence_valid_at(receiver, event.time):
+            raise RuleViolation("receiver_licence_invalid", f"{receiver.id} holds no licence valid at {event.time}")
+
+
+class PendingForActor:
+    def check(self, ctx: Context) -> None:
+        item = ctx.item
+        if item.status != "active" or item.pending_to != ctx.actor.id:
+            raise RuleViolation("no_pending_transfer", f"no transfer of {item.uid} to {ctx.actor.id} awaits receipt")
+
+
+class ReporterAllowed:
+    """The custodian reports its own losses; police and customs may report any."""
+
+    def check(self, ctx: Context) -> None:
+        if ctx.actor.role in ENFORCEMENT or ctx.item.custodian == ctx.actor.id:
+            return
+        raise RuleViolation("actor_role", f"{ctx.actor.id} neither holds item {ctx.item.uid} nor is police or customs")
+
+
+class SeizingAuthority:
+    def check(self, ctx: Context) -> None:
+        if ctx.item.seized_by != ctx.actor.id:
+            raise RuleViolation("not_seizing_authority", f"only {ctx.item.seized_by} may {ctx.event.type} item {ctx.item.uid}")
+
+
+class DisposalAllowed:
+    """The custodian destroys or deactivates what it holds, a seizing authority what was forfeited to it."""
+
+    def check(self, ctx: Context) -> None:
+        item = ctx.item
+        if item.status not in ("active", "forfeited"):
+            raise RuleViolation("item_flagged" if item.status in FLAGGED else "item_status", f"item {item.uid} is {item.status}")
+        if item.custodian != ctx.actor.id or item.pending_to is not None:
+            raise RuleViolation("not_custodian", f"{ctx.actor.id} does not hold item {item.uid}")
+
+
+# ---------------------------------------------------------------- permits
+
+
+class PermitIsNew:
+    def check(self, ctx: Context) -> None:
+        info = ctx.event.permit  # type: ignore[union-attr]
+        if ctx.view.permit(info.number) is not None:
+            raise RuleViolation("permit_exists", f"permit {info.number} already exists")
+
+
+class PermitIssuable:
+    """An authority issues permits of its own country, naming registered parties of the right countries."""
+
+    def check(self, ctx: Context) -> None:
+        info: ev.PermitInfo = ctx.event.permit  # type: ignore[union-attr]
+        if info.issuing_country != ctx.actor.country:
+            raise RuleViolation("permit_country", f"{ctx.actor.id} issues permits for {ctx.actor.country}, not {info.issuing_country}")
+        issuing_side = info.import_country if info.kind in ("import", "firearm_import") else info.export_country
+        if info.issuing_country != issuing_side:
+            raise RuleViolation("permit_country", f"a {info.kind} permit is issued by {issuing_side}, not {info.issuing_country}")
+        for role, party_id, country in (("exporter", info.exporter, info.export_country), ("importer", info.importer, info.import_country)):
+            party = ctx.view.party(party_id)
+            if party is None:
+                raise RuleViolation("unknown_party", f"{role} {party_id} is not registered")
+            if party.country != country:
+                raise RuleViolation("permit_parties", f"{role} {party_id} is in {party.country}, not {country}")
+
+
+class PermitIssuer:
+    def check(self, ctx: Context) -> None:
+        permit = ctx.permit(ctx.event.permit)  # type: ignore[union-attr]
+        if permit.issuer != ctx.actor.id:
+            raise RuleViolation("not_issuer", f"only {permit.issuer} may change permit {permit.number}")
+        if permit.status == "cancelled":
+            raise RuleViolation("permit_cancelled", f"permit {permit.number} is already cancelled")
+
+
+def permit_usable(permit: Permit, moment: str) -> None:
+    """Raise unless the permit is valid (not cancelled, within its validity) at `moment`."""
+    if permit.status == "cancelled":
+        raise RuleViolation("permit_cancelled", f"permit {permit.number} was cancelled")
+    when = parse_time(moment)
+    if when < parse_time(permit.valid_from):
+        raise RuleViolation("permit_not_yet_valid", f"permit {permit.number} is valid from {permit.valid_from}")
+    if when > parse_time(permit.valid_until):
+        raise RuleViolation("permit_expired", f"permit {permit.number} expired {permit.valid_until}")
+
+
+class SpecimenPermit:
+    """A specimen is tagged under a valid CITES permit line of the same species by its issuer or exporter."""
+
+    def check(self, ctx: Context) -> None:
+        event: ev.MarkSpecimen = ctx.event  # type: ignore[assignment]
+        permit = ctx.permit(event.permit)
+        if permit.kind.startswith("firearm"):
+            raise RuleViolation("permit_regime", f"permit {permit.number} is a firearms authorisation")
+        if ctx.actor.id not in (permit.issuer, permit.exporter):
+            raise RuleViolation("actor_role", f"only {permit.issuer} or {permit.exporter} tag specimens of {permit.number}")
+        permit_usable(permit, event.time)
+        line = ctx.line(permit.number, event.line)
+        if line.species != event.tag.species:
+            raise RuleViolation("species_mismatch", f"line {line.line} covers {line.species}, not {event.tag.species}")
+
+
+class CrossingAllowed:
+    """Customs of the permit's export (or import) country endorse the actual quantity on its line."""
+
+    def check(self, ctx: Context) -> None:
+        event: ev.Export | ev.Import = ctx.event  # type: ignore[assignment]
+        item, permit = ctx.item, ctx.permit(event.permit)
+        if event.country != ctx.actor.country:
+            raise RuleViolation("route_country_mismatch", f"{ctx.actor.id} is customs of {ctx.actor.country}, not {event.country}")
+        side = permit.export_country if event.type == "export" else permit.import_country
+        if event.country != side:
+            raise RuleViolation("route_country_mismatch", f"permit {permit.number} is for {event.type} through {side}, not {event.country}")
+        if (item.kind == "firearm") != permit.kind.startswith("firearm"):
+            raise RuleViolation("permit_regime", f"permit {permit.number} ({permit.kind}) does not cover a {item.kind}")
+        if event.type == "export":
+            self._export(ctx, item, permit)
+        else:
+            self._import(ctx, item, permit)
+
+    def _export(self, ctx: Context, item: Item, permit: Permit) -> None:
+        if permit.kind not in ("export", "re-export", "certificate", "firearm_export"):
+            raise RuleViolation("permit_kind", f"permit {permit.number} is an {permit.kind} permit, not an export permit")
+        if item.custodian != permit.exporter or item.status != "active" or item.pending_to is not None:
+            raise RuleViolation("custody_mismatch", f"item {item.uid} is not held by exporter {permit.exporter}")
+        permit_usable(permit, ctx.event.time)
+        self._endorse(ctx, item, permit)
+
+    def _import(self, ctx: Context, item: Item, permit: Permit) -> None:
+        if item.status != "in_transit" or item.pending_to != permit.importer or item.country != permit.export_country:
+            raise RuleViolation("custody_mismatch", f"item {item.uid} is not in transit from {permit.export_country} to {permit.importer}")
+        if permit.kind in ("import", "firearm_import"):
+            permit_usable(permit, ctx.event.time)
+            self._endorse(ctx, item, permit)
+
+    @staticmethod
+    def _endorse(ctx: Context, item: Item, permit: Permit) -> None:
+        event: ev.Export | ev.Import = ctx.event  # type: ignore[assignment]
+        line = ctx.line(permit.number, event.line)
+        if item.kind == "specimen" and item.facts.get("species") != line.species:
+            raise RuleViolation("species_mismatch", f"line {line.line} covers {line.species}, not {item.facts.get('species')}")
+        wanted = Decimal(line.endorsed) + Decimal(event.quantity)
+        if wanted > Decimal(line.quantity):
+            remaining = Decimal(line.quantity) - Decimal(line.endorsed)
+            raise RuleViolation(
+                "quantity_exhausted",
+                f"permit {permit.number} line {line.line} has {remaining} {line.unit} left, {event.quantity} asked",
+            )
+
+
+# ---------------------------------------------------------------- corrections
+
+
+class CorrectionAllowed:
+    def check(self, ctx: Context) -> None:
+        event: ev.Correct = ctx.event  # type: ignore[assignment]
+        target = ctx.view.entry(event.target_seq)
+        if target is None or event.target_seq >= ctx.seq:
+            raise RuleViolation("unknown_entry", f"no earlier entry {event.target_seq}")
+        if target.actor != ctx.actor.id and ctx.actor.role != "admin":
+            raise RuleViolation("actor_role", f"only {target.actor} or an admin may correct entry {event.target_seq}")
+        if event.marking is not None and target.event_type not in ("mark_firearm", "mark_specimen"):
+            raise RuleViolation("not_a_marking", f"entry {event.target_seq} is a {target.event_type}, not a marking")
+
+
+_ITEM_HOLDER = (ActorLicensed(), IsCustodian())
+
+RULES: dict[str, AllOf] = {
+    "register_party": AllOf(ActorRole(("admin", "permit_authority")), CanRegister()),
+    "add_key": AllOf(KeyOwnerOrAdmin()),
+    "revoke_key": AllOf(KeyOwnerOrAdmin()),
+    "mark_firearm": AllOf(ActorRole(("manufacturer",)), ActorLicensed(), ItemIsNew(), SerialUnique()),
+    "issue_permit": AllOf(ActorRole(("permit_authority",)), PermitIsNew(), PermitIssuable()),
+    "cancel_permit": AllOf(ActorRole(("permit_authority",)), PermitIssuer()),
+    "mark_specimen": AllOf(ActorRole(("permit_authority", "importer_exporter")), ActorLicensed(), ItemIsNew(), SerialUnique(), SpecimenPermit()),
+    "transfer": AllOf(ItemStatus(("active",)), *_ITEM_HOLDER, NoPendingTransfer(), ReceiverAllowed()),
+    "receive": AllOf(ActorLicensed(), PendingForActor()),
+    "export": AllOf(ActorRole(("customs",)), CrossingAllowed()),
+    "import": AllOf(ActorRole(("customs",)), CrossingAllowed()),
+    "report_lost": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
+    "report_stolen": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
+    "recover": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("lost", "stolen"))),
+    "seize": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("active", "in_transit", "lost", "stolen"))),
+    "release": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
+    "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
+    "destroy": AllOf(DisposalAllowed()),
+    "deactivate": AllOf(DisposalAllowed()),
+    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
+    "correct": AllOf(CorrectionAllowed()),
+}
+
+
+def check_event(event: ev.Event, seq: int, actor: Party, view: View) -> None:
+    """Raise RuleViolation unless `event` may be appended as entry `seq` by `actor`."""
+    RULES[event.type].check(Context(event=event, seq=seq, view=view, actor=actor))

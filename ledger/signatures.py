@@ -1,0 +1,64 @@
+"""Who signed an event, and whether that key may sign for the acting party at that time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import events as ev
+from ledger.codec import parse_time
+from ledger.errors import SignatureError
+from ledger.keys import LocalAccount, normalise_address, recover, sign
+from ledger.rules import View
+from ledger.tables import Party
+
+__all__ = ["authenticate", "sign_event"]
+
+
+def authenticate(event: ev.Event, signed: bytes, signer: str, signature: str, view: View, recorded_at: str) -> Party:
+    """Return the acting party if `signature` over `signed` is by a live key of `event.actor`.
+
+    A revoked key is refused for events it claims to sign at or after the revocation time, and
+    for any event recorded after it, so a stolen key cannot be used by backdating events.
+    """
+    address = recover(signed, signature)
+    claimed = normalise_address(signer, "signer")
+    if address != claimed:
+        raise SignatureError(f"the signature was made by {address}, not by the named signer {claimed}")
+    if _is_genesis(event, address, view):
+        return Party(id=event.actor, name=event.party.name, role="admin", country=event.party.country, registered_seq=0)  # type: ignore[union-attr]
+    key = view.key(address)
+    if key is None:
+        raise SignatureError(f"{address} is not a registered key", code="unknown_key")
+    if key.party_id != event.actor:
+        raise SignatureError(f"{address} is a key of {key.party_id}, not of {event.actor}", code="wrong_key")
+    if key.revoked_from is not None:
+        revoked = parse_time(key.revoked_from)
+        if parse_time(event.time) >= revoked or parse_time(recorded_at) >= revoked:
+            raise SignatureError(f"key {address} of {key.party_id} is revoked from {key.revoked_from}", code="key_revoked")
+    party = view.party(event.actor)
+    if party is None:  # a key row always has its party; a damaged projection says so here
+        raise SignatureError(f"party {event.actor} is not registered", code="unknown_key")
+    return party
+
+
+def _is_genesis(event: ev.Event, address: str, view: View) -> bool:
+    """The first event of a log: an admin registering itself with the key that signs it."""
+    return (
+        isinstance(event, ev.RegisterParty)
+        and not view.has_parties()
+        and event.party.role == "admin"
+        and event.party.id == event.actor
+        and address in {normalise_address(a) for a in event.party.addresses}
+    )
+
+
+def sign_event(account: LocalAccount, event: dict[str, Any], personal: dict[str, str] | None = None) -> dict[str, Any]:
+    """Client side: the envelope a party posts for `event`, signed over its canonical bytes."""
+    envelope: dict[str, Any] = {
+        "event": event,
+        "signer": account.address,
+        "signature": sign(account, ev.event_bytes(event)),
+    }
+    if personal is not None:
+        envelope["personal"] = personal
+    return envelope

@@ -1,0 +1,326 @@
+"""The ledger store: the one append transaction, Merkle nodes, proofs and checkpoints.
+
+Every write goes through `Ledger.append_batch`: under the append lock it authenticates each
+signed event, judges it by the rules, appends the entry (seq, prev hash, leaf hash), writes
+the Merkle nodes it completes and updates the current-state rows, all in one database
+transaction. A refused event raises and nothing of its batch is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, tuple_
+from sqlmodel import Session, select
+
+from ledger import events as ev
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
+from ledger.codec import format_time, parse_time, sha256, utc_now
+from ledger.db import Database
+from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.keys import normalise_address
+from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
+from ledger.personal import check_opening
+from ledger.projection import apply
+from ledger.rules import check_event
+from ledger.signatures import authenticate
+from ledger.tables import CheckpointRow, Entry, Item, MerkleNode, Party, PartyKey, Permit, PermitLineRow, PersonalRecord
+
+__all__ = ["Ledger", "Receipt", "TxView", "MAX_FUTURE_SKEW"]
+
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an append returns: where the event now sits in the log."""
+
+    seq: int
+    leaf_hash: bytes
+    event_hash: bytes
+    duplicate: bool = False  # the same signed event was already in the log
+
+
+class TxView:
+    """The rules' View over one write transaction, seeing the batch's own pending rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending_entries: dict[int, Entry] = {}
+
+    def party(self, party_id: str) -> Party | None:
+        return self.session.get(Party, party_id)
+
+    def key(self, address: str) -> PartyKey | None:
+        return self.session.get(PartyKey, address)
+
+    def item(self, uid: str) -> Item | None:
+        return self.session.get(Item, uid)
+
+    def item_by_serial(self, marker: str, serial: str) -> Item | None:
+        return self.session.exec(select(Item).where(Item.marker == marker, Item.serial == serial)).first()
+
+    def permit(self, number: str) -> Permit | None:
+        return self.session.get(Permit, number)
+
+    def permit_line(self, number: str, line: int) -> PermitLineRow | None:
+        return self.session.get(PermitLineRow, (number, line))
+
+    def entry(self, seq: int) -> Entry | None:
+        return self.pending_entries.get(seq) or self.session.get(Entry, seq)
+
+    def has_parties(self) -> bool:
+        return self.session.exec(select(Party.id).limit(1)).first() is not None
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+
+class Ledger:
+    """One authority's log on one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        origin: str,
+        log_key: LogKey | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.origin = origin
+        self.log_key = log_key
+        self.clock = clock
+
+    # ------------------------------------------------------------ sessions
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with Session(self.db.reader, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction holding the append lock: commits on success, rolls back on error."""
+        with Session(self.db.writer, expire_on_commit=False, autoflush=False) as session:
+            with session.begin():
+                self.db.lock_for_append(session)
+                yield session
+
+    # ------------------------------------------------------------ appends
+
+    def append(self, envelope: ev.Envelope | dict[str, Any]) -> Receipt:
+        """Append one signed event; see `append_batch`."""
+        try:
+            return self.append_batch([envelope])[0]
+        except LedgerError as exc:
+            exc.index = None
+            raise
+
+    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]]) -> list[Receipt]:
+        """Append signed events in one transaction (group commit): all of them or none.
+
+        Resending an event already in the log returns its original receipt. The error that
+        refuses an event carries its position in the batch as `index`.
+        """
+        with self.writing() as session:
+            view = TxView(session)
+            size, prev = self._head(session)
+            tree = merkle.CompactRange(size, self._hashes(session, merkle.complete_subtrees(0, size)))
+            recorded_at = format_time(self.clock())
+            receipts: list[Receipt] = []
+            seen: dict[bytes, Receipt] = {}
+            entries: list[dict[str, Any]] = []
+            nodes: list[dict[str, Any]] = []
+            for index, raw in enumerate(envelopes):
+                try:
+                    envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
+                    signer = normalise_address(envelope.signer, "signer")
+                    signed = ev.event_bytes(envelope.event)
+                    event_hash = sha256(signed)
+                    known = seen.get(event_hash) or self._known(session, event_hash)
+                    if known is not None:
+                        receipts.append(known)
+                        continue
+                    event = ev.parse_event(envelope.event)
+                    self._check_time(event, recorded_at)
+                    actor = authenticate(event, signed, envelope.signer, envelope.signature, view, recorded_at)
+                    check_event(event, tree.size, actor, view)
+                    self._keep_personal(event, envelope, tree.size, session)
+                except LedgerError as exc:
+                    exc.index = index
+                    raise
+                seq = tree.size
+                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, envelope.signature)
+                row = dict(
+                    seq=seq,
+                    prev_hash=prev,
+                    leaf_hash=leaf,
+                    event=signed,
+                    event_hash=event_hash,
+                    event_type=event.type,
+                    item_uid=getattr(event, "item", None),
+                    actor=event.actor,
+                    signer=signer,
+                    signature=envelope.signature,
+                    recorded_at=recorded_at,
+                )
+                entries.append(row)
+                view.pending_entries[seq] = Entry(**row)
+                apply(event, seq, view)
+                nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
+                receipts.append(Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash))
+                seen[event_hash] = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash, duplicate=True)
+                prev = leaf
+            session.flush()
+            if entries:
+                session.execute(insert(Entry), entries)
+            if nodes:
+                session.execute(insert(MerkleNode), nodes)
+        return receipts
+
+    def _check_time(self, event: ev.Event, recorded_at: str) -> None:
+        if parse_time(event.time) > parse_time(recorded_at) + MAX_FUTURE_SKEW:
+            raise RuleViolation("time_in_future", f"event time {event.time} is after the log's clock {recorded_at}")
+
+    @staticmethod
+    def _keep_personal(event: ev.Event, envelope: ev.Envelope, seq: int, session: Session) -> None:
+        commitment = getattr(event, "owner_commitment", None)
+        if commitment is None:
+            if envelope.personal is not None:
+                raise EventInvalid("personal data given but the event carries no owner_commitment", "personal")
+            return
+        opening = check_opening(commitment, envelope.personal)
+        if session.get(PersonalRecord, commitment) is None:
+            session.add(PersonalRecord(commitment=commitment, recorded_seq=seq, **opening))
+
+    @staticmethod
+    def _known(session: Session, event_hash: bytes) -> Receipt | None:
+        row = session.exec(select(Entry.seq, Entry.leaf_hash).where(Entry.event_hash == event_hash)).first()
+        return None if row is None else Receipt(seq=row[0], leaf_hash=row[1], event_hash=event_hash, duplicate=True)
+
+    @staticmethod
+    def _head(session: Session) -> tuple[int, bytes]:
+        row = session.exec(select(Entry.seq, Entry.leaf_hash).order_by(Entry.seq.desc()).limit(1)).first()
+        return (0, GENESIS_PREV) if row is None else (row[0] + 1, row[1])
+
+    # ------------------------------------------------------------ Merkle reads
+
+    @staticmethod
+    def _hashes(session: Session, positions: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Hashes of complete subtrees by (level, index), read in at most two queries."""
+        found: dict[tuple[int, int], bytes] = {}
+        leaves = [ix for lv, ix in positions if lv == 0]
+        inner = [(lv, ix) for lv, ix in positions if lv > 0]
+        if leaves:
+            rows = session.exec(select(Entry.seq, Entry.leaf_hash).where(Entry.seq.in_(leaves)))
+            found.update(((0, seq), h) for seq, h in rows)
+        if inner:
+            rows = session.exec(
+                select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
+                    tuple_(MerkleNode.level, MerkleNode.idx).in_(inner)
+                )
+            )
+            found.update(((lv, ix), h) for lv, ix, h in rows)
+        missing = [p for p in positions if p not in found]
+        if missing:
+            raise StoreError(f"Merkle nodes missing from the store: {missing[:5]}")
+        return [found[p] for p in positions]
+
+    def _range_hashes(self, session: Session, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        per_range = [merkle.complete_subtrees(lo, hi) for lo, hi in ranges]
+        flat = [p for positions in per_range for p in positions]
+        hashes = dict(zip(flat, self._hashes(session, flat), strict=True))
+        return [merkle.range_root([hashes[p] for p in positions]) for positions in per_range]
+
+    def size(self) -> int:
+        with self.reading() as session:
+            return self._head(session)[0]
+
+    def root(self, size: int | None = None) -> bytes:
+        """MTH of the first `size` entries (the whole log by default), from O(log n) stored nodes."""
+        with self.reading() as session:
+            size = self._head(session)[0] if size is None else size
+            return self._range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        with self.reading() as session:
+            self._check_size(session, size)
+            if not 0 <= seq < size:
+                raise merkle.ProofError(f"index is beyond size: {seq} >= {size}")
+            return self._range_hashes(session, merkle.inclusion_ranges(seq, size))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        with self.reading() as session:
+            self._check_size(session, new_size)
+            if not 0 <= old_size <= new_size:
+                raise merkle.ProofError(f"old size {old_size} is beyond new size {new_size}")
+            return self._range_hashes(session, merkle.consistency_ranges(old_size, new_size))
+
+    def _check_size(self, session: Session, size: int) -> None:
+        have = self._head(session)[0]
+        if size > have:
+            raise merkle.ProofError(f"tree size {size} is beyond the log's size {have}")
+
+    # ------------------------------------------------------------ checkpoints
+
+    def checkpoint(self) -> CheckpointRow:
+        """The latest signed checkpoint, signing a new one first if the log has grown."""
+        if self.log_key is None:
+            raise StoreError("this ledger has no log key: it cannot sign checkpoints")
+        with self.writing() as session:
+            size, _ = self._head(session)
+            latest = session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+            if latest is not None and latest.size == size:
+                return latest
+            root = self._range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
+            note = sign_checkpoint(Checkpoint(self.origin, size, root), self.log_key)
+            row = CheckpointRow(size=size, root=root, note=note, created_at=format_time(self.clock()))
+            session.add(row)
+            session.flush()
+            return row
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        with self.reading() as session:
+            return session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+
+    # ------------------------------------------------------------ reads
+
+    def entries(self, start: int, end: int) -> list[Entry]:
+        with self.reading() as session:
+            return list(session.exec(select(Entry).where(Entry.seq >= start, Entry.seq < end).order_by(Entry.seq)))
+
+    def item(self, uid: str) -> Item:
+        return self._get(Item, uid, "item")
+
+    def party(self, party_id: str) -> Party:
+        return self._get(Party, party_id, "party")
+
+    def permit(self, number: str) -> Permit:
+        return self._get(Permit, number, "permit")
+
+    def _get(self, table: type, key: object, what: str) -> Any:
+        with self.reading() as session:
+            row = session.get(table, key)
+            if row is None:
+                raise NotFound(what, key)
+            return row
+
+    def erase_personal(self, commitment: str, reason: str) -> None:
+        """Erase an owner's clear data (court order, retention end); every hash and proof stays valid."""
+        with self.writing() as session:
+            record = session.get(PersonalRecord, commitment)
+            if record is None:
+                raise NotFound("personal record", commitment)
+            record.salt = record.name = record.address = None
+            record.erased_at, record.erased_reason = format_time(self.clock()), reason
+
+    def count(self, table: type) -> int:
+        with self.reading() as session:
+            return session.exec(select(func.count()).select_from(table)).one()
+

@@ -1,0 +1,179 @@
+"""SQLModel tables: the log (entries, Merkle nodes, checkpoints) and the projections of it.
+
+The log tables are the evidence. Everything else (parties, keys, items, permits) is a
+projection that `tracemark rebuild` can recompute from the entries. Personal data sits in
+its own table so erasing it never touches a hashed byte. Times in projections are stored as
+the same fixed-width RFC 3339 strings used in signed data, so they sort and compare as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Entry",
+    "MerkleNode",
+    "CheckpointRow",
+    "Party",
+    "PartyKey",
+    "Item",
+    "Permit",
+    "PermitLineRow",
+    "PersonalRecord",
+    "Meta",
+    "PROJECTION_TABLES",
+]
+
+
+class Entry(SQLModel, table=True):
+    """One log entry: leaf `seq` of the Merkle tree and link `seq` of the hash chain."""
+
+    __tablename__ = "entry"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    prev_hash: bytes = Field(sa_type=LargeBinary)
+    leaf_hash: bytes = Field(sa_type=LargeBinary)
+    event: bytes = Field(sa_type=LargeBinary, description="canonical (RFC 8785) event bytes, as signed")
+    event_hash: bytes = Field(sa_type=LargeBinary, unique=True)
+    event_type: str = Field(index=True)
+    item_uid: Optional[str] = Field(default=None, index=True)
+    actor: str = Field(index=True)
+    signer: str
+    signature: str = Field(unique=True)
+    recorded_at: str
+
+
+class MerkleNode(SQLModel, table=True):
+    """The hash of a complete subtree (level >= 1) covering leaves [idx * 2**level, (idx + 1) * 2**level)."""
+
+    __tablename__ = "merkle_node"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_type=LargeBinary)
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed checkpoint note, and where it was anchored on chain once it is."""
+
+    __tablename__ = "checkpoint"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    size: int = Field(sa_type=BigInteger, index=True)
+    root: bytes = Field(sa_type=LargeBinary)
+    note: str
+    created_at: str
+    anchor_tx: Optional[str] = None
+    anchor_block: Optional[int] = Field(default=None, sa_type=BigInteger)
+    anchor_time: Optional[str] = None
+    anchor_chain_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    anchor_index: Optional[int] = Field(default=None, sa_type=BigInteger)
+
+
+class Party(SQLModel, table=True):
+    __tablename__ = "party"
+
+    id: str = Field(primary_key=True)
+    name: str
+    role: str = Field(index=True)
+    country: str = Field(index=True)
+    licence_number: Optional[str] = None
+    licence_valid_from: Optional[str] = None
+    licence_valid_until: Optional[str] = None
+    registered_seq: int = Field(sa_type=BigInteger)
+
+
+class PartyKey(SQLModel, table=True):
+    __tablename__ = "party_key"
+
+    address: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    added_seq: int = Field(sa_type=BigInteger)
+    revoked_from: Optional[str] = None
+    revoked_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+
+
+class Item(SQLModel, table=True):
+    """Current state of one marked item: a firearm or a tagged wildlife specimen."""
+
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("marker", "serial", name="uq_item_marker_serial"),)
+
+    uid: str = Field(primary_key=True)
+    kind: str = Field(index=True)  # firearm | specimen
+    marker: str = Field(index=True)
+    serial: str = Field(index=True)
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(index=True)  # active | in_transit | lost | stolen | seized | forfeited | destroyed | deactivated
+    status_before: Optional[str] = None
+    custodian: Optional[str] = Field(default=None, index=True)
+    owner_commitment: Optional[str] = None
+    pending_to: Optional[str] = None
+    pending_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    seized_by: Optional[str] = None
+    permit_number: Optional[str] = Field(default=None, index=True)
+    permit_line: Optional[int] = None
+    country: str
+    marked_seq: int = Field(sa_type=BigInteger)
+    last_seq: int = Field(sa_type=BigInteger)
+    updated_at: str
+
+
+class Permit(SQLModel, table=True):
+    __tablename__ = "permit"
+
+    number: str = Field(primary_key=True)
+    kind: str
+    issuer: str = Field(index=True)
+    issuing_country: str
+    exporter: str
+    importer: str
+    export_country: str
+    import_country: str
+    valid_from: str
+    valid_until: str
+    status: str  # valid | cancelled
+    issued_seq: int = Field(sa_type=BigInteger)
+
+
+class PermitLineRow(SQLModel, table=True):
+    __tablename__ = "permit_line"
+
+    permit_number: str = Field(primary_key=True)
+    line: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    species: str
+    appendix: Optional[str] = None
+    source: Optional[str] = None
+    purpose: Optional[str] = None
+    quantity: str
+    unit: str
+    endorsed: str = "0"
+
+
+class PersonalRecord(SQLModel, table=True):
+    """Clear personal data behind a commitment in the log; erasable without touching the log."""
+
+    __tablename__ = "personal_record"
+
+    commitment: str = Field(primary_key=True)
+    salt: Optional[str] = None
+    name: Optional[str] = None
+    address: Optional[str] = None
+    recorded_seq: int = Field(sa_type=BigInteger)
+    erased_at: Optional[str] = None
+    erased_reason: Optional[str] = None
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+Index("ix_entry_item_seq", Entry.__table__.c.item_uid, Entry.__table__.c.seq)
+
+PROJECTION_TABLES = (Party, PartyKey, Item, Permit, PermitLineRow)

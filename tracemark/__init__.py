@@ -1,0 +1,1 @@
+"""The `tracemark` command: one CLI over the ledger, the API service and the scanner."""
