@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := contracts/node_modules/.installed-stamp
 export TRACEMARK_DB ?= sqlite:///tracemark.db
 
-.PHONY: run test test-fast bench bench-quick contracts-check contracts demo clean
+.PHONY: system-deps run test test-fast bench bench-quick contracts-check contracts demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,19 @@ run: $(STAMP)
 	@if [ ! -s tracemark.db ]; then $(BIN)/tracemark demo; fi
 	$(BIN)/tracemark serve
 
+## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator)
+system-deps:
+	@missing=""; \
+	for pair in chromium:chromium ffmpeg:ffmpeg docker-compose:docker-compose; do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 ## test: set up and run the whole suite (SQLite, PostgreSQL, chain, browser)
-test: $(STAMP) contracts-check
+test: $(STAMP) contracts-check system-deps
 	$(BIN)/pytest
 
 test-fast: $(STAMP)

@@ -45,7 +45,23 @@ from web3.exceptions import (
 )
 from web3.logs import DISCARD
 
-from ledger.errors import LedgerError
+from ledger.anchor_types import (
+    Anchor,
+    AnchorConfigError,
+    AnchorError,
+    AnchorPending,
+    AnchorReceipt,
+    AnchorUnavailable,
+    ArtifactError,
+    ContractReverted,
+    IndexOutOfRangeError,
+    NoCheckpointError,
+    NotLedgerAnchor,
+    NotOwnerError,
+    NotSubmitterError,
+    SizeDecreasedError,
+    TransactionFailed,
+)
 
 __all__ = [
     "DEFAULT_ARTIFACT",
@@ -86,92 +102,7 @@ DEFAULT_RECEIPT_TIMEOUT = 120.0
 DEFAULT_HTTP_TIMEOUT = 10.0
 
 
-# --- errors -----------------------------------------------------------------------------
-
-
-class AnchorError(LedgerError):
-    """Base class of every anchoring failure."""
-
-
-class AnchorConfigError(AnchorError):
-    """The anchoring configuration is incomplete or its keystore cannot be opened."""
-
-
-class ArtifactError(AnchorError):
-    """The compiled contract artifact is missing or malformed."""
-
-
-class AnchorUnavailable(AnchorError):
-    """The node cannot be reached or did not answer in time; retrying later may succeed."""
-
-
-class AnchorPending(AnchorUnavailable):
-    """A transaction was sent but no receipt was seen in time; it may still be mined."""
-
-    def __init__(self, tx_hash: str, timeout: float) -> None:
-        super().__init__(f"no receipt for transaction {tx_hash} after {timeout:g} s")
-        self.tx_hash = tx_hash
-        self.timeout = timeout
-
-
-class NotLedgerAnchor(AnchorError):
-    """The code at the configured address is not the artifact's LedgerAnchor."""
-
-
-class TransactionFailed(AnchorError):
-    """The node refused a transaction, or it was mined and reverted."""
-
-    def __init__(self, detail: str, tx_hash: str | None = None) -> None:
-        super().__init__(detail if tx_hash is None else f"{detail} (transaction {tx_hash})")
-        self.detail = detail
-        self.tx_hash = tx_hash
-
-
-class ContractReverted(AnchorError):
-    """The contract refused a call; `error` and `fields` are its decoded custom error."""
-
-    def __init__(self, error: str, args: Mapping[str, Any], data: str | None = None) -> None:
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
-        super().__init__(f"LedgerAnchor reverted: {error}({shown})")
-        self.error = error
-        self.fields = dict(args)
-        self.data = data
-
-
-class NotOwnerError(ContractReverted):
-    """Only the contract owner may add or remove submitters."""
-
-    @property
-    def caller(self) -> str:
-        return self.fields["caller"]
-
-
-class NotSubmitterError(ContractReverted):
-    """The sending account is not an authorised submitter."""
-
-    @property
-    def caller(self) -> str:
-        return self.fields["caller"]
-
-
-class SizeDecreasedError(ContractReverted):
-    """The checkpoint's size is smaller than the log's last anchored size."""
-
-    @property
-    def previous(self) -> int:
-        return self.fields["previous"]
-
-    @property
-    def given(self) -> int:
-        return self.fields["given"]
-
-
-class IndexOutOfRangeError(ContractReverted):
-    """An anchor index at or beyond the log's anchor count was asked for."""
-
-
-class NoCheckpointError(ContractReverted):
-    """The log has no anchored checkpoint."""
+# --- errors (defined in ledger.anchor_types) -------------------------------------------
 
 
 _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
@@ -183,8 +114,6 @@ _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
 }
 
 
-def _show(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
 # --- artifact ---------------------------------------------------------------------------
@@ -319,44 +248,6 @@ def log_id_for(origin: str) -> bytes:
     return bytes(keccak(text=origin))
 
 
-# --- results ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnchorReceipt:
-    """A mined anchoring transaction."""
-
-    tx_hash: str
-    block_number: int
-    block_time: datetime
-    index: int
-    gas_used: int
-    effective_gas_price: int
-
-    @property
-    def fee_wei(self) -> int:
-        return self.gas_used * self.effective_gas_price
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """One checkpoint recorded by the contract for a log.
-
-    `submitter`, `tx_hash` and `block_number` come from the `Anchored` event and are None
-    when the anchor was read from contract storage (`get`, `latest`).
-    """
-
-    log_id: bytes
-    index: int
-    root: bytes
-    size: int
-    timestamp: datetime
-    submitter: str | None = None
-    tx_hash: str | None = None
-    block_number: int | None = None
-
-
-# --- client -----------------------------------------------------------------------------
 
 
 def deploy(w3: Web3, account: LocalAccount, *, artifact: Artifact | None = None,
@@ -380,7 +271,7 @@ class AnchorClient:
     `EthereumTesterProvider`), or from configuration with `AnchorClient.connect`.
     """
 
-    def __init__(self, w3: Web3, account: LocalAccount, address: str, *,
+    def __init__(self, w3: Web3, account: LocalAccount | None, address: str, *,
                  artifact: Artifact | None = None,
                  receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT) -> None:
         if not Web3.is_address(address):
@@ -395,16 +286,21 @@ class AnchorClient:
 
     @classmethod
     def connect(cls, config: AnchorConfig, *, artifact: Artifact | None = None,
-                verify_code: bool = True) -> AnchorClient:
-        """A client for the configured node, contract and keystore; checks the contract code."""
+                verify_code: bool = True, read_only: bool = False) -> AnchorClient:
+        """A client for the configured node, contract and keystore; checks the contract code.
+
+        A `read_only` client (for verifiers) needs no keystore and cannot send transactions.
+        """
         if config.address is None:
             raise AnchorConfigError(f"{AnchorConfig.ENV_ADDRESS} is not set")
-        if config.keystore is None or config.passphrase is None:
-            raise AnchorConfigError(
-                f"{AnchorConfig.ENV_KEYSTORE} and {AnchorConfig.ENV_PASSPHRASE} must both be set"
-            )
-        client = cls(open_web3(config.rpc_url), load_account(config.keystore, config.passphrase),
-                     config.address, artifact=artifact)
+        account = None
+        if not read_only:
+            if config.keystore is None or config.passphrase is None:
+                raise AnchorConfigError(
+                    f"{AnchorConfig.ENV_KEYSTORE} and {AnchorConfig.ENV_PASSPHRASE} must both be set"
+                )
+            account = load_account(config.keystore, config.passphrase)
+        client = cls(open_web3(config.rpc_url), account, config.address, artifact=artifact)
         if verify_code:
             client.verify_code()
         return client
@@ -414,8 +310,14 @@ class AnchorClient:
         return self._contract.address
 
     @property
-    def account(self) -> str:
-        return self._account.address
+    def account(self) -> str | None:
+        return None if self._account is None else self._account.address
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id the node reports (recorded with every anchor)."""
+        with self._node_errors():
+            return self._w3.eth.chain_id
 
     def verify_code(self) -> None:
         """Raise `NotLedgerAnchor` unless the code at the address is the artifact's."""
@@ -546,6 +448,8 @@ class AnchorClient:
         )
 
     def _transact(self, call: ContractFunction) -> Any:
+        if self._account is None:
+            raise AnchorConfigError("this client is read-only: it has no signing key")
         return _send(self._w3, self._account, call, self._receipt_timeout)
 
     def _node_errors(self) -> AbstractContextManager[None]:

@@ -9,7 +9,7 @@ log itself, so an event signed by a key revoked before it is caught too).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func
@@ -45,6 +45,7 @@ class AuditReport:
     size: int = 0
     checkpoints: int = 0
     findings: list[Finding] = field(default_factory=list)
+    roots: dict[int, bytes] = field(default_factory=dict)  # recomputed root at each size asked for
 
     @property
     def ok(self) -> bool:
@@ -98,13 +99,19 @@ def audit(
     verifier_key: str,
     origin: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    sizes: Iterable[int] = (),
 ) -> AuditReport:
-    """Check the whole log; `progress(done, total)` is called after each chunk."""
+    """Check the whole log; `progress(done, total)` is called after each chunk.
+
+    The report's `roots` holds the root recomputed from the entries' bytes at each of `sizes`
+    the log reaches (the chain audit compares them with anchored roots).
+    """
     total = session.exec(select(func.count()).select_from(Entry)).one()
     checkpoints = list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size, CheckpointRow.id)))
     report = AuditReport(checkpoints=len(checkpoints))
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    wanted_sizes = {row.size for row in checkpoints}
+    asked = set(sizes)
+    wanted_sizes = {row.size for row in checkpoints} | asked
     tree = merkle.CompactRange()  # over the leaf hashes recomputed from the entries' bytes
     keys = _KeyHistory()
     prev = GENESIS_PREV  # the previous entry's stored leaf hash: each link is judged on its own
@@ -127,6 +134,7 @@ def audit(
         if progress is not None:
             progress(tree.size, total)
     report.size = tree.size
+    report.roots = {size: roots[size] for size in asked if size in roots}
     _check_node_count(session, tree.size, report)
     for row in checkpoints:
         _check_checkpoint(row, roots, verifier_key, origin, report)

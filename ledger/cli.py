@@ -95,12 +95,18 @@ def verify(
     db: DbOption = None,
     home: HomeOption = None,
     vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
+    chain: Annotated[bool, typer.Option("--chain", help="also check every checkpoint anchored on chain ($TRACEMARK_RPC_URL, $TRACEMARK_ANCHOR_ADDRESS)")] = False,
 ) -> None:
     """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures."""
     from ledger.audit import audit
 
     settings = settings_from(db, home)
     ledger = open_ledger(settings)
+    if chain:
+        from ledger.anchor_cli import verify_chain_command
+
+        verify_chain_command(ledger, vkey or settings.verifier_key())
+        return
     with progress_bar("verifying") as progress, ledger.reading() as session:
         report = audit(session, vkey or settings.verifier_key(), settings.origin, progress)
     if report.ok:

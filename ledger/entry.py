@@ -20,7 +20,7 @@ _PLAIN = re.compile(r"^[0-9A-Za-z:.\-]*$")
 def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str) -> bytes:
     """Canonical bytes of one entry (members in RFC 8785 order: event, prev, recorded, seq, signature, signer)."""
     for name, value in (("recorded_at", recorded_at), ("signer", signer), ("signature", signature)):
-        if not _PLAIN.match(value):
+        if not _PLAIN.fullmatch(value):
             raise ValueError(f"{name} holds characters that would need JSON escaping: {value!r}")
     return b"".join(
         (

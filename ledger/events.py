@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "Envelope",
     "parse_event",
+    "parse_marking",
     "json_object",
     "event_bytes",
     "ITEM_EVENTS",
@@ -61,12 +62,12 @@ ShortText = Annotated[str, Field(min_length=1, max_length=120)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    @model_validator(mode="after")
-    def _no_control_characters(self) -> "_Strict":
-        for name, value in self:
-            if isinstance(value, str) and _CONTROL.search(value):
-                raise ValueError(f"{name}: control or invisible formatting characters are not allowed")
-        return self
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("control or invisible formatting characters are not allowed")
+        return value
 
 
 def _check_time(value: str, field: str) -> str:
@@ -467,6 +468,48 @@ class Correct(_EventBase):
     )
 
 
+# ---------------------------------------------------------------- trace requests between agencies
+
+
+class TraceRequest(_EventBase):
+    """An eTrace / iARMS style request from an agency that recovered an item, addressed to an authority."""
+
+    type: Literal["trace_request"]
+    authority: PartyId = Field(description="the party asked to answer from the ledger")
+    agency: ShortText
+    case: ShortText
+    serial: Serial
+    make: ShortText
+    model: ShortText | None = None
+    calibre: ShortText | None = None
+    country: str = Field(description="country of recovery")
+    recovery_place: ShortText
+    recovery_date: Time
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _check_country(v, "country")
+
+    @field_validator("recovery_date")
+    @classmethod
+    def _recovered(cls, v: str) -> str:
+        return _check_time(v, "recovery_date")
+
+
+class TraceAnswer(_EventBase):
+    """The answer computed from the ledger, signed by the authority the request named."""
+
+    type: Literal["trace_answer"]
+    request_seq: int = Field(ge=0)
+    item: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")] | None = Field(default=None, description="the item found, if any")
+    answer_digest: Annotated[str, Field(pattern=_HEX32)] = Field(description="SHA-256 of the canonical answer summary")
+    last_legit_custodian: PartyId | None = None
+    diversion_seq: int | None = Field(default=None, ge=0)
+    time_to_crime_days: int | None = None
+    summary: Text
+
+
 Event = Annotated[
     Union[
         RegisterParty,
@@ -490,6 +533,8 @@ Event = Annotated[
         Deactivate,
         Inspect,
         Correct,
+        TraceRequest,
+        TraceAnswer,
     ],
     Field(discriminator="type"),
 ]
@@ -549,9 +594,25 @@ def parse_event(raw: dict[str, Any] | bytes) -> Event:
     try:
         return _EVENT.validate_python(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"][1:])  # loc[0] is the event type tag
-        raise EventInvalid(first["msg"].removeprefix("Value error, "), field or None) from exc
+        raise _invalid(exc, skip=1) from exc  # loc[0] is the event type tag
+
+
+_MARKINGS: dict[str, type[FirearmMarking] | type[SpecimenTag]] = {"mark_firearm": FirearmMarking, "mark_specimen": SpecimenTag}
+
+
+def parse_marking(event_type: str, fields: dict[str, Any]) -> FirearmMarking | SpecimenTag:
+    """Validate the marking (or tag) fields of a `event_type` entry, e.g. after a correction."""
+    try:
+        return _MARKINGS[event_type].model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc, prefix="marking") from exc
+
+
+def _invalid(exc: ValidationError, skip: int = 0, prefix: str | None = None) -> EventInvalid:
+    """The first pydantic error as an EventInvalid naming the field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in ([prefix] if prefix else []) + list(first["loc"][skip:]))
+    return EventInvalid(first["msg"].removeprefix("Value error, "), field or None)
 
 
 def event_bytes(raw: dict[str, Any]) -> bytes:

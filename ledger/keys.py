@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from eth_account import Account
@@ -27,6 +28,8 @@ __all__ = [
     "load_keystore",
 ]
 
+_HEX_SIGNATURE = re.compile(r"(0x)?(?:[0-9a-fA-F]{2})*")  # bytes.fromhex alone would also take spaces and newlines
+
 
 def new_account() -> LocalAccount:
     """A fresh random secp256k1 account."""
@@ -40,10 +43,9 @@ def sign(account: LocalAccount, message: bytes) -> str:
 
 def recover(message: bytes, signature: str) -> str:
     """The checksummed address that made `signature` over `message`; SignatureError if none can."""
-    try:
-        raw = bytes.fromhex(signature.removeprefix("0x"))
-    except (ValueError, AttributeError) as exc:
-        raise SignatureError(f"signature is not hex: {signature!r}") from exc
+    if not isinstance(signature, str) or not _HEX_SIGNATURE.fullmatch(signature):
+        raise SignatureError(f"signature is not 0x and hex digits without spaces: {signature!r}")
+    raw = bytes.fromhex(signature.removeprefix("0x"))
     if len(raw) != 65:
         raise SignatureError(f"signature must be 65 bytes, got {len(raw)}")
     try:

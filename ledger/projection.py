@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ledger import events as ev
+from ledger.diversion import track
 from ledger.keys import normalise_address
 from ledger.rules import View
 from ledger.tables import Item, Party, PartyKey, Permit, PermitLineRow
@@ -32,6 +33,7 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     if item is not None:
         item.last_seq = seq
         item.updated_at = event.time
+    track(event, seq, out)  # type: ignore[arg-type]  # TxView carries the session
 
 
 def _register_party(event: ev.RegisterParty, seq: int, out: Writer) -> None:

@@ -375,6 +375,49 @@ class CorrectionAllowed:
             raise RuleViolation("actor_role", f"only {target.actor} or an admin may correct entry {event.target_seq}")
         if event.marking is not None and target.event_type not in ("mark_firearm", "mark_specimen"):
             raise RuleViolation("not_a_marking", f"entry {event.target_seq} is a {target.event_type}, not a marking")
+        if event.marking is not None:
+            self._corrected_marking(ctx, target, event.marking)
+
+    @staticmethod
+    def _corrected_marking(ctx: Context, target: Entry, fields: dict[str, object]) -> None:
+        """The corrected marking must be as valid as a new one, and its serial still unique per marker."""
+        item = ctx.view.item(target.item_uid)  # type: ignore[arg-type]
+        if item is None:
+            raise RuleViolation("unknown_item", f"no item {target.item_uid}")
+        serial = ev.parse_marking(target.event_type, {**item.facts, **fields}).serial
+        existing = ctx.view.item_by_serial(item.marker, serial)
+        if existing is not None and existing.uid != item.uid:
+            raise RuleViolation("serial_not_unique", f"{item.marker} already marked serial {serial} ({existing.uid})")
+
+
+# ---------------------------------------------------------------- trace requests
+
+
+class TraceAuthority:
+    """A trace request names a registered authority that can answer from the ledger."""
+
+    def check(self, ctx: Context) -> None:
+        event: ev.TraceRequest = ctx.event  # type: ignore[assignment]
+        authority = ctx.view.party(event.authority)
+        if authority is None or authority.role not in ("admin", "permit_authority", "police", "investigator"):
+            raise RuleViolation("unknown_authority", f"{event.authority} is not a registered authority that answers traces")
+
+
+class AnswersRequest:
+    """Only the authority a request names answers it, after it was made, about an item that exists."""
+
+    def check(self, ctx: Context) -> None:
+        event: ev.TraceAnswer = ctx.event  # type: ignore[assignment]
+        entry = ctx.view.entry(event.request_seq)
+        if entry is None or entry.event_type != "trace_request" or event.request_seq >= ctx.seq:
+            raise RuleViolation("unknown_request", f"entry {event.request_seq} is not a trace request")
+        request = ev.parse_event(entry.event)
+        if request.authority != ctx.actor.id:  # type: ignore[union-attr]
+            raise RuleViolation("actor_role", f"request {event.request_seq} is addressed to {request.authority}, not {ctx.actor.id}")  # type: ignore[union-attr]
+        if parse_time(event.time) < parse_time(request.time):
+            raise RuleViolation("answer_before_request", f"answer time {event.time} is before the request ({request.time})")
+        if event.item is not None and ctx.view.item(event.item) is None:
+            raise RuleViolation("unknown_item", f"no item {event.item}")
 
 
 _ITEM_HOLDER = (ActorLicensed(), IsCustodian())
@@ -401,6 +444,8 @@ RULES: dict[str, AllOf] = {
     "deactivate": AllOf(DisposalAllowed()),
     "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
     "correct": AllOf(CorrectionAllowed()),
+    "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
+    "trace_answer": AllOf(AnswersRequest()),
 }
 
 

@@ -289,6 +289,23 @@ class Ledger:
         with self.reading() as session:
             return session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
 
+    def record_anchor(self, checkpoint_id: int, **anchor: Any) -> CheckpointRow:
+        """Write where checkpoint `checkpoint_id` was anchored (only its anchor_* columns).
+
+        Keys are the column names without their `anchor_` prefix (tx, block, time, chain_id,
+        index). It does not take the append lock: anchoring never waits for, nor holds up, appends.
+        """
+        unknown = sorted(set(anchor) - {"tx", "block", "time", "chain_id", "index"})
+        if unknown:
+            raise StoreError(f"not anchor columns: {unknown}")
+        with Session(self.db.writer, expire_on_commit=False) as session, session.begin():
+            row = session.get(CheckpointRow, checkpoint_id)
+            if row is None:
+                raise NotFound("checkpoint", checkpoint_id)
+            for name, value in anchor.items():
+                setattr(row, f"anchor_{name}", value)
+            return row
+
     # ------------------------------------------------------------ reads
 
     def entries(self, start: int, end: int) -> list[Entry]:

@@ -25,6 +25,10 @@ __all__ = [
     "PersonalRecord",
     "Meta",
     "PROJECTION_TABLES",
+    "Diversion",
+    "TraceRequestRow",
+    "Marking",
+    "ApiKey",
 ]
 
 
@@ -177,3 +181,77 @@ class Meta(SQLModel, table=True):
 Index("ix_entry_item_seq", Entry.__table__.c.item_uid, Entry.__table__.c.seq)
 
 PROJECTION_TABLES = (Party, PartyKey, Item, Permit, PermitLineRow)
+
+
+class Marking(SQLModel, table=True):
+    """The QR code of a marked item: its marking party's signed claim, kept to print labels again.
+
+    Not evidence: the code verifies on its own against the party's key, and the row can be
+    re-made by the marking party at any time; `tracemark rebuild` leaves it alone.
+    """
+
+    __tablename__ = "marking"
+
+    uid: str = Field(primary_key=True)
+    payload: str
+    signer: str
+    created_at: str
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key of a party (issue 3): only a SHA-256 of the secret is kept; revoking is final."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    secret_hash: bytes = Field(sa_type=LargeBinary)
+    label: str
+    created_at: str
+    revoked_at: Optional[str] = None
+
+
+class Diversion(SQLModel, table=True):
+    """Where one item left the legal chain (issue 6): the custody fold's state, kept per append.
+
+    `chain` is the fold state of `ledger.custody`; the other columns copy what investigators
+    filter and group by, so cross-item questions are index lookups, never scans of the log.
+    """
+
+    __tablename__ = "diversion"
+
+    uid: str = Field(primary_key=True)
+    item_kind: str = Field(index=True)
+    chain: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    diverted_seq: Optional[int] = Field(default=None, sa_type=BigInteger, index=True)
+    diversion_kind: Optional[str] = Field(default=None, index=True)
+    diversion_time: Optional[str] = Field(default=None, index=True)
+    last_legit_custodian: Optional[str] = Field(default=None, index=True)
+    origin_country: Optional[str] = None
+    found_country: Optional[str] = Field(default=None, index=True)
+    time_to_crime_days: Optional[int] = None
+    seized_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    permit_number: Optional[str] = Field(default=None, index=True)
+
+
+class TraceRequestRow(SQLModel, table=True):
+    """A trace request between agencies and when it was first answered (issue 6)."""
+
+    __tablename__ = "trace_request"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    requester: str = Field(index=True)
+    authority: str = Field(index=True)
+    agency: str
+    case: str
+    serial: str = Field(index=True)
+    make: str
+    country: str
+    requested_at: str
+    answer_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    answered_at: Optional[str] = None
+    answer_seconds: Optional[int] = None
+    item_uid: Optional[str] = None
+
+
+PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)

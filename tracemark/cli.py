@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from api import cli as api_cli
+from ledger import anchor_cli
 from ledger import cli as ledger_cli
+from ledger import investigate_cli
+from scanner import cli as scanner_cli
 
 __all__ = ["app"]
 
@@ -15,3 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 ledger_cli.register(app)
+api_cli.register(app)
+anchor_cli.register(app)
+scanner_cli.register(app)
+investigate_cli.register(app)

@@ -16,8 +16,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('marking',
+    sa.Column('uid', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('payload', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('signer', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.PrimaryKeyConstraint('uid')
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('marking')

@@ -1,0 +1,132 @@
+"""The API's commands: `tracemark serve` and `tracemark apikey create|revoke|list` (FastAPI imported lazily)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.errors import ApiError
+from ledger.cli import DbOption, HomeOption, fail, settings_from
+from ledger.errors import LedgerError
+
+__all__ = ["register"]
+
+console = Console()
+
+
+def _reported(command: Callable[..., None]) -> Callable[..., None]:
+    """A refusal becomes a one-line message and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        try:
+            command(*args, **kwargs)
+        except (LedgerError, ApiError, FileExistsError) as exc:
+            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
+
+    return wrapper
+
+
+def apikey_create(
+    party: Annotated[str, typer.Argument(help="the party id the key acts for")],
+    label: Annotated[str, typer.Option("--label", help="what the key is for")] = "",
+    managed_key: Annotated[bool, typer.Option("--managed-key", help="also give the party a server-held key that signs its scans")] = False,
+    authoriser: Annotated[Optional[Path], typer.Option("--authoriser", help="keystore of the party or an admin that adds the managed key")] = None,
+    passphrase: Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="the authoriser keystore's passphrase")] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Create an API key for a party; the token is printed once and only its hash is kept."""
+    from api.keys import create_api_key
+    from api.managed import create_managed_key
+    from ledger.config import open_ledger
+    from ledger.keys import load_keystore
+
+    settings = settings_from(db, home)
+    ledger = open_ledger(settings)
+    if managed_key:
+        if authoriser is None:
+            raise fail("--managed-key needs --authoriser KEYSTORE (a key of the party or of an admin)")
+        if passphrase is None:
+            passphrase = typer.prompt("authoriser passphrase", hide_input=True)
+        address = create_managed_key(ledger, settings, party, load_keystore(authoriser, passphrase))
+        console.print(f"managed key {address} of {party} added to the log")
+    issued = create_api_key(ledger, party, label)
+    console.print(f"API key {issued.id} for {party}:")
+    typer.echo(issued.token)
+
+
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id (the hex after tmk_)")],
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Revoke an API key; requests with it are refused from now on."""
+    from api.keys import revoke_api_key
+    from ledger.config import open_ledger
+
+    row = revoke_api_key(open_ledger(settings_from(db, home)), key_id)
+    console.print(f"API key {row.id} of {row.party_id} revoked at {row.revoked_at}")
+
+
+def apikey_list(party: Annotated[Optional[str], typer.Option("--party")] = None, db: DbOption = None, home: HomeOption = None) -> None:
+    """List API keys (ids, parties, labels; never secrets)."""
+    from api.keys import list_api_keys
+    from ledger.config import open_ledger
+
+    table = Table("id", "party", "label", "created", "revoked")
+    for key in list_api_keys(open_ledger(settings_from(db, home)), party):
+        table.add_row(key.id, key.party_id, key.label, key.created_at, key.revoked_at or "")
+    console.print(table)
+
+
+def serve(
+    db: DbOption = None,
+    home: HomeOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.demo_keys import api_keys_path, seed_demo_api_keys
+    from ledger.config import init_log
+
+    settings = settings_from(db, home)
+    ledger = init_log(settings)
+    keys_file = api_keys_path(settings)
+    demo = (settings.keys_dir / "parties.json").exists()
+    if demo and not keys_file.exists():
+        seed_demo_api_keys(ledger, settings)
+    url = f"http://{host}:{port}"
+    console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
+    if demo:
+        _print_demo(keys_file, url)
+    uvicorn.run(create_app(settings, ledger=ledger), host=host, port=port, log_level="info")
+
+
+def _print_demo(keys_file: Path, url: str) -> None:
+    parties = json.loads(keys_file.read_text())
+    table = Table("party", "role", "country", "keystore (passphrase 'demo')", "managed scan key", title="demo parties")
+    for party_id, info in parties.items():
+        table.add_row(party_id, info["role"], info["country"], info["keystore"], "yes" if info["managed_key"] else "")
+    console.print(table)
+    console.print(f"API keys: {keys_file}  e.g. curl -H \"Authorization: Bearer $(jq -r '.\"ke-customs\".api_key' {keys_file})\" {url}/v1/parties/ke-customs")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` and `apikey` to the `tracemark` app."""
+    app.command()(_reported(serve))
+    keys = typer.Typer(help="API keys of parties", no_args_is_help=True)
+    keys.command("create")(_reported(apikey_create))
+    keys.command("revoke")(_reported(apikey_revoke))
+    keys.command("list")(_reported(apikey_list))
+    app.add_typer(keys, name="apikey")

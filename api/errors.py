@@ -1,0 +1,40 @@
+"""The API's own errors (auth, limits); ledger errors keep their types and are mapped in `api.problems`."""
+
+from __future__ import annotations
+
+__all__ = ["ApiError", "Unauthorized", "Forbidden", "BodyTooLarge", "KeyNotFound"]
+
+
+class ApiError(Exception):
+    """Base class of errors raised by the api package; `status` and `slug` name the problem."""
+
+    status = 400
+    slug = "bad-request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthorized(ApiError):
+    """No API key, an unknown one, or a revoked one."""
+
+    status = 401
+    slug = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """The caller's role may not call this endpoint or act for that party."""
+
+    status = 403
+    slug = "forbidden"
+
+
+class BodyTooLarge(ApiError):
+    status = 413
+    slug = "body-too-large"
+
+
+class KeyNotFound(ApiError):
+    status = 404
+    slug = "not-found/api-key"

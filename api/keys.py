@@ -1,0 +1,90 @@
+"""API keys: random bearer tokens of a party, stored as SHA-256 hashes, revocable.
+
+A token is `tmk_<id>_<secret>`: the id finds the row, the secret is compared to its hash in
+constant time. The secret has 256 bits of entropy, so a plain SHA-256 is enough (no slow KDF).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from api.errors import KeyNotFound, Unauthorized
+from ledger.codec import format_time
+from ledger.store import Ledger
+from ledger.tables import ApiKey, Party
+
+__all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "authenticate", "list_api_keys"]
+
+_TOKEN = re.compile(r"^tmk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: `token` is shown once and never stored."""
+
+    id: str
+    party_id: str
+    label: str
+    token: str
+
+
+def _hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def create_api_key(ledger: Ledger, party_id: str, label: str = "") -> IssuedKey:
+    """Make a key for a registered party (NotFound if the party is not on the log)."""
+    ledger.party(party_id)
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    with ledger.writing() as session:
+        session.add(ApiKey(id=key_id, party_id=party_id, secret_hash=_hash(secret), label=label,
+                           created_at=format_time(ledger.clock())))
+    return IssuedKey(id=key_id, party_id=party_id, label=label, token=f"tmk_{key_id}_{secret}")
+
+
+def revoke_api_key(ledger: Ledger, key_id: str) -> ApiKey:
+    """Revoke a key from now on; revoking a revoked key keeps the first revocation time."""
+    with ledger.writing() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            raise KeyNotFound(f"no API key {key_id!r}")
+        if row.revoked_at is None:
+            row.revoked_at = format_time(ledger.clock())
+        return row
+
+
+def list_api_keys(ledger: Ledger, party_id: str | None = None) -> list[ApiKey]:
+    with ledger.reading() as session:
+        query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+        if party_id is not None:
+            query = query.where(ApiKey.party_id == party_id)
+        return list(session.exec(query))
+
+
+def authenticate(ledger: Ledger, authorization: str | None) -> Party:
+    """The party behind an `Authorization: Bearer <token>` header; Unauthorized says why not."""
+    if not authorization:
+        raise Unauthorized("no API key: send `Authorization: Bearer tmk_...`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(f"the Authorization header must use the Bearer scheme, got {scheme[:20]!r}")
+    match = _TOKEN.match(token.strip())
+    if match is None:
+        raise Unauthorized("the API key is not a Tracemark key (tmk_<id>_<secret>)")
+    key_id, secret = match.groups()
+    with ledger.reading() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            raise Unauthorized("unknown API key")
+        if row.revoked_at is not None:
+            raise Unauthorized(f"API key {key_id} was revoked at {row.revoked_at}")
+        party = session.get(Party, row.party_id)
+    if party is None:
+        raise Unauthorized(f"API key {key_id} belongs to {row.party_id}, which is not on the log")
+    return party

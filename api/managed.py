@@ -1,0 +1,75 @@
+"""Managed party keys: a party may let the server sign its scan (`inspect`) events.
+
+The key is a Web3 Secret Storage keystore under `<home>/managed/<party>.json`, encrypted with
+a random passphrase kept beside it (`<home>/managed/passphrase`, mode 0600). It becomes a key of
+the party on the log through an `add_key` event signed by the party itself or an admin.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from ledger.codec import format_time
+from ledger.config import Settings
+from ledger.errors import SignatureError
+from ledger.keys import LocalAccount, load_keystore, new_account, save_keystore
+from ledger.signatures import sign_event
+from ledger.store import Ledger
+from ledger.tables import PartyKey
+
+__all__ = ["managed_key_path", "create_managed_key", "load_managed_key"]
+
+
+def managed_key_path(settings: Settings, party_id: str) -> Path:
+    return settings.home / "managed" / f"{party_id}.json"
+
+
+def _passphrase(settings: Settings) -> str:
+    path = settings.home / "managed" / "passphrase"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def create_managed_key(
+    ledger: Ledger, settings: Settings, party_id: str, authoriser: LocalAccount, iterations: int | None = None
+) -> str:
+    """Make a server-held key for `party_id`, add it on the log signed by `authoriser`, return its address.
+
+    `authoriser` is a live key of the party or of an admin; the ledger's rules decide.
+    """
+    path = managed_key_path(settings, party_id)
+    if path.exists():
+        raise FileExistsError(f"{path} exists: party {party_id} already has a managed key")
+    ledger.party(party_id)
+    actor = _party_of(ledger, authoriser.address)
+    account = new_account()
+    event = {"type": "add_key", "actor": actor, "time": format_time(ledger.clock()), "party": party_id,
+             "address": account.address}
+    ledger.append(sign_event(authoriser, event))
+    save_keystore(account, path, _passphrase(settings), iterations=iterations)
+    return account.address
+
+
+def load_managed_key(settings: Settings, party_id: str) -> LocalAccount | None:
+    """The party's managed key, or None when the party signs its own events."""
+    path = managed_key_path(settings, party_id)
+    if not path.exists():
+        return None
+    return load_keystore(path, _passphrase(settings))
+
+
+def _party_of(ledger: Ledger, address: str) -> str:
+    with ledger.reading() as session:
+        key = session.get(PartyKey, address)
+    if key is None:
+        raise SignatureError(f"{address} is not a registered key", code="unknown_key")
+    return key.party_id

@@ -1,0 +1,123 @@
+"""RFC 9457 problem details: every error leaves the API as `application/problem+json`.
+
+Each failure has a stable `type` URI under PROBLEMS (rule refusals name their rule), a `title`
+that is the same for every instance of the type, and a `detail` a person understands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+
+from api.errors import ApiError
+from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
+from ledger.merkle import ProofError
+
+__all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "install", "PROBLEM_RESPONSES"]
+
+PROBLEMS = "https://tracemark.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the members Tracemark adds to say where the problem is."""
+
+    type: str = Field(examples=[PROBLEMS + "rule-violation/not_custodian"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = Field(default=None, description="the request or event field that is wrong")
+    rule: str | None = Field(default=None, description="the ledger rule that refused the event")
+    index: int | None = Field(default=None, description="position of the refused event in a batch")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="every validation error")
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem, "content": {MEDIA_TYPE: {}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _doc("no API key, or an unknown or revoked one"),
+    403: _doc("the caller's role may not do this"),
+    404: _doc("no such item, party, permit or entry"),
+    409: _doc("refused by a ledger rule; nothing was appended"),
+    413: _doc("the request body is too large"),
+    422: _doc("the request or the event is malformed, or a signature does not verify"),
+    503: _doc("the database is unreachable"),
+}
+
+
+def problem(request: Request | None, status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = Problem(type=PROBLEMS + slug, title=title, status=status, detail=detail,
+                   instance=None if request is None else request.url.path, **extra)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE)
+
+
+def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    index = getattr(exc, "index", None)
+    if isinstance(exc, RuleViolation):
+        return problem(request, 409, f"rule-violation/{exc.rule}", "Refused by a ledger rule", exc.detail, rule=exc.rule, index=index)
+    if isinstance(exc, EventInvalid):
+        return problem(request, 422, "event-invalid", "The event is malformed", str(exc), field=exc.field, index=index)
+    if isinstance(exc, SignatureError):
+        return problem(request, 422, f"signature/{exc.code}", "The signature is not accepted", exc.detail, index=index)
+    if isinstance(exc, NotFound):
+        what = str(exc.what).replace(" ", "-")
+        return problem(request, 404, f"not-found/{what}", "Not found", str(exc))
+    if isinstance(exc, ProofError):
+        return problem(request, 422, "proof-range", "No proof for these sizes", str(exc))
+    if isinstance(exc, (StoreError, CheckpointError)):
+        return problem(request, 503, "log-unavailable", "The log cannot answer", str(exc))
+    return problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")
+
+
+def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return problem(request, exc.status, exc.slug, type(exc).__name__, exc.detail)
+
+
+def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    field = first["field"].removeprefix("body.").removeprefix("body") or None
+    return problem(request, 422, "validation", "The request is not valid", f"{first['field']}: {first['message']}",
+                   field=field, errors=errors)
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, f"http-{exc.status_code}")
+    response = problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+    return problem(request, 503, "database-unavailable", "The database is unreachable", reason)
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    return problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: the server failed; see its log")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(Exception, _internal)

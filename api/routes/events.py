@@ -1,0 +1,61 @@
+"""Writes: signed event envelopes, one or a batch, answered with receipts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from api.deps import CallerDep, LedgerDep
+from api.errors import Forbidden
+from api.schemas import EXAMPLE_ENVELOPE, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
+from ledger.events import Envelope
+from ledger.store import Ledger, Receipt
+from ledger.tables import CheckpointRow, Party
+
+__all__ = ["router", "receipts_out", "checkpoint_out"]
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+def checkpoint_out(row: CheckpointRow) -> CheckpointOut:
+    return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note)
+
+
+def receipts_out(ledger: Ledger, receipts: list[Receipt]) -> list[ReceiptOut]:
+    """Receipts with inclusion proofs against one fresh checkpoint."""
+    checkpoint = ledger.checkpoint()
+    cp = checkpoint_out(checkpoint)
+    return [
+        ReceiptOut(seq=r.seq, leaf_hash=r.leaf_hash.hex(), event_hash=r.event_hash.hex(), duplicate=r.duplicate,
+                   inclusion_proof=[h.hex() for h in ledger.inclusion_proof(r.seq, checkpoint.size)], checkpoint=cp)
+        for r in receipts
+    ]
+
+
+def _may_submit(caller: Party, envelopes: list[Envelope]) -> None:
+    """A party posts its own events; an admin may relay anyone's (the signatures still decide)."""
+    if caller.role == "admin":
+        return
+    for index, envelope in enumerate(envelopes):
+        actor = envelope.event.get("actor")
+        if actor != caller.id:
+            raise Forbidden(f"event {index} is by {actor!r}; the API key of {caller.id} posts only its own events")
+
+
+@router.post("/events", status_code=201, response_model=ReceiptOut, summary="Append one signed event")
+def post_event(
+    envelope: Annotated[Envelope, Body(openapi_examples={"receive": {"summary": "a dealer receives a firearm", "value": EXAMPLE_ENVELOPE}})],
+    ledger: LedgerDep,
+    caller: CallerDep,
+) -> ReceiptOut:
+    """Append the event; resending the same signed event returns its original receipt (`duplicate`)."""
+    _may_submit(caller, [envelope])
+    return receipts_out(ledger, [ledger.append(envelope)])[0]
+
+
+@router.post("/events:batch", status_code=201, response_model=BatchOut, summary="Append up to 10,000 signed events, all or nothing")
+def post_batch(batch: BatchRequest, ledger: LedgerDep, caller: CallerDep) -> BatchOut:
+    """One group commit: a refusal names the `index` of the first refused event and nothing is appended."""
+    _may_submit(caller, batch.envelopes)
+    return BatchOut(receipts=receipts_out(ledger, ledger.append_batch(batch.envelopes)))

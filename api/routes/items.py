@@ -1,0 +1,57 @@
+"""Reads of items: current state and the events with proofs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from api.deps import CallerDep, LedgerDep
+from api.history import item_entries, proofs
+from api.routes.events import checkpoint_out
+from api.schemas import EntryOut, ItemEventsOut, ItemOut, OwnerOut
+from ledger.rules import ENFORCEMENT
+from ledger.tables import Item, Party, PersonalRecord
+
+__all__ = ["router", "item_out"]
+
+router = APIRouter(prefix="/v1/items", tags=["items"])
+UidPath = Path(min_length=1, max_length=64, description="the item's ULID")
+
+
+def may_see_owner(caller: Party, item: Item) -> bool:
+    """Personal data: investigators, and the police, customs or permit authority of the item's country."""
+    if caller.role == "investigator":
+        return True
+    return caller.role in (*ENFORCEMENT, "permit_authority") and caller.country == item.country
+
+
+def item_out(item: Item, owner: PersonalRecord | None = None) -> ItemOut:
+    data = item.model_dump(include=set(ItemOut.model_fields) - {"owner"})
+    if owner is not None:
+        data["owner"] = OwnerOut(commitment=owner.commitment, name=owner.name, address=owner.address, erased_at=owner.erased_at)
+    return ItemOut(**data)
+
+
+@router.get("/{uid}", response_model=ItemOut, summary="An item's current state")
+def get_item(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemOut:
+    """Status, custodian and facts; the owner's clear data only for roles that may read it."""
+    item = ledger.item(uid)
+    owner = None
+    if item.owner_commitment and may_see_owner(caller, item):
+        with ledger.reading() as session:
+            owner = session.get(PersonalRecord, item.owner_commitment)
+    return item_out(item, owner)
+
+
+@router.get("/{uid}/events", response_model=ItemEventsOut, summary="An item's events, each with its inclusion proof")
+def get_item_events(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemEventsOut:
+    ledger.item(uid)
+    with ledger.reading() as session:
+        entries = item_entries(session, uid)
+    checkpoint, paths = proofs(ledger, [e.seq for e in entries])
+    by_seq = {p["seq"]: p["proof"] for p in paths}
+    return ItemEventsOut(
+        uid=uid,
+        checkpoint=checkpoint_out(checkpoint),
+        events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at,
+                         leaf_hash=e.leaf_hash.hex(), event=e.event, inclusion_proof=by_seq.get(e.seq, [])) for e in entries],
+    )

@@ -1,0 +1,97 @@
+"""The border scan: a verdict in milliseconds, recorded as the scanning party's `inspect` event."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import LedgerDep, SettingsDep, require
+from api.history import custody_chain, proofs
+from api.managed import load_managed_key
+from api.routes.events import checkpoint_out
+from api.routes.items import item_out
+from api.routes.permits import permit_out
+from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
+from api.verdicts import Judgement, Scan, judge
+from ledger.codec import format_time
+from ledger.errors import LedgerError
+from ledger.events import Envelope
+from ledger.signatures import sign_event
+from ledger.store import Ledger
+from ledger.tables import Party
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["scan"])
+Scanner = Annotated[Party, Depends(require("customs", "police"))]
+
+
+@router.post("/scan", response_model=ScanOut, summary="Scan a marking: verdict, reasons, custody, permit, proofs")
+def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Scanner) -> ScanOut:
+    """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs."""
+    moment = ledger.clock()
+    declared = body.declared
+    judgement = judge(
+        ledger,
+        Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
+             declared.quantity, declared.destination, declared.permit),
+        moment,
+        request.app.state.marking_verifier,
+    )
+    item = judgement.item
+    if item is None:
+        return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
+    inspection = _record(ledger, request, settings, caller, body, judgement, format_time(moment))
+    with ledger.reading() as session:
+        custody = [Custodian(**link) for link in custody_chain(session, judgement.entries)]
+    seqs = [e.seq for e in judgement.entries] + ([inspection.seq] if inspection.seq is not None else [])
+    checkpoint, paths = proofs(ledger, seqs)
+    return _answer(judgement, ScanProof(checkpoint=checkpoint_out(checkpoint), entries=paths), inspection, custody)
+
+
+def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded, custody: list[Custodian] | None) -> ScanOut:
+    item = judgement.item
+    return ScanOut(
+        verdict=judgement.verdict,
+        reasons=[Reason(verdict=f.verdict, detail=f.detail) for f in judgement.findings],
+        advice=judgement.advice,
+        item=None if item is None else item_out(item),
+        status=None if item is None else item.status,
+        custody=custody or [],
+        permit=None if judgement.permit is None else permit_out(judgement.permit, judgement.lines),
+        proof=proof,
+        inspection=inspection,
+    )
+
+
+def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Party, body: ScanRequest,
+            judgement: Judgement, now: str) -> Recorded:
+    """Append the inspection; a refusal is reported in the answer, never in place of the verdict."""
+    assert judgement.item is not None
+    if body.inspect is not None:
+        envelope, signed_by = body.inspect, "client"
+        event = envelope.event
+        if event.get("type") != "inspect" or event.get("item") != judgement.item.uid or event.get("actor") != caller.id:
+            return Recorded(recorded=False, detail=f"the signed event is not an inspect of {judgement.item.uid} by {caller.id}")
+    else:
+        account = _managed(request, settings, caller.id)
+        if account is None:
+            return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event")
+        event = {"type": "inspect", "actor": caller.id, "time": now, "item": judgement.item.uid, "country": body.country,
+                 "location": body.location, "direction": body.direction, "verdict": judgement.verdict}
+        envelope, signed_by = Envelope.model_validate(sign_event(account, event)), "server"
+    try:
+        receipt = ledger.append(envelope)
+    except LedgerError as exc:
+        return Recorded(recorded=False, detail=f"the inspection was refused: {type(exc).__name__}: {exc}")
+    return Recorded(recorded=True, seq=receipt.seq, leaf_hash=receipt.leaf_hash.hex(), signed_by=signed_by,
+                    detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded")
+
+
+def _managed(request: Request, settings: SettingsDep, party_id: str):  # noqa: ANN202 - LocalAccount | None
+    """Managed keys are decrypted once per process (scrypt is slow on purpose)."""
+    cache: dict = request.app.state.managed_keys
+    if party_id not in cache:
+        cache[party_id] = load_managed_key(settings, party_id)
+    return cache[party_id]

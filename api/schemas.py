@@ -1,0 +1,304 @@
+"""Request and response models of the HTTP API (the ledger's own models are reused where they fit)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledger import codes
+from ledger.errors import EventInvalid
+from ledger.events import Envelope
+
+__all__ = [
+    "EXAMPLE_ENVELOPE",
+    "BatchRequest",
+    "ReceiptOut",
+    "BatchOut",
+    "CheckpointOut",
+    "ItemOut",
+    "OwnerOut",
+    "EntryOut",
+    "ItemEventsOut",
+    "PermitOut",
+    "PartyOut",
+    "InclusionOut",
+    "ConsistencyOut",
+    "EntriesOut",
+    "Declared",
+    "ScanRequest",
+    "ScanOut",
+    "ApiKeyCreate",
+    "ApiKeyOut",
+    "ApiKeyIssued",
+    "MAX_BATCH",
+]
+
+MAX_BATCH = 10_000
+
+EXAMPLE_ENVELOPE: dict[str, Any] = {
+    "event": {"type": "receive", "actor": "de-jagd-schmidt", "time": "2026-11-23T10:00:00.000Z", "item": "01JD5Z8Q6Y3K7W2N4R9T0V1X2A"},
+    "signer": "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23",
+    "signature": "0x" + "ab" * 65,
+}
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BatchRequest(_Closed):
+    envelopes: list[Envelope] = Field(min_length=1, max_length=MAX_BATCH)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"envelopes": [EXAMPLE_ENVELOPE]}]})
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str = Field(description="Merkle tree head, hex")
+    note: str = Field(description="the C2SP signed note")
+
+
+class ReceiptOut(BaseModel):
+    seq: int
+    leaf_hash: str
+    event_hash: str
+    duplicate: bool = Field(description="the same signed event was already in the log; this is its original receipt")
+    inclusion_proof: list[str] = Field(description="RFC 9162 audit path (hex) of the entry in the checkpoint's tree")
+    checkpoint: CheckpointOut
+
+
+class BatchOut(BaseModel):
+    receipts: list[ReceiptOut]
+
+
+class OwnerOut(BaseModel):
+    commitment: str
+    name: str | None
+    address: str | None
+    erased_at: str | None
+
+
+class ItemOut(BaseModel):
+    uid: str
+    kind: str
+    marker: str
+    serial: str
+    facts: dict[str, Any]
+    status: str
+    custodian: str | None
+    pending_to: str | None
+    seized_by: str | None
+    permit_number: str | None
+    permit_line: int | None
+    country: str
+    marked_seq: int
+    last_seq: int
+    updated_at: str
+    owner_commitment: str | None
+    owner: OwnerOut | None = Field(default=None, description="clear owner data: investigators and the item country's authorities only")
+
+
+class EntryOut(BaseModel):
+    seq: int
+    type: str
+    actor: str
+    time: str
+    recorded_at: str
+    leaf_hash: str
+    event: dict[str, Any]
+    inclusion_proof: list[str]
+
+
+class ItemEventsOut(BaseModel):
+    uid: str
+    checkpoint: CheckpointOut
+    events: list[EntryOut]
+
+
+class PermitLineOut(BaseModel):
+    line: int
+    species: str
+    appendix: str | None
+    source: str | None
+    purpose: str | None
+    unit: str
+    quantity: str
+    endorsed: str
+    remaining: str
+
+
+class PermitOut(BaseModel):
+    number: str
+    kind: str
+    issuer: str
+    issuing_country: str
+    exporter: str
+    importer: str
+    export_country: str
+    import_country: str
+    valid_from: str
+    valid_until: str
+    status: str
+    issued_seq: int
+    lines: list[PermitLineOut]
+
+
+class PartyKeyOut(BaseModel):
+    address: str
+    added_seq: int
+    revoked_from: str | None
+
+
+class PartyOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    country: str
+    licence_number: str | None
+    licence_valid_from: str | None
+    licence_valid_until: str | None
+    registered_seq: int
+    keys: list[PartyKeyOut]
+
+
+class InclusionOut(BaseModel):
+    seq: int
+    size: int
+    leaf_hash: str
+    root: str
+    proof: list[str]
+
+
+class ConsistencyOut(BaseModel):
+    old: int
+    new: int
+    old_root: str
+    new_root: str
+    proof: list[str]
+
+
+class RawEntryOut(BaseModel):
+    """Everything needed to recompute the entry's leaf hash (see ledger.entry)."""
+
+    seq: int
+    prev_hash: str
+    leaf_hash: str
+    event: str = Field(description="the canonical RFC 8785 event bytes, as signed, as UTF-8 text")
+    signer: str
+    signature: str
+    recorded_at: str
+
+
+class EntriesOut(BaseModel):
+    start: int
+    end: int
+    size: int
+    entries: list[RawEntryOut]
+    next: int | None = Field(description="start of the next page, or null at the end of the log")
+
+
+# ------------------------------------------------------------ scan
+
+
+class Declared(_Closed):
+    """Facts the agent reads off the item or its papers."""
+
+    serial: str | None = Field(default=None, max_length=40)
+    species: str | None = Field(default=None, max_length=120)
+    quantity: str | None = Field(default=None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
+    destination: str | None = Field(default=None, description="destination country, ISO 3166-1 alpha-2")
+    permit: str | None = Field(default=None, pattern=r"^[A-Z0-9][A-Z0-9./-]{0,39}$", description="permit number on the papers")
+
+    @field_validator("destination")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        return v if v is None else _country_code(v)
+
+
+def _country_code(value: str) -> str:
+    try:
+        if codes.country(value) != value:
+            raise ValueError(f"country codes are upper-case: {value!r}")
+    except EventInvalid as exc:
+        raise ValueError(exc.detail) from exc
+    return value
+
+
+class ScanRequest(_Closed):
+    code: str = Field(min_length=1, max_length=512, description="the raw text of the QR code, or a typed serial")
+    country: str = Field(description="where the scan happens, ISO 3166-1 alpha-2")
+    location: str = Field(min_length=1, max_length=120)
+    direction: Literal["export", "import", "transit", "inland"] = "transit"
+    declared: Declared = Field(default_factory=Declared)
+    inspect: Envelope | None = Field(default=None, description="the scanning party's own signed `inspect` event; "
+                                                               "without it the server signs only for parties with a managed key")
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return _country_code(v)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "code": "HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/BER.PX4-DE-002.IT.2024/ABCDEF",
+        "country": "KE", "location": "JKIA cargo", "direction": "export",
+        "declared": {"serial": "PX4-DE-002"},
+    }]})
+
+
+class Reason(BaseModel):
+    verdict: str
+    detail: str
+
+
+class Custodian(BaseModel):
+    party: str
+    since: str
+    seq: int
+
+
+class ScanProof(BaseModel):
+    checkpoint: CheckpointOut
+    entries: list[dict[str, Any]] = Field(description="per entry of the item: seq and its inclusion proof (hex)")
+
+
+class Recorded(BaseModel):
+    recorded: bool
+    seq: int | None = None
+    leaf_hash: str | None = None
+    signed_by: Literal["server", "client"] | None = None
+    detail: str
+
+
+class ScanOut(BaseModel):
+    verdict: str
+    reasons: list[Reason]
+    advice: str
+    item: ItemOut | None
+    status: str | None
+    custody: list[Custodian]
+    permit: PermitOut | None
+    proof: ScanProof | None
+    inspection: Recorded
+
+
+# ------------------------------------------------------------ API keys
+
+
+class ApiKeyCreate(_Closed):
+    party: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    label: str = Field(default="", max_length=120)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"party": "ke-customs", "label": "JKIA scanners"}]})
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    party_id: str
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+class ApiKeyIssued(ApiKeyOut):
+    token: str = Field(description="shown once; only its hash is kept")

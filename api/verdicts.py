@@ -1,0 +1,148 @@
+"""The scan's verdict: gather the scanned item's state from the ledger, run `ledger.verdict`'s checks.
+
+`judge` only reads; recording the inspection is the route's job (through `Ledger.append`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, or_, select
+
+from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
+from api.history import HistoryEntry, item_entries
+from ledger import verdict as v
+from ledger.codec import format_time, parse_time
+from ledger.errors import SignatureError
+from ledger.events import json_object
+from ledger.keys import recover
+from ledger.store import Ledger
+from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
+
+__all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT"]
+
+HISTORY_LIMIT = 200
+"""Newest entries of an item a scan looks at (sightings, custody, proofs)."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    code: str
+    country: str
+    location: str
+    direction: str
+    serial: str | None = None
+    species: str | None = None
+    quantity: str | None = None
+    destination: str | None = None
+    permit: str | None = None
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    findings: list[v.Finding]
+    item: Item | None = None
+    permit: Permit | None = None
+    lines: list[PermitLineRow] = field(default_factory=list)
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+    @property
+    def advice(self) -> str:
+        return v.advice(self.verdict, self.item)
+
+
+def judge(ledger: Ledger, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
+    """Every finding about the scanned item at `moment`, and the worst of them as the verdict."""
+    try:
+        code = resolve_code(scan.code)
+    except MalformedCode as exc:
+        return _only("MALFORMED_CODE", str(exc))
+    with ledger.reading() as session:
+        items = _find(session, code)
+        if len(items) != 1:
+            detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
+                      f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
+            return _only("UNKNOWN_ITEM", detail)
+        item = items[0]
+        entries = item_entries(session, item.uid, HISTORY_LIMIT)
+        now = format_time(moment)
+        findings = _marking_signature(session, item, code, verifier)
+        findings += v.flag_findings(item)
+        findings += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
+        receiver = session.get(Party, item.pending_to) if item.pending_to else None
+        permit = _permit(session, item, scan, receiver)
+        destination = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
+        findings += v.custody_findings(item, destination, scan.country, scan.direction)
+        holders = [p for p in (session.get(Party, item.custodian) if item.custodian else None, receiver) if p is not None]
+        findings += v.licence_findings(holders, now)
+        lines = [] if permit is None else list(session.exec(
+            select(PermitLineRow).where(PermitLineRow.permit_number == permit.number).order_by(PermitLineRow.line)))
+        line = next((row for row in lines if row.line == (item.permit_line or 1)), None)
+        crossing = scan.direction in ("export", "import")
+        required = item.kind == "specimen" or crossing or scan.permit is not None
+        findings += v.permit_findings(item, permit, line, scan.country, scan.direction, now, scan.destination, required)
+        findings += v.clone_findings(_last_sighting(entries), scan.country, moment)
+    return Judgement(v.worst(findings), findings, item, permit, lines, entries)
+
+
+def _only(verdict: str, detail: str) -> Judgement:
+    return Judgement(verdict, [v.Finding(verdict, detail)])
+
+
+def _find(session: Session, code: ResolvedCode) -> list[Item]:
+    if code.uid is not None:
+        item = session.get(Item, code.uid)
+        if item is not None:
+            return [item]
+    if code.serial is not None:
+        return list(session.exec(select(Item).where(Item.serial == code.serial).limit(5)))
+    return []
+
+
+def _marking_signature(session: Session, item: Item, code: ResolvedCode, verifier: MarkingVerifier | None) -> list[v.Finding]:
+    """Re-verify the marking entry's signature from the log, and the QR's own when a verifier is plugged in."""
+    entry = session.get(Entry, item.marked_seq)
+    if entry is None:
+        return [v.Finding("SIGNATURE_INVALID", f"the marking entry {item.marked_seq} of {item.uid} is missing")]
+    try:
+        signature_ok = recover(entry.event, entry.signature) == entry.signer
+    except SignatureError:
+        signature_ok = False
+    key = session.get(PartyKey, entry.signer)
+    found = v.signature_findings(item, key, signature_ok, _event_time(entry))
+    if verifier is not None and code.signature is not None and not verifier(code, item):
+        found.append(v.Finding("SIGNATURE_INVALID", f"the QR code's signature does not verify for {item.uid}"))
+    return found
+
+
+def _event_time(entry: Entry) -> str:
+    return str(json_object(entry.event).get("time", entry.recorded_at))
+
+
+def _permit(session: Session, item: Item, scan: Scan, receiver: Party | None) -> Permit | None:
+    """The permit the papers name, else the item's own (specimens), else a firearms permit naming its holder."""
+    number = scan.permit or item.permit_number
+    if number is not None:
+        return session.get(Permit, number)
+    if item.kind != "firearm" or scan.direction not in ("export", "import"):
+        return None
+    holders = [p for p in (item.custodian, receiver.id if receiver else None) if p]
+    if not holders:
+        return None
+    kind = "firearm_export" if scan.direction == "export" else "firearm_import"
+    query = (select(Permit)
+             .where(Permit.kind == kind, or_(Permit.exporter.in_(holders), Permit.importer.in_(holders)))
+             .order_by(Permit.issued_seq.desc()).limit(1))
+    return session.exec(query).first()
+
+
+def _last_sighting(entries: list[HistoryEntry]) -> v.Sighting | None:
+    crossed = False
+    for entry in reversed(entries):
+        if entry.type in ("export", "import"):
+            crossed = True
+        elif entry.type == "inspect":
+            return v.Sighting(str(entry.event.get("country")), parse_time(entry.time), crossed)
+    return None

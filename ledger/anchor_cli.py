@@ -1,0 +1,142 @@
+"""`tracemark anchor deploy|run|status` and the chain half of `tracemark verify --chain`.
+
+Configuration comes from the environment: TRACEMARK_RPC_URL (no URL: anchoring is off and
+every other command works as before), TRACEMARK_ANCHOR_ADDRESS, TRACEMARK_ANCHOR_KEYSTORE and
+TRACEMARK_ANCHOR_PASSPHRASE. web3 is imported inside the command bodies only.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ledger.anchoring import AnchorWorker, Schedule, anchor_status
+from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, settings_from
+from ledger.config import open_ledger
+from ledger.store import Ledger
+
+__all__ = ["register", "verify_chain_command"]
+
+OFF = "anchoring is off: TRACEMARK_RPC_URL is not set"
+
+
+def deploy() -> None:
+    """Deploy LedgerAnchor from the keystore's account (owner and first submitter)."""
+    from ledger.anchor import AnchorConfig, AnchorConfigError, deploy as deploy_contract, load_account, open_web3
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF)
+    if config.keystore is None or config.passphrase is None:
+        raise AnchorConfigError(f"{AnchorConfig.ENV_KEYSTORE} and {AnchorConfig.ENV_PASSPHRASE} must both be set")
+    account = load_account(config.keystore, config.passphrase)
+    w3 = open_web3(config.rpc_url)
+    address = deploy_contract(w3, account)
+    console.print(f"LedgerAnchor deployed at {address} by {account.address}")
+    typer.echo(f"{AnchorConfig.ENV_ADDRESS}={address}")
+
+
+def run(
+    every_entries: Annotated[int, typer.Option("--every-entries", min=1, help="anchor once the log grew by N entries")] = 1000,
+    every_seconds: Annotated[float, typer.Option("--every-seconds", min=0.001, help="... or T seconds after the last anchor")] = 600.0,
+    once: Annotated[bool, typer.Option("--once", help="do one step (anchor if due, or finish an in-flight transaction) and exit")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Anchor the log's checkpoints on chain; retries with backoff, never blocks appends."""
+    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        console.print(OFF)
+        return
+    settings = settings_from(db, home)
+    ledger = open_ledger(settings)
+    client = AnchorClient.connect(config)
+    worker = AnchorWorker(ledger, client, log_id_for(ledger.origin), Schedule(every_entries, every_seconds))
+    if once:
+        outcome = worker.step()
+        row = outcome.checkpoint
+        where = "" if row is None else f" checkpoint #{row.id} (size {row.size})"
+        receipt = outcome.receipt
+        tx = "" if receipt is None else f" tx {receipt.tx_hash} block {receipt.block_number}"
+        if outcome.action == "anchored" and receipt is not None and receipt.gas_used:
+            tx += f" gas {receipt.gas_used}"
+        console.print(f"{outcome.action}{where}{tx}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.stopped.set())
+    console.print(f"anchoring {ledger.origin} to {client.address} every {every_entries} entries or {every_seconds:g} s")
+    worker.run()
+
+
+def status(db: DbOption = None, home: HomeOption = None) -> None:
+    """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
+    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+
+    ledger = open_ledger(settings_from(db, home))
+    state = anchor_status(ledger)
+    table = Table("", "size", "checkpoint", "tx", "block", "block time", "chain", "index", title=f"anchoring of {ledger.origin}")
+    table.add_row("log", str(state.size), "", "", "", "", "", "")
+    for label, row in (("latest checkpoint", state.latest), ("last anchored", state.last_anchored), ("in flight", state.pending)):
+        if row is not None:
+            table.add_row(label, str(row.size), f"#{row.id}", row.anchor_tx or "", _text(row.anchor_block),
+                          row.anchor_time or "", _text(row.anchor_chain_id), _text(row.anchor_index))
+    console.print(table)
+    anchored = state.last_anchored.size if state.last_anchored is not None else 0
+    console.print(f"{state.size - anchored} entries not yet anchored")
+    config = AnchorConfig.from_env()
+    if config is None:
+        console.print(OFF)
+        return
+    client = AnchorClient.connect(config, read_only=True)
+    latest = client.latest(log_id_for(ledger.origin))
+    console.print(f"contract {client.address} on chain {client.chain_id}: "
+                  + ("no anchor of this log" if latest is None else
+                     f"{latest.index + 1} anchors, latest size {latest.size} at {latest.timestamp.isoformat()}"))
+
+
+def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
+    """`tracemark verify --chain`: the plain audit plus every anchor of this log; exit 1 on a finding."""
+    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+    from ledger.chain_audit import verify_chain
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF, code=2)
+    client = AnchorClient.connect(config, read_only=True)
+    anchors = client.anchors(log_id_for(ledger.origin))
+    with progress_bar("verifying") as progress, ledger.reading() as session:
+        result = verify_chain(ledger, session, verifier_key, anchors, progress)
+    if result.ok:
+        console.print(f"[green]OK[/] {result.log.size} entries, {result.log.checkpoints} checkpoints, "
+                      f"{len(anchors)} anchors on {client.address}: every hash, proof, signature and anchored root holds")
+        return
+    if not result.log.ok:
+        first = result.log.first
+        assert first is not None
+        err.print(f"[bold red]FAILED[/] log audit: first bad sequence number {first.seq}: {first.what}")
+        for finding in sorted(result.log.findings, key=lambda f: f.seq)[:50]:
+            err.print(f"  {finding}")
+    if result.findings:
+        err.print(f"[bold red]FAILED[/] the chain disagrees with the log; first exposed by {result.first}")
+        for chain_finding in result.findings[:50]:
+            err.print(f"  {chain_finding}")
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `tracemark anchor ...` to the app."""
+    anchor = typer.Typer(help="anchor checkpoints on an Ethereum chain", no_args_is_help=True)
+    for command in (deploy, run, status):
+        anchor.command()(_reported(command))
+    app.add_typer(anchor, name="anchor")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

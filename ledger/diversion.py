@@ -1,0 +1,138 @@
+"""Keep the `diversion` and `trace_request` projections current, one accepted event at a time.
+
+`track` runs inside the append transaction (called by `ledger.projection.apply`) and during
+`tracemark rebuild`; it advances the item's stored custody fold by exactly the step that
+`ledger.trace` replays, so the projection and a fresh trace always agree.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from sqlmodel import Session, select
+
+from ledger import events as ev
+from ledger.codec import parse_time
+from ledger.custody import Chain, MarkingDoubts, PermitRoute, advance
+from ledger.tables import Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
+
+__all__ = ["SessionFacts", "track"]
+
+
+class _Out(Protocol):
+    """The projection's writer (`store.TxView`): its session, and `add` that flushes new rows."""
+
+    session: Session
+
+    def add(self, row: object) -> None: ...
+
+
+class SessionFacts:
+    """The `custody.Facts` the fold needs, read from the projection tables of one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def party_country(self, party_id: str) -> str | None:
+        party = self.session.get(Party, party_id)
+        return None if party is None else party.country
+
+    def permit_route(self, number: str) -> PermitRoute | None:
+        permit = self.session.get(Permit, number)
+        if permit is None:
+            return None
+        return PermitRoute(permit.exporter, permit.importer, permit.export_country, permit.import_country)
+
+    def marking_doubts(self, uid: str, seq: int) -> MarkingDoubts:
+        item = self.session.get(Item, uid)
+        if item is None:
+            return MarkingDoubts()
+        return MarkingDoubts(clone_of=self._clone_of(item), over_quota=self._over_quota(item))
+
+    def _clone_of(self, item: Item) -> str | None:
+        """An earlier item of the same kind, make (or species) and serial marked by another party."""
+        same = self.session.exec(
+            select(Item).where(Item.serial == item.serial, Item.uid != item.uid, Item.kind == item.kind, Item.marked_seq < item.marked_seq)
+        )
+        what = "make" if item.kind == "firearm" else "species"
+        for other in same:
+            if other.marker != item.marker and other.facts.get(what) == item.facts.get(what):
+                return other.uid
+        return None
+
+    def _over_quota(self, item: Item) -> str | None:
+        if item.permit_number is None or item.permit_line is None:
+            return None
+        line = self.session.get(PermitLineRow, (item.permit_number, item.permit_line))
+        if line is None:
+            return None
+        tagged = self.session.exec(
+            select(Item.facts).where(
+                Item.permit_number == item.permit_number, Item.permit_line == item.permit_line, Item.marked_seq <= item.marked_seq
+            )
+        )
+        total = sum((Decimal(facts.get("quantity", "0")) for facts in tagged), Decimal(0))
+        if total <= Decimal(line.quantity):
+            return None
+        return f"tagged {total} of {line.quantity} {line.unit} on permit {item.permit_number} line {item.permit_line}"
+
+
+def track(event: ev.Event, seq: int, out: _Out) -> None:
+    """Advance the investigation projections by entry `seq` (inside the caller's transaction)."""
+    if isinstance(event, ev.TraceRequest):
+        _request(event, seq, out)
+    elif isinstance(event, ev.TraceAnswer):
+        _answer(event, seq, out.session)
+    elif event.type in ev.ITEM_EVENTS:
+        _advance_item(event, seq, out)
+
+
+def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
+    uid: str = event.item  # type: ignore[union-attr]
+    session = out.session
+    row = session.get(Diversion, uid)
+    if row is None:
+        item = session.get(Item, uid)
+        assert item is not None  # a marking event created it just before
+        row = Diversion(uid=uid, item_kind=item.kind, chain={}, permit_number=item.permit_number)
+        out.add(row)
+        chain = Chain(uid=uid)
+    else:
+        chain = Chain.from_json(row.chain)
+    advance(chain, seq, event, SessionFacts(session))
+    diversion = chain.diversion
+    row.chain = chain.to_json()
+    row.diverted_seq = None if diversion is None else diversion.seq
+    row.diversion_kind = None if diversion is None else diversion.kind
+    row.diversion_time = None if diversion is None else diversion.time
+    row.last_legit_custodian = None if diversion is None else diversion.last_legit_custodian
+    row.origin_country = None if diversion is None else diversion.origin_country
+    row.found_country = chain.found_country
+    row.time_to_crime_days = chain.ttc_days
+    row.seized_seq = chain.seizure_seq
+
+
+def _request(event: ev.TraceRequest, seq: int, out: _Out) -> None:
+    out.add(
+        TraceRequestRow(
+            seq=seq,
+            requester=event.actor,
+            authority=event.authority,
+            agency=event.agency,
+            case=event.case,
+            serial=event.serial,
+            make=event.make,
+            country=event.country,
+            requested_at=event.time,
+        )
+    )
+
+
+def _answer(event: ev.TraceAnswer, seq: int, session: Session) -> None:
+    row = session.get(TraceRequestRow, event.request_seq)
+    assert row is not None  # the rules checked it
+    if row.answer_seq is not None:  # the first answer sets the request-to-answer time
+        return
+    row.answer_seq, row.answered_at, row.item_uid = seq, event.time, event.item
+    row.answer_seconds = int((parse_time(event.time) - parse_time(row.requested_at)).total_seconds())

@@ -1,0 +1,1 @@
+"""QR markings and the scanner: payload format, rendering, decoding, offline trust bundle, CLI."""

@@ -1,0 +1,157 @@
+"""The offline trust bundle: what a scanner without network needs, signed by the log's key.
+
+It holds the parties (addresses and roles), the revoked keys, the latest checkpoint and the
+flagged items (lost, stolen, seized, forfeited, destroyed, deactivated) with the time it was
+made, so its size grows with parties and flagged items, never with the log. The body's RFC
+8785 bytes are signed as a C2SP signed note by the log key; the file keeps the body as JSON
+and the note's signature lines beside it:
+
+    {"body": {...}, "signatures": "— <log key name> <base64 signature>\\n"}
+
+A scanner is configured with the log's verifier key and trusts nothing in the file until the
+signature holds under that key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from ledger.checkpoint import CheckpointError, open_note, verify_checkpoint
+from ledger.codec import canonical, format_time, parse_time
+from ledger.errors import EventInvalid, StoreError
+from ledger.store import Ledger
+from ledger.tables import Item, Party, PartyKey
+
+from scanner.errors import BundleError
+
+__all__ = ["FORMAT", "FLAGGED_STATUSES", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
+
+FORMAT = "tracemark-trust-bundle/1"
+FLAGGED_STATUSES = ("lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")
+
+
+@dataclass(frozen=True)
+class BundleParty:
+    id: str
+    role: str
+    country: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrustBundle:
+    """A verified bundle: look-ups a scanner makes for each code."""
+
+    origin: str
+    created_at: datetime
+    parties: dict[str, BundleParty]
+    revoked: dict[str, str]  # address -> revoked from (RFC 3339)
+    flagged: dict[str, str]  # item uid -> status
+    checkpoint_size: int
+    by_address: dict[str, BundleParty]
+
+    def party_of(self, address: str) -> BundleParty | None:
+        return self.by_address.get(address)
+
+
+def bundle_body(ledger: Ledger) -> dict[str, Any]:
+    """The bundle's content as of now, with a fresh checkpoint of the log."""
+    checkpoint = ledger.checkpoint()
+    with ledger.reading() as session:
+        keys: dict[str, list[PartyKey]] = {}
+        for key in session.exec(select(PartyKey).order_by(PartyKey.party_id, PartyKey.added_seq)):
+            keys.setdefault(key.party_id, []).append(key)
+        parties = [
+            {"id": p.id, "role": p.role, "country": p.country, "addresses": [k.address for k in keys.get(p.id, [])]}
+            for p in session.exec(select(Party).order_by(Party.id))
+        ]
+        revoked = [
+            {"address": k.address, "party": k.party_id, "from": k.revoked_from}
+            for ks in keys.values()
+            for k in ks
+            if k.revoked_from is not None
+        ]
+        flagged = [
+            {"item": uid, "status": status}
+            for uid, status in session.exec(
+                select(Item.uid, Item.status).where(Item.status.in_(FLAGGED_STATUSES)).order_by(Item.uid)
+            )
+        ]
+    return {
+        "format": FORMAT,
+        "origin": ledger.origin,
+        "created_at": format_time(ledger.clock()),
+        "checkpoint": checkpoint.note,
+        "parties": parties,
+        "revoked_keys": revoked,
+        "flagged_items": flagged,
+    }
+
+
+def export_bundle(ledger: Ledger) -> dict[str, Any]:
+    """The signed bundle document (what `tracemark bundle export` writes)."""
+    if ledger.log_key is None:
+        raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
+    body = bundle_body(ledger)
+    note = ledger.log_key.sign_note(_note_text(body))
+    return {"body": body, "signatures": note[len(_note_text(body)) + 1 :]}
+
+
+def write_bundle(ledger: Ledger, out: Path) -> dict[str, Any]:
+    document = export_bundle(ledger)
+    out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    return document
+
+
+def _note_text(body: dict[str, Any]) -> str:
+    return canonical(body).decode("utf-8") + "\n"
+
+
+def load_bundle(source: Path | dict[str, Any], verifier_key: str, origin: str | None = None) -> TrustBundle:
+    """A bundle from a file or parsed document, after checking the log's signature on it."""
+    document = _read(source) if isinstance(source, Path) else source
+    if not isinstance(document, dict) or set(document) != {"body", "signatures"}:
+        raise BundleError("a trust bundle is a JSON object with exactly 'body' and 'signatures'")
+    body, signatures = document["body"], document["signatures"]
+    if not isinstance(body, dict) or not isinstance(signatures, str):
+        raise BundleError("bundle 'body' must be an object and 'signatures' a string")
+    try:
+        open_note(_note_text(body) + "\n" + signatures, verifier_key)
+    except (CheckpointError, EventInvalid) as exc:
+        raise BundleError(f"the bundle's log signature does not hold: {exc}") from exc
+    return _parse_body(body, verifier_key, origin)
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"cannot read trust bundle {path}: {exc}") from exc
+
+
+def _parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> TrustBundle:
+    """The signed body's fields; a signed but ill-formed body is still refused, with the field."""
+    if body.get("format") != FORMAT:
+        raise BundleError(f"bundle format is {body.get('format')!r}, want {FORMAT!r}")
+    try:
+        checkpoint = verify_checkpoint(body["checkpoint"], verifier_key, origin or body["origin"])
+        if checkpoint.origin != body["origin"]:
+            raise BundleError(f"checkpoint origin {checkpoint.origin!r} differs from bundle origin {body['origin']!r}")
+        parties = {
+            p["id"]: BundleParty(p["id"], p["role"], p["country"], tuple(p["addresses"])) for p in body["parties"]
+        }
+        revoked = {k["address"]: k["from"] for k in body["revoked_keys"]}
+        flagged = {f["item"]: f["status"] for f in body["flagged_items"]}
+        created_at = parse_time(body["created_at"], "created_at")
+    except (KeyError, TypeError) as exc:
+        raise BundleError(f"bundle body is missing or mistypes a field: {exc!r}") from exc
+    except (CheckpointError, EventInvalid) as exc:
+        raise BundleError(f"bundle body: {exc}") from exc
+    by_address = {address: party for party in parties.values() for address in party.addresses}
+    return TrustBundle(body["origin"], created_at, parties, revoked, flagged, checkpoint.size, by_address)

@@ -1,0 +1,53 @@
+"""Checking a QR code's signed claim against the log itself (the online side of the scanner).
+
+`api` plugs `marking_verifier(ledger)` into the scan as its `MarkingVerifier`: the code must name
+the scanned item, carry the facts the log holds for it, and be signed by a key of its marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ledger.errors import LedgerError, SignatureError
+from ledger.store import Ledger
+from ledger.tables import Item, PartyKey, Permit
+
+from scanner.errors import MalformedCode
+from scanner.payload import facts_of_item, parse_payload, recover_marker
+
+__all__ = ["claim_problem", "marking_verifier"]
+
+
+class _Code(Protocol):
+    raw: str
+
+
+def claim_problem(ledger: Ledger, text: str, item: Item) -> str | None:
+    """Why code `text` is not a genuine code of `item`, or None when it is."""
+    try:
+        payload = parse_payload(text)
+        address = recover_marker(payload)
+    except MalformedCode as exc:
+        return exc.reason
+    except SignatureError as exc:
+        return exc.detail
+    if payload.item != item.uid:
+        return f"the code names item {payload.item}, not {item.uid}"
+    with ledger.reading() as session:
+        key = session.get(PartyKey, address)
+        permit = session.get(Permit, item.permit_number) if item.permit_number else None
+    try:
+        facts = facts_of_item(item, permit.issuing_country if permit else None)
+    except (MalformedCode, LedgerError) as exc:
+        return str(exc)
+    if payload.facts != facts:
+        return f"the code's facts {payload.facts.fields()} differ from the marking {facts.fields()}"
+    if key is None or key.party_id != item.marker:
+        return f"the code is signed by {address}, not by a key of {item.marker}, which marked the item"
+    return None
+
+
+def marking_verifier(ledger: Ledger) -> Callable[[_Code, Item], bool]:
+    """The API's `MarkingVerifier`: True when the scanned code's claim holds for the item."""
+    return lambda code, item: claim_problem(ledger, code.raw, item) is None

@@ -1,0 +1,158 @@
+"""The scanner's commands: labels, bundle export, scan."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ledger.cli import DbOption, HomeOption, console, fail, settings_from
+from ledger.cli import _reported as _ledger_reported
+from scanner.errors import ScannerError
+
+__all__ = ["register"]
+
+PassphraseOption = Annotated[
+    Optional[str],
+    typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="passphrase of the marking parties' keystores"),
+]
+HostOption = Annotated[
+    str, typer.Option("--host", envvar="TRACEMARK_PUBLIC_HOST", help="host name the codes point to (phones open https://HOST/i/...)")
+]
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part for value in values for part in value.replace(",", " ").split()]
+
+
+def labels(
+    items: Annotated[list[str], typer.Option("--items", help="item ids (repeat the flag or separate with commas)")],
+    out: Annotated[Path, typer.Option("--out", help="the A4 PDF sheet to write")] = Path("labels.pdf"),
+    png_dir: Annotated[Optional[Path], typer.Option("--png", help="also write <uid>.png per item into this folder")] = None,
+    svg_dir: Annotated[Optional[Path], typer.Option("--svg", help="also write <uid>.svg per item into this folder")] = None,
+    host: HostOption = "TRACEMARK.LOCAL",
+    passphrase: PassphraseOption = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Print QR labels (code + serial) for items; codes not issued yet are signed by their marking party's keystore."""
+    from ledger.config import open_ledger
+    from scanner.markings import label_for
+    from scanner.render import label_sheet, png, svg
+
+    settings = settings_from(db, home)
+    ledger = open_ledger(settings)
+    uids = _split(items)
+    if not uids:
+        raise fail("give at least one item id with --items")
+    sheet = [label_for(ledger, uid, settings.keys_dir, passphrase, host) for uid in uids]
+    for folder, suffix, render in ((png_dir, "png", png), (svg_dir, "svg", svg)):
+        if folder is None:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        for uid, label in zip(uids, sheet, strict=True):
+            data = render(label.payload)
+            path = folder / f"{uid}.{suffix}"
+            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
+    pages = label_sheet(sheet, out)
+    console.print(f"{len(sheet)} labels on {pages} page(s): {out}")
+
+
+def bundle_export(
+    out: Annotated[Path, typer.Option("--out", help="the trust bundle file to write")] = Path("bundle.json"),
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Write an offline trust bundle signed by the log key: parties, revoked keys, checkpoint, flagged items."""
+    from ledger.config import open_ledger
+    from scanner.bundle import write_bundle
+
+    document = write_bundle(open_ledger(settings_from(db, home)), out)
+    body = document["body"]
+    console.print(
+        f"{out}: {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
+        f"{len(body['flagged_items'])} flagged items, made {body['created_at']}"
+    )
+
+
+def scan(
+    images: Annotated[list[Path], typer.Argument(help="photos of QR codes, or folders of them")],
+    api: Annotated[Optional[str], typer.Option("--api", envvar="TRACEMARK_API", help="Tracemark API base URL (online mode)")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", envvar="TRACEMARK_API_KEY", help="API key of the scanning party")] = None,
+    offline: Annotated[Optional[Path], typer.Option("--offline", help="verify against this trust bundle, without network")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="where the scan happens (ISO 3166-1 alpha-2)")] = None,
+    location: Annotated[str, typer.Option("--location", help="where the scan happens, for the inspection record")] = "tracemark scan",
+    direction: Annotated[str, typer.Option("--direction", help="export, import, transit or inland")] = "transit",
+    vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
+    max_age_hours: Annotated[float, typer.Option("--max-age-hours", envvar="TRACEMARK_OFFLINE_MAX_AGE_HOURS", help="warn OFFLINE_DATA_STALE beyond this bundle age")] = 72.0,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line, for machines")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Decode QR codes from photos and print one verdict line per image (exit 1 unless all are VALID)."""
+    import json
+
+    from scanner.scan import expand_images, scan_image
+
+    judge = _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home)
+    paths = list(expand_images(images))
+    results = []
+    if any(path.is_dir() for path in images):
+        from ledger.cli import progress_bar
+
+        with progress_bar("scanning") as progress:
+            for n, path in enumerate(paths, 1):
+                results.append(scan_image(path, judge))
+                progress(n, len(paths))
+    else:
+        results = [scan_image(path, judge) for path in paths]
+    for result in results:
+        typer.echo(json.dumps(result.to_json()) if as_json else result.line())
+    if not results or any(result.verdict != "VALID" for result in results):
+        raise typer.Exit(1)
+
+
+def _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home):  # noqa: ANN001, ANN202
+    """The verdict function of the chosen mode: exactly one of --api (with --key) or --offline."""
+    if (api is None) == (offline is None):
+        raise fail("give either --api URL --key KEY (online) or --offline bundle.json")
+    if api is not None:
+        from scanner.online import scan_online
+
+        if key is None or country is None:
+            raise fail("online scans need --key (the scanning party's API key) and --country")
+        return lambda code: scan_online(api, key, code, country, location, direction)
+    from datetime import timedelta
+
+    from ledger.codec import utc_now
+    from scanner.bundle import load_bundle
+    from scanner.offline import verify_offline
+
+    bundle = load_bundle(offline, vkey or settings_from(None, home).verifier_key())
+    max_age = timedelta(hours=max_age_hours)
+    return lambda code: verify_offline(code, bundle, utc_now(), max_age).to_json()
+
+
+def _reported(command: Callable[..., None]) -> Callable[..., None]:
+    """Like the ledger's commands: a ScannerError or LedgerError is one line and exit code 2."""
+    reported = _ledger_reported(command)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            reported(*args, **kwargs)
+        except ScannerError as exc:
+            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
+
+    return wrapper
+
+
+def register(app: typer.Typer) -> None:
+    """Add the scanner's commands to the `tracemark` app."""
+    app.command()(_reported(labels))
+    app.command()(_reported(scan))
+    bundle = typer.Typer(help="offline trust bundles", no_args_is_help=True)
+    bundle.command("export")(_reported(bundle_export))
+    app.add_typer(bundle, name="bundle")

@@ -1,0 +1,90 @@
+"""Issuing an item's QR code: the marking party signs the claim once, the code is kept to print.
+
+The claim is signed with the same key that signed the marking event, so the code verifies
+against the party keys in the log (or in a trust bundle) without trusting the stored row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from sqlmodel import select
+
+from ledger.codec import format_time
+from ledger.errors import NotFound, SignatureError
+from ledger.keys import LocalAccount, load_keystore, normalise_address
+from ledger.store import Ledger
+from ledger.tables import Item, Marking, PartyKey
+
+from scanner.payload import Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
+from scanner.render import Label
+
+__all__ = ["DEFAULT_HOST", "item_facts", "issue_marking", "marking_of", "issue_markings", "caption", "label_for"]
+
+DEFAULT_HOST = "TRACEMARK.LOCAL"
+
+
+def item_facts(ledger: Ledger, uid: str) -> Facts:
+    """The code facts of item `uid` as the log records them."""
+    item = ledger.item(uid)
+    permit_country = ledger.permit(item.permit_number).issuing_country if item.permit_number else None
+    return facts_of_item(item, permit_country)
+
+
+def issue_marking(ledger: Ledger, uid: str, account: LocalAccount, host: str = DEFAULT_HOST) -> Marking:
+    """Sign item `uid`'s claim with its marking party's key and keep the code (replacing an older one)."""
+    item = ledger.item(uid)
+    with ledger.reading() as session:
+        key = session.get(PartyKey, normalise_address(account.address))
+    if key is None or key.party_id != item.marker:
+        raise SignatureError(f"{account.address} is not a key of {item.marker}, which marked {uid}", code="wrong_key")
+    if key.revoked_from is not None:
+        raise SignatureError(f"key {account.address} of {item.marker} is revoked from {key.revoked_from}", code="key_revoked")
+    facts = item_facts(ledger, uid)
+    text = encode_payload(host, uid, facts, sign_claim(account, uid, facts))
+    with ledger.writing() as session:
+        row = session.get(Marking, uid) or Marking(uid=uid, payload=text, signer=account.address, created_at="")
+        row.payload, row.signer, row.created_at = text, account.address, format_time(ledger.clock())
+        session.add(row)
+    return row
+
+
+def marking_of(ledger: Ledger, uid: str) -> Marking:
+    """The kept code of item `uid`; NotFound if its marking party has not issued one."""
+    with ledger.reading() as session:
+        row = session.get(Marking, uid)
+    if row is None:
+        raise NotFound("marking", uid)
+    return row
+
+
+def issue_markings(
+    ledger: Ledger, accounts: Mapping[str, LocalAccount], uids: Iterable[str] | None = None, host: str = DEFAULT_HOST
+) -> list[Marking]:
+    """Issue codes for `uids` (default: every item without one) whose marking party is in `accounts`."""
+    with ledger.reading() as session:
+        if uids is None:
+            have = set(session.exec(select(Marking.uid)))
+            uids = [uid for uid in session.exec(select(Item.uid).order_by(Item.uid)) if uid not in have]
+        markers = {uid: ledger.item(uid).marker for uid in uids}
+    return [issue_marking(ledger, uid, accounts[marker], host) for uid, marker in markers.items() if marker in accounts]
+
+
+def caption(facts: Facts) -> str:
+    """The human-readable line under a code: what an agent compares with the item."""
+    if isinstance(facts, FirearmFacts):
+        return f"{facts.maker_code} {facts.serial} {facts.country} {facts.year}"
+    return f"{facts.species_code} {facts.serial} {facts.country_of_origin} {facts.year}"
+
+
+def label_for(ledger: Ledger, uid: str, keys_dir: Path, passphrase: str | None, host: str = DEFAULT_HOST) -> Label:
+    """Item `uid`'s label; a code not issued yet is signed now with `<keys_dir>/<marker>.json`."""
+    try:
+        row = marking_of(ledger, uid)
+    except NotFound:
+        marker = ledger.item(uid).marker
+        if passphrase is None:
+            raise SignatureError(f"no code issued for {uid} yet: give the passphrase of {marker}'s keystore", code="keystore")
+        row = issue_marking(ledger, uid, load_keystore(keys_dir / f"{marker}.json", passphrase), host)
+    return Label(row.payload, caption(parse_payload(row.payload).facts))

@@ -1,0 +1,124 @@
+"""Verifying a code against a trust bundle, with no network: the border post's fallback.
+
+Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); its claim
+signature recovers to a key of a party entitled to mark that kind of item (SIGNATURE_INVALID);
+that key is not revoked (KEY_REVOKED); the item is not flagged (REPORTED_LOST_STOLEN, SEIZED,
+DESTROYED_DEACTIVATED). Every finding is reported, the verdict is the gravest, and a bundle
+older than the configured age adds the OFFLINE_DATA_STALE warning. Verdict names are the
+API's (`POST /v1/scan`), so online and offline answers read the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.codec import format_time
+from ledger.errors import SignatureError
+
+from scanner.bundle import TrustBundle
+from scanner.errors import MalformedCode
+from scanner.payload import Payload, parse_payload, recover_marker
+
+__all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "Finding", "OfflineVerdict", "verify_offline"]
+
+MARKING_ROLES = {"firearm": ("manufacturer",), "specimen": ("permit_authority", "importer_exporter")}
+"""Who may sign a code: the roles the ledger's rules let mark each kind of item."""
+DEFAULT_MAX_AGE = timedelta(hours=72)
+STALE = "OFFLINE_DATA_STALE"
+_SEVERITY = (
+    "MALFORMED_CODE",
+    "SIGNATURE_INVALID",
+    "KEY_REVOKED",
+    "DESTROYED_DEACTIVATED",
+    "REPORTED_LOST_STOLEN",
+    "SEIZED",
+    "VALID",
+)
+_FLAG_VERDICTS = {
+    "lost": "REPORTED_LOST_STOLEN",
+    "stolen": "REPORTED_LOST_STOLEN",
+    "seized": "SEIZED",
+    "forfeited": "SEIZED",
+    "destroyed": "DESTROYED_DEACTIVATED",
+    "deactivated": "DESTROYED_DEACTIVATED",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OfflineVerdict:
+    """The answer for one code: the gravest finding, all findings, the facts to compare, warnings."""
+
+    verdict: str
+    reasons: tuple[Finding, ...]
+    item: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    marked_by: str | None = None
+    warnings: tuple[str, ...] = ()
+    bundle_created_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in self.reasons],
+            "item": self.item,
+            "facts": self.facts,
+            "marked_by": self.marked_by,
+            "warnings": list(self.warnings),
+            "mode": "offline",
+            "bundle_created_at": self.bundle_created_at,
+        }
+
+
+def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE) -> OfflineVerdict:
+    """The verdict on scanned text `code` against `bundle` at time `now`."""
+    age = now - bundle.created_at
+    warnings = (STALE,) if age > max_age else ()
+    made = format_time(bundle.created_at)
+    try:
+        payload = parse_payload(code)
+    except MalformedCode as exc:
+        return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
+    findings, marker = _signature_findings(payload, bundle)
+    status = bundle.flagged.get(payload.item)
+    if status is not None:
+        findings.append(Finding(_FLAG_VERDICTS[status], f"item {payload.item} is {status} (bundle of {made})"))
+    if STALE in warnings:
+        findings.append(Finding(STALE, f"the trust bundle is {age} old, more than the allowed {max_age}"))
+    verdicts = [f.code for f in findings if f.code in _SEVERITY]
+    verdict = min(verdicts, key=_SEVERITY.index) if verdicts else "VALID"
+    return OfflineVerdict(
+        verdict,
+        tuple(findings),
+        item=payload.item,
+        facts={"kind": payload.facts.kind, **payload.facts.claim()},
+        marked_by=marker,
+        warnings=warnings,
+        bundle_created_at=made,
+    )
+
+
+def _signature_findings(payload: Payload, bundle: TrustBundle) -> tuple[list[Finding], str | None]:
+    """Findings about who signed the claim, and the marking party's id when it is one."""
+    try:
+        address = recover_marker(payload)
+    except SignatureError as exc:
+        return [Finding("SIGNATURE_INVALID", exc.detail)], None
+    party = bundle.party_of(address)
+    if party is None:
+        return [Finding("SIGNATURE_INVALID", f"the claim was signed by {address}, a key of no registered party (facts altered?)")], None
+    allowed = MARKING_ROLES[payload.facts.kind]
+    if party.role not in allowed:
+        detail = f"signed by {party.id}, a {party.role}; a {payload.facts.kind} is marked by {' or '.join(allowed)}"
+        return [Finding("SIGNATURE_INVALID", detail)], None
+    revoked_from = bundle.revoked.get(address)
+    if revoked_from is not None:
+        return [Finding("KEY_REVOKED", f"key {address} of {party.id} is revoked from {revoked_from}")], party.id
+    return [], party.id

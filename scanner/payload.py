@@ -1,0 +1,246 @@
+"""The QR payload: an upper-case URL any phone opens, carrying a signed marking claim.
+
+    HTTPS://<HOST>/I/<ITEM-ID>/<FACTS>/<SIGNATURE>
+
+Every character is in the QR alphanumeric set (0-9 A-Z space $ % * + - . / :), so the code
+stays small. FACTS are the marking facts an agent compares with the item, joined by ``*``
+(a character no serial, code or number may hold), opened by a kind letter:
+
+    F*<maker code>*<serial>*<country>*<year>                                   a firearm
+    S*<species code>*<serial>*<country of origin>*<year>*<permit>*<permit country>  a specimen
+
+Serials and permit numbers may contain ``/``; the item id (a ULID) and the signature (base32)
+never do, so FACTS is whatever lies between them. SIGNATURE is the marking party's EIP-191
+signature over the RFC 8785 bytes of the claim ``{"item", "kind", "facts"}``, base32 without
+padding. Parsing is case-insensitive; anything else is refused with ``MalformedCode``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ledger.codec import canonical
+from ledger.keys import LocalAccount, recover, sign
+from ledger.tables import Item
+
+from scanner.errors import MalformedCode
+
+__all__ = [
+    "ALPHANUMERIC",
+    "SEPARATOR",
+    "MalformedCode",
+    "Facts",
+    "FirearmFacts",
+    "SpecimenFacts",
+    "Payload",
+    "claim_bytes",
+    "sign_claim",
+    "encode_payload",
+    "parse_payload",
+    "recover_marker",
+    "facts_of_item",
+]
+
+ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+"""The QR alphanumeric mode character set."""
+SEPARATOR = "*"
+SCHEME = "HTTPS://"
+SIGNATURE_SIZE = 65
+_SIGNATURE_CHARS = (SIGNATURE_SIZE * 8 + 4) // 5
+
+_SERIAL = re.compile(r"[A-Z0-9][A-Z0-9./-]{0,39}")
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+_HOST = re.compile(r"[A-Z0-9]([A-Z0-9.-]{0,252}[A-Z0-9])?(:[0-9]{1,5})?")
+_MAKER = re.compile(r"[A-Z0-9]{2,8}")
+_SPECIES = re.compile(r"[A-Z]{3,8}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_YEAR = re.compile(r"[12][0-9]{3}")
+_BASE32 = re.compile(r"[A-Z2-7]+")
+
+
+@dataclass(frozen=True)
+class FirearmFacts:
+    """UN Firearms Protocol marking facts an agent can read off the gun."""
+
+    maker_code: str
+    serial: str
+    country: str
+    year: int
+
+    kind: Literal["firearm"] = "firearm"
+    letter = "F"
+
+    def fields(self) -> list[str]:
+        return [self.maker_code, self.serial, self.country, str(self.year)]
+
+    def claim(self) -> dict[str, Any]:
+        return {"maker_code": self.maker_code, "serial": self.serial, "country": self.country, "year": self.year}
+
+
+@dataclass(frozen=True)
+class SpecimenFacts:
+    """CITES tag facts plus the permit the specimen travels on (number and issuing country)."""
+
+    species_code: str
+    serial: str
+    country_of_origin: str
+    year: int
+    permit: str
+    permit_country: str
+
+    kind: Literal["specimen"] = "specimen"
+    letter = "S"
+
+    def fields(self) -> list[str]:
+        return [self.species_code, self.serial, self.country_of_origin, str(self.year), self.permit, self.permit_country]
+
+    def claim(self) -> dict[str, Any]:
+        return {
+            "species_code": self.species_code,
+            "serial": self.serial,
+            "country_of_origin": self.country_of_origin,
+            "year": self.year,
+            "permit": self.permit,
+            "permit_country": self.permit_country,
+        }
+
+
+Facts = FirearmFacts | SpecimenFacts
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A parsed code: where it points, which item, the claimed facts and the claim signature."""
+
+    host: str
+    item: str
+    facts: Facts
+    signature: bytes
+
+    @property
+    def text(self) -> str:
+        return encode_payload(self.host, self.item, self.facts, self.signature)
+
+    @property
+    def signature_hex(self) -> str:
+        return "0x" + self.signature.hex()
+
+
+def claim_bytes(item: str, facts: Facts) -> bytes:
+    """The canonical (RFC 8785) bytes the marking party signs for a code."""
+    return canonical({"item": item, "kind": facts.kind, "facts": facts.claim()})
+
+
+def sign_claim(account: LocalAccount, item: str, facts: Facts) -> bytes:
+    """The marking party's 65-byte EIP-191 signature over the claim."""
+    return bytes.fromhex(sign(account, claim_bytes(item, facts)).removeprefix("0x"))
+
+
+def encode_payload(host: str, item: str, facts: Facts, signature: bytes) -> str:
+    """The code's text; refuses anything that would not parse back to the same payload."""
+    if len(signature) != SIGNATURE_SIZE:
+        raise MalformedCode(f"a claim signature is {SIGNATURE_SIZE} bytes, got {len(signature)}")
+    encoded = base64.b32encode(signature).decode("ascii").rstrip("=")
+    text = f"{SCHEME}{host.upper()}/I/{item}/{SEPARATOR.join([facts.letter, *facts.fields()])}/{encoded}"
+    parsed = parse_payload(text)
+    if parsed.item != item or parsed.facts != facts:
+        raise MalformedCode(f"facts do not survive encoding: {facts!r}")
+    return text
+
+
+def parse_payload(text: str) -> Payload:
+    """Parse a scanned code (any letter case); MalformedCode with a reason for anything else."""
+    if not isinstance(text, str):
+        raise MalformedCode(f"a code is text, got {type(text).__name__}")
+    code = text.strip().upper()
+    if not code.startswith(SCHEME):
+        raise MalformedCode(f"a Tracemark code starts with {SCHEME}, got {code[:12]!r}")
+    bad = sorted({c for c in code if c not in ALPHANUMERIC})
+    if bad:
+        raise MalformedCode(f"characters outside the QR alphanumeric set: {''.join(bad)!r}")
+    host, sep, path = code[len(SCHEME):].partition("/I/")
+    if not sep:
+        raise MalformedCode("no /I/ path after the host")
+    if not _HOST.fullmatch(host):
+        raise MalformedCode(f"not a host name: {host!r}")
+    item, sep, rest = path.partition("/")
+    if not sep or not _ULID.fullmatch(item):
+        raise MalformedCode(f"not an item id (an upper-case ULID): {item!r}")
+    facts_text, sep, encoded = rest.rpartition("/")
+    if not sep:
+        raise MalformedCode("no signature after the facts")
+    signature = _decode_signature(encoded)
+    return Payload(host=host, item=item, facts=_parse_facts(facts_text), signature=signature)
+
+
+def _decode_signature(encoded: str) -> bytes:
+    if len(encoded) != _SIGNATURE_CHARS or not _BASE32.fullmatch(encoded):
+        raise MalformedCode(f"the signature is {_SIGNATURE_CHARS} base32 characters, got {len(encoded)}: {encoded[:20]!r}")
+    try:
+        raw = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
+    except binascii.Error as exc:
+        raise MalformedCode(f"the signature is not base32: {exc}") from exc
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != encoded:
+        raise MalformedCode("the signature is not canonical base32")
+    return raw
+
+
+def _field(value: str, pattern: re.Pattern[str], name: str) -> str:
+    if not pattern.fullmatch(value):
+        raise MalformedCode(f"{name} {value!r} does not match {pattern.pattern}")
+    return value
+
+
+def _parse_facts(text: str) -> Facts:
+    letter, *fields = text.split(SEPARATOR)
+    if letter == FirearmFacts.letter:
+        if len(fields) != 4:
+            raise MalformedCode(f"firearm facts are maker code, serial, country, year: got {len(fields)} fields")
+        maker, serial, country, year = fields
+        return FirearmFacts(
+            maker_code=_field(maker, _MAKER, "maker code"),
+            serial=_field(serial, _SERIAL, "serial"),
+            country=_field(country, _COUNTRY, "country"),
+            year=int(_field(year, _YEAR, "year")),
+        )
+    if letter == SpecimenFacts.letter:
+        if len(fields) != 6:
+            raise MalformedCode(
+                f"specimen facts are species code, serial, origin, year, permit, permit country: got {len(fields)} fields"
+            )
+        species, serial, origin, year, permit, permit_country = fields
+        return SpecimenFacts(
+            species_code=_field(species, _SPECIES, "species code"),
+            serial=_field(serial, _SERIAL, "serial"),
+            country_of_origin=_field(origin, _COUNTRY, "country of origin"),
+            year=int(_field(year, _YEAR, "year")),
+            permit=_field(permit, _SERIAL, "permit number"),
+            permit_country=_field(permit_country, _COUNTRY, "permit country"),
+        )
+    raise MalformedCode(f"facts open with F (firearm) or S (specimen), got {letter[:8]!r}")
+
+
+def recover_marker(payload: Payload) -> str:
+    """The checksummed address that signed the code's claim; SignatureError if no key can have."""
+    return recover(claim_bytes(payload.item, payload.facts), payload.signature_hex)
+
+
+def facts_of_item(item: Item, permit_country: str | None = None) -> Facts:
+    """The code facts of a marked item as the log knows them (specimens need their permit's country)."""
+    facts = item.facts
+    if item.kind == "firearm":
+        return FirearmFacts(maker_code=facts["maker_code"], serial=facts["serial"], country=facts["country"], year=facts["year"])
+    if item.permit_number is None or permit_country is None:
+        raise MalformedCode(f"specimen {item.uid} needs its permit number and issuing country for a code")
+    return SpecimenFacts(
+        species_code=facts["species_code"],
+        serial=facts["serial"],
+        country_of_origin=facts["country_of_origin"],
+        year=facts["year"],
+        permit=item.permit_number,
+        permit_country=permit_country,
+    )

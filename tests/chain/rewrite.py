@@ -1,0 +1,64 @@
+"""An operator who rewrites history consistently: the attack only a chain anchor exposes.
+
+`rewrite_entry` changes entry k's event with plain SQL (re-signed by the actor's own key, so
+every party signature verifies), recomputes the leaf hash and prev hash of k and of every
+later entry, every Merkle node, and re-signs every checkpoint with the log key. Afterwards
+the plain audit (`tracemark verify`) passes; the anchors on chain still hold the old roots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy
+from eth_account.signers.local import LocalAccount
+
+from ledger import events as ev
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
+from ledger.codec import format_time, parse_time, sha256
+from ledger.db import open_database
+from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.keys import sign
+
+
+def backdate(event: dict[str, Any]) -> dict[str, Any]:
+    """The rewrite the tests apply: the event happened one hour earlier than it did."""
+    return {**event, "time": format_time(parse_time(event["time"]) - timedelta(hours=1))}
+
+
+def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: LocalAccount,
+                  change: Callable[[dict[str, Any]], dict[str, Any]] = backdate) -> None:
+    """Rewrite entry `seq` as `change` says and make everything stored agree with it again."""
+    engine = open_database(db_url).writer
+    try:
+        with engine.begin() as db:
+            rows = db.execute(sqlalchemy.text(
+                "SELECT seq, event, signer, signature, recorded_at FROM entry ORDER BY seq")).all()
+            tree = merkle.CompactRange()
+            prev, nodes, roots = GENESIS_PREV, [], {0: merkle.EMPTY_ROOT}
+            for row in rows:
+                event, signature = bytes(row.event), row.signature
+                if row.seq == seq:
+                    assert signer.address == row.signer, f"entry {seq} was signed by {row.signer}"
+                    event = ev.event_bytes(change(ev.json_object(event)))
+                    signature = sign(signer, event)
+                leaf = entry_leaf_hash(row.seq, prev, row.recorded_at, event, row.signer, signature)
+                db.execute(sqlalchemy.text(
+                    "UPDATE entry SET event = :event, event_hash = :event_hash, signature = :signature,"
+                    " prev_hash = :prev, leaf_hash = :leaf WHERE seq = :seq"),
+                    dict(event=event, event_hash=sha256(event), signature=signature, prev=prev, leaf=leaf, seq=row.seq))
+                nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
+                roots[tree.size] = tree.root()
+                prev = leaf
+            db.execute(sqlalchemy.text("DELETE FROM merkle_node"))
+            if nodes:
+                db.execute(sqlalchemy.text("INSERT INTO merkle_node (level, idx, hash) VALUES (:level, :idx, :hash)"), nodes)
+            for cp in db.execute(sqlalchemy.text("SELECT id, size FROM checkpoint")).all():
+                note = sign_checkpoint(Checkpoint(origin, cp.size, roots[cp.size]), log_key)
+                db.execute(sqlalchemy.text("UPDATE checkpoint SET root = :root, note = :note WHERE id = :id"),
+                           dict(root=roots[cp.size], note=note, id=cp.id))
+    finally:
+        engine.dispose()

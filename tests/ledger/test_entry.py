@@ -1,0 +1,44 @@
+"""The entry bytes built by concatenation are exactly RFC 8785 of the same object (checked against rfc8785)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import rfc8785
+from eth_utils import to_checksum_address
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.codec import format_time
+from ledger.entry import entry_bytes, entry_leaf_hash
+from ledger.events import event_bytes
+from ledger.merkle import leaf_hash
+
+from tests.ledger.test_events import VALID, event
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+events = st.sampled_from(sorted(VALID)).map(event) | st.dictionaries(st.text(), json_values, max_size=6)
+times = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(timezone.utc)).map(format_time)
+signers = st.binary(min_size=20, max_size=20).map(lambda raw: to_checksum_address(raw))
+signatures = st.binary(min_size=65, max_size=65).map(lambda raw: "0x" + raw.hex())
+
+
+@given(seq=st.integers(0, 2**53 - 1), prev=st.binary(min_size=32, max_size=32), recorded=times, event=events,
+       signer=signers, signature=signatures)
+def test_entry_bytes_are_rfc8785(seq: int, prev: bytes, recorded: str, event: dict, signer: str, signature: str) -> None:
+    signed = event_bytes(event)
+    reference = rfc8785.dumps({"seq": seq, "prev": prev.hex(), "recorded": recorded, "event": event,
+                               "signer": signer, "signature": signature})
+    assert entry_bytes(seq, prev, recorded, signed, signer, signature) == reference
+    assert entry_leaf_hash(seq, prev, recorded, signed, signer, signature) == leaf_hash(reference)
+
+
+@pytest.mark.parametrize("field", ["recorded_at", "signer", "signature"])
+@pytest.mark.parametrize("bad", ['"', "\\", "\u00e9", " ", "\n"])
+def test_values_that_would_need_escaping_are_refused(field: str, bad: str) -> None:
+    values = {"recorded_at": "2026-11-23T12:00:00.000Z", "signer": "0x" + "ab" * 20, "signature": "0x" + "cd" * 65}
+    values[field] += bad
+    with pytest.raises(ValueError, match=field):
+        entry_bytes(1, bytes(32), values["recorded_at"], b"{}", values["signer"], values["signature"])

@@ -1,0 +1,212 @@
+"""The store on SQLite and on PostgreSQL: atomic batches, stored proofs, checkpoints, rebuild, erasure, schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import update
+from sqlmodel import SQLModel
+from ulid import ULID
+
+from ledger import merkle
+from ledger.audit import audit
+from ledger.checkpoint import LogKey, verify_checkpoint
+from ledger.demo import run_demo
+from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError
+from ledger.keys import new_account
+from ledger.personal import commit
+from ledger.rebuild import rebuild, snapshot
+from ledger.signatures import sign_event
+from ledger.store import Ledger
+from ledger.tables import Entry, Item, PersonalRecord
+
+from tests.conftest import NOW
+from tests.support import World
+
+
+def state(ledger: Ledger) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    with ledger.reading() as session:
+        return ledger.size(), snapshot(session)
+
+
+def leaves(ledger: Ledger) -> list[bytes]:
+    return [entry.leaf_hash for entry in ledger.entries(0, ledger.size())]
+
+
+def audit_ok(ledger: Ledger) -> None:
+    with ledger.reading() as session:
+        report = audit(session, ledger.log_key.verifier_key, ledger.origin)
+    assert report.ok, report.findings
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _bad_batches(w: World) -> list[tuple[list[dict[str, Any]], int, type[LedgerError]]]:
+    """Batches of good marks with one refused event: (batch, index of the refused one, its error)."""
+    good = [w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(3)]
+    dealer_marks = w.envelope("de-jagd-schmidt", "mark_firearm", item=str(ULID()), marking=w.marking())
+    unknown_key = sign_event(new_account(), good[0]["event"] | {"item": str(ULID())})
+    malformed = w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking() | {"country": "XX"})
+    return [(good + [dealer_marks] + good[:1], 3, RuleViolation), (good + [unknown_key], 3, SignatureError),
+            (good[:2] + [malformed], 2, EventInvalid), ([dealer_marks] + good, 0, RuleViolation)]
+
+
+def test_batch_is_all_or_nothing_and_names_the_refused_event(ledger: Ledger) -> None:
+    w = World(ledger)
+    for batch, bad, error in _bad_batches(w):
+        before = state(ledger)
+        with pytest.raises(error) as caught:
+            ledger.append_batch(batch)
+        assert caught.value.index == bad
+        assert state(ledger) == before
+        for envelope in batch[:bad]:
+            with pytest.raises(NotFound):
+                ledger.item(envelope["event"]["item"])
+    assert len(ledger.append_batch(batch[1:])) == 3  # the same good events, once the bad one is gone
+
+
+def test_single_append_error_has_no_index(ledger: Ledger) -> None:
+    w = World(ledger)
+    with pytest.raises(RuleViolation) as caught:
+        w.act("de-jagd-schmidt", "mark_firearm", item=str(ULID()), marking=w.marking())
+    assert caught.value.index is None
+
+
+def test_batch_sees_its_own_earlier_events(ledger: Ledger) -> None:
+    w = World(ledger)
+    uid = str(ULID())
+    batch = [w.envelope("it-beretta", "mark_firearm", item=uid, marking=w.marking()),
+             w.envelope("it-beretta", "transfer", item=uid, to="de-jagd-schmidt", reference="R-1"),
+             w.envelope("de-jagd-schmidt", "receive", item=uid)]
+    receipts = ledger.append_batch(batch)
+    assert [r.seq for r in receipts] == list(range(receipts[0].seq, receipts[0].seq + 3))
+    assert ledger.item(uid).custodian == "de-jagd-schmidt"
+    audit_ok(ledger)
+
+
+# ---------------------------------------------------------------- proofs and checkpoints
+
+
+def test_stored_proofs_equal_the_reference_and_verify_against_every_checkpoint(ledger: Ledger) -> None:
+    w = World(ledger)
+    checkpoints = [ledger.checkpoint()]
+    for chunk in (1, 2, 5, 16, 17, 31, 64, 100, 3):
+        ledger.append_batch([w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(chunk)])
+        checkpoints.append(ledger.checkpoint())
+    hashes = leaves(ledger)
+    size = len(hashes)
+    assert size > 250 and [c.size for c in checkpoints][-1] == size
+    for seq, entry in enumerate(ledger.entries(0, size)):
+        assert entry.prev_hash == (hashes[seq - 1] if seq else bytes(32))
+    for n in range(size + 1):
+        assert ledger.root(n) == merkle.root_from_leaves(hashes[:n])
+    for row in checkpoints:
+        signed = verify_checkpoint(row.note, ledger.log_key.verifier_key, ledger.origin)
+        assert (signed.size, signed.root) == (row.size, row.root) == (row.size, merkle.root_from_leaves(hashes[: row.size]))
+        for seq in range(row.size):
+            proof = ledger.inclusion_proof(seq, row.size)
+            assert proof == merkle.inclusion_proof(hashes[: row.size], seq)
+            merkle.verify_inclusion(hashes[seq], seq, row.size, proof, signed.root)
+        for older in checkpoints:
+            if older.size <= row.size:
+                proof = ledger.consistency_proof(older.size, row.size)
+                assert proof == merkle.consistency_proof(hashes[: row.size], older.size)
+                merkle.verify_consistency(older.size, row.size, older.root, signed.root, proof)
+    for old in range(size + 1):
+        assert ledger.consistency_proof(old, size) == merkle.consistency_proof(hashes, old)
+
+
+def test_proofs_beyond_the_log_are_refused(ledger: Ledger) -> None:
+    World(ledger)
+    size = ledger.size()
+    with pytest.raises(merkle.ProofError):
+        ledger.inclusion_proof(size, size)
+    with pytest.raises(merkle.ProofError):
+        ledger.inclusion_proof(0, size + 1)
+    with pytest.raises(merkle.ProofError):
+        ledger.consistency_proof(size, size - 1)
+
+
+def test_checkpoint_verifies_only_with_the_logs_key(ledger: Ledger) -> None:
+    World(ledger)
+    row = ledger.checkpoint()
+    assert ledger.checkpoint().id == row.id  # nothing appended: no new checkpoint
+    assert ledger.latest_checkpoint().note == row.note
+    cp = verify_checkpoint(row.note, ledger.log_key.verifier_key, ledger.origin)
+    assert (cp.size, cp.root, cp.origin) == (ledger.size(), ledger.root(), ledger.origin)
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(row.note, LogKey.generate(ledger.log_key.name).verifier_key)
+    with pytest.raises(CheckpointError, match="origin"):
+        verify_checkpoint(row.note, ledger.log_key.verifier_key, "another.log/origin")
+
+
+# ---------------------------------------------------------------- projection, erasure, schema
+
+
+def test_rebuild_reproduces_the_projection_after_the_demo(ledger: Ledger) -> None:
+    run_demo(ledger, items=6, now=NOW)
+    before = state(ledger)
+    assert before[1]["item"] and before[1]["permit_line"][0]["endorsed"] == "5"
+    with ledger.writing() as session:  # damage the projection; the log is the truth
+        session.execute(update(Item).values(status="destroyed", custodian=None))
+    assert state(ledger) != before
+    assert rebuild(ledger) == before[0]
+    assert state(ledger) == before
+
+
+def test_erase_removes_the_clear_text_and_keeps_every_proof(ledger: Ledger) -> None:
+    run_demo(ledger, items=2, now=NOW)
+    checkpoint = ledger.checkpoint()
+    with ledger.reading() as session:
+        record = session.exec(PersonalRecord.__table__.select()).one()
+    assert record.name == "Max Mustermann"
+    entries_before = [(e.event, e.leaf_hash) for e in ledger.entries(0, ledger.size())]
+    assert any(record.commitment.encode() in event for event, _ in entries_before)
+    assert not any(b"Mustermann" in event for event, _ in entries_before)
+
+    ledger.erase_personal(record.commitment, "retention period ended")
+
+    with ledger.reading() as session:
+        erased = session.get(PersonalRecord, record.commitment)
+    assert (erased.salt, erased.name, erased.address) == (None, None, None)
+    assert erased.erased_reason == "retention period ended" and erased.erased_at is not None
+    assert [(e.event, e.leaf_hash) for e in ledger.entries(0, ledger.size())] == entries_before
+    seq = record.recorded_seq
+    merkle.verify_inclusion(entries_before[seq][1], seq, checkpoint.size, ledger.inclusion_proof(seq, checkpoint.size), checkpoint.root)
+    audit_ok(ledger)
+    with pytest.raises(NotFound):
+        ledger.erase_personal("00" * 32, "no such owner")
+
+
+def test_sale_to_a_private_owner_needs_data_that_opens_the_commitment(ledger: Ledger) -> None:
+    w = World(ledger)
+    uid = w.firearm()
+    w.ship(uid, "it-beretta", "de-jagd-schmidt")
+    commitment, salt = commit("Erika Muster", "Berg 2, Mainz")
+    wrong = {"salt": salt, "name": "Erika Mustermann", "address": "Berg 2, Mainz"}
+    before = state(ledger)
+    with pytest.raises(EventInvalid) as caught:
+        w.act("de-jagd-schmidt", "transfer", personal=wrong, item=uid, owner_commitment=commitment, reference="S-1")
+    assert caught.value.field == "personal" and state(ledger) == before
+    with pytest.raises(EventInvalid):
+        w.act("de-jagd-schmidt", "transfer", item=uid, owner_commitment=commitment, reference="S-1")
+    assert ledger.count(PersonalRecord) == 0
+
+
+def test_migrations_create_exactly_the_models_schema(ledger: Ledger) -> None:
+    with ledger.db.writer.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diffs == []
+
+
+def test_entries_hold_the_signed_bytes_and_their_hash_chain(ledger: Ledger) -> None:
+    w = World(ledger)
+    receipt = w.act("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking())
+    with ledger.reading() as session:
+        entry = session.get(Entry, receipt.seq)
+    assert entry.leaf_hash == receipt.leaf_hash and entry.event_type == "mark_firearm" and entry.actor == "it-beretta"
+    assert entry.prev_hash == ledger.entries(receipt.seq - 1, receipt.seq)[0].leaf_hash

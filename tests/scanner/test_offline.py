@@ -1,0 +1,135 @@
+import json
+from datetime import timedelta
+
+import pytest
+
+from ledger.checkpoint import LogKey
+from ledger.codec import format_time
+from scanner.bundle import FORMAT, export_bundle, load_bundle, write_bundle
+from scanner.errors import BundleError
+from scanner.markings import issue_marking
+from scanner.offline import STALE, verify_offline
+from scanner.payload import parse_payload
+from tests.conftest import NOW
+from tests.support import World
+
+
+@pytest.fixture
+def world(ledger):
+    return World(ledger)
+
+
+def _code(world, uid, maker="it-beretta"):
+    return issue_marking(world.ledger, uid, world.parties[maker].account).payload
+
+
+def _bundle(world, tmp_path):
+    path = tmp_path / "bundle.json"
+    write_bundle(world.ledger, path)
+    return load_bundle(path, world.ledger.log_key.verifier_key, world.ledger.origin)
+
+
+def test_valid_code_shows_the_facts(world, tmp_path):
+    uid = world.firearm(serial="PX4-KE-1")
+    code = _code(world, uid)
+    verdict = verify_offline(code, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "VALID" and verdict.reasons == () and verdict.warnings == ()
+    assert verdict.marked_by == "it-beretta"
+    assert verdict.facts == {"kind": "firearm", "maker_code": "BER", "serial": "PX4-KE-1", "country": "IT", "year": 2025}
+
+
+def test_a_tampered_fact_is_signature_invalid(world, tmp_path):
+    code = _code(world, world.firearm(serial="PX4-KE-2"))
+    forged = code.replace("*PX4-KE-2*", "*PX4-KE-3*")
+    verdict = verify_offline(forged, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID"
+    assert verdict.facts["serial"] == "PX4-KE-3"
+
+
+def test_a_tampered_signature_is_signature_invalid(world, tmp_path):
+    code = _code(world, world.firearm())
+    head, signature = code.rsplit("/", 1)
+    flipped = "A" if signature[10] != "A" else "B"
+    verdict = verify_offline(f"{head}/{signature[:10]}{flipped}{signature[11:]}", _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID"
+
+
+def test_a_code_signed_by_a_party_not_entitled_to_mark_is_signature_invalid(world, tmp_path):
+    from scanner.payload import encode_payload, sign_claim
+
+    genuine = parse_payload(_code(world, world.firearm()))
+    dealer = world.parties["de-jagd-schmidt"].account
+    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.item, genuine.facts))
+    verdict = verify_offline(forged, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID" and "dealer" in verdict.reasons[0].detail
+
+
+def test_a_revoked_marking_key_is_key_revoked(world, tmp_path):
+    code = _code(world, world.firearm())
+    address = world.parties["it-beretta"].account.address
+    world.act("registry", "revoke_key", party="it-beretta", address=address,
+              from_time=format_time(world.clock), reason="key lost with a laptop")
+    verdict = verify_offline(code, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "KEY_REVOKED" and address in verdict.reasons[0].detail
+
+
+@pytest.mark.parametrize("event, fields, verdict", [
+    ("report_stolen", {"place": "Frankfurt", "details": "burglary"}, "REPORTED_LOST_STOLEN"),
+    ("seize", {"country": "DE", "place": "FRA", "reason": "no papers"}, "SEIZED"),
+])
+def test_a_flagged_item_gets_its_verdict(world, tmp_path, event, fields, verdict):
+    uid = world.firearm()
+    code = _code(world, uid)
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    world.act("de-police", event, item=uid, **fields)
+    found = verify_offline(code, _bundle(world, tmp_path), NOW)
+    assert found.verdict == verdict and found.item == uid
+
+
+def test_a_stale_bundle_warns_but_still_judges(world, tmp_path):
+    code = _code(world, world.firearm())
+    bundle = _bundle(world, tmp_path)
+    fresh = verify_offline(code, bundle, NOW + timedelta(hours=71), max_age=timedelta(hours=72))
+    stale = verify_offline(code, bundle, NOW + timedelta(hours=73), max_age=timedelta(hours=72))
+    assert fresh.warnings == () and fresh.verdict == "VALID"
+    assert stale.warnings == (STALE,) and stale.verdict == "VALID"
+    assert any(r.code == STALE for r in stale.reasons)
+
+
+def test_malformed_text_is_malformed_code(world, tmp_path):
+    verdict = verify_offline("https://example.com/", _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "MALFORMED_CODE" and "/I/" in verdict.reasons[0].detail
+
+
+def test_a_specimen_code_signed_by_the_permit_authority_is_valid(world, tmp_path):
+    uid = world.specimen(world.issue_permit())
+    code = _code(world, uid, maker="ke-kws")
+    verdict = verify_offline(code, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "VALID" and verdict.facts["permit"] == "KE-2026-EX-0001"
+
+
+def test_bundle_size_grows_with_flagged_items_not_with_the_log(world):
+    for _ in range(30):
+        world.ship(world.firearm(), "it-beretta", "de-jagd-schmidt")
+    before = len(json.dumps(export_bundle(world.ledger)))
+    uid = world.firearm()
+    world.act("it-beretta", "report_lost", item=uid, place="plant", details="missing")
+    after = export_bundle(world.ledger)
+    assert after["body"]["flagged_items"] == [{"item": uid, "status": "lost"}]
+    assert 0 < len(json.dumps(after)) - before < 200
+
+
+def test_a_bundle_edited_after_signing_or_signed_by_another_key_is_refused(world, tmp_path):
+    uid = world.firearm()
+    world.act("it-beretta", "report_lost", item=uid, place="plant", details="missing")
+    document = export_bundle(world.ledger)
+    assert document["body"]["format"] == FORMAT
+    vkey = world.ledger.log_key.verifier_key
+    cleared = json.loads(json.dumps(document))
+    cleared["body"]["flagged_items"] = []
+    with pytest.raises(BundleError, match="does not verify"):
+        load_bundle(cleared, vkey)
+    other = LogKey.generate(world.ledger.log_key.name).verifier_key
+    with pytest.raises(BundleError, match="no signature by|does not verify"):
+        load_bundle(document, other)
+    assert load_bundle(document, vkey).flagged == {uid: "lost"}
