@@ -99,6 +99,7 @@ def serve(
     from api.app import create_app
     from api.demo_keys import api_keys_path, seed_demo_api_keys
     from ledger.config import init_log
+    from scanner.claims import marking_verifier
 
     settings = settings_from(db, home)
     ledger = init_log(settings)
@@ -110,7 +111,8 @@ def serve(
     console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
     if demo:
         _print_demo(keys_file, url)
-    uvicorn.run(create_app(settings, ledger=ledger), host=host, port=port, log_level="info")
+    app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def _print_demo(keys_file: Path, url: str) -> None:

@@ -6,7 +6,6 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading

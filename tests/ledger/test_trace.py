@@ -17,7 +17,6 @@ from ledger import merkle
 from ledger.errors import RuleViolation
 from ledger.personal import commit
 from ledger.rebuild import rebuild, snapshot
-from ledger.signatures import sign_event
 from ledger.store import Ledger
 from ledger.tables import Diversion, TraceRequestRow
 from ledger.trace import Trace, answer_request, trace_item
