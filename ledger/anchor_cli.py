@@ -112,7 +112,7 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
     client = AnchorClient.connect(config, read_only=True)
     anchors = client.anchors(log_id_for(ledger.origin))
     with progress_bar("verifying") as progress, ledger.reading() as session:
-        result = verify_chain(ledger, session, verifier_key, anchors, progress)
+        result = verify_chain(ledger, session, verifier_key, anchors, progress, chain_id=client.chain_id)
     if result.ok:
         console.print(f"[green]OK[/] {result.log.size} entries, {result.log.checkpoints} checkpoints, "
                       f"{len(anchors)} anchors on {client.address}: every hash, proof, signature and anchored root holds")
@@ -127,6 +127,10 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
         err.print(f"[bold red]FAILED[/] the chain disagrees with the log; first exposed by {result.first}")
         for chain_finding in result.findings[:50]:
             err.print(f"  {chain_finding}")
+    if result.records:
+        err.print(f"[bold red]FAILED[/] the log's anchor records disagree with the chain; first at sequence number {result.records[0].seq}")
+        for record in result.records[:50]:
+            err.print(f"  {record}")
     raise typer.Exit(1)
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ledger import merkle
 from ledger.anchor_types import Anchor
-from ledger.audit import AuditReport, audit
+from ledger.audit import AuditReport, Finding, audit
+from ledger.codec import format_time
 from ledger.store import Ledger
+from ledger.tables import CheckpointRow
 
 __all__ = ["ChainAudit", "ChainFinding", "verify_chain"]
 
@@ -42,10 +44,11 @@ class ChainAudit:
     log: AuditReport
     anchors: list[Anchor]
     findings: list[ChainFinding] = field(default_factory=list)
+    records: list[Finding] = field(default_factory=list)  # anchor_* columns the chain contradicts
 
     @property
     def ok(self) -> bool:
-        return self.log.ok and not self.findings
+        return self.log.ok and not self.findings and not self.records
 
     @property
     def first(self) -> ChainFinding | None:
@@ -59,8 +62,12 @@ def verify_chain(
     verifier_key: str,
     anchors: Sequence[Anchor],
     progress: Callable[[int, int], None] | None = None,
+    chain_id: int | None = None,
 ) -> ChainAudit:
-    """Audit the log in `session` and check each of `anchors` (this log's, by index) against it."""
+    """Audit the log in `session` and check each of `anchors` (this log's, by index) against it.
+
+    `chain_id`, when given, is the chain the anchors were read from: records naming another are reported.
+    """
     ordered = sorted(anchors, key=lambda a: a.index)
     report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered})
     result = ChainAudit(log=report, anchors=ordered)
@@ -74,7 +81,28 @@ def verify_chain(
         problem = _consistency_problem(ledger, older, newer, both_match=matches[older.index] and matches[newer.index])
         if problem is not None:
             result.findings.append(ChainFinding(newer, problem))
+    result.records = _record_problems(session, ordered, chain_id)
     return result
+
+
+def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int | None) -> list[Finding]:
+    """Each checkpoint row recorded as anchored must match the chain's anchor of that index."""
+    by_index = {a.index: a for a in anchors}
+    problems = []
+    for row in session.exec(select(CheckpointRow).where(CheckpointRow.anchor_index.is_not(None)).order_by(CheckpointRow.id)):
+        where, seq = f"checkpoint #{row.id} (size {row.size})", max(row.size - 1, 0)
+        anchor = by_index.get(row.anchor_index)
+        if anchor is None:
+            problems.append(Finding(seq, f"{where}: recorded as anchor #{row.anchor_index}, which the chain does not hold"))
+            continue
+        seq = max(anchor.size - 1, 0)  # the chain's size names the entry even when the stored size was changed
+        pairs = [("size and root", (row.size, row.root.hex()), (anchor.size, anchor.root.hex())),
+                 ("anchor_tx", row.anchor_tx, anchor.tx_hash), ("anchor_block", row.anchor_block, anchor.block_number),
+                 ("anchor_time", row.anchor_time, format_time(anchor.timestamp)), ("anchor_chain_id", row.anchor_chain_id, chain_id)]
+        for name, recorded, on_chain in pairs:
+            if on_chain is not None and recorded != on_chain:
+                problems.append(Finding(seq, f"{where}: its record of anchor #{anchor.index} has {name} {recorded}, the chain has {on_chain}"))
+    return problems
 
 
 def _root_problem(anchor: Anchor, report: AuditReport) -> str | None:

@@ -10,53 +10,56 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
-from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger.codec import parse_time
 from ledger.custody import Chain, MarkingDoubts, PermitRoute, advance
 from ledger.tables import Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
 
-__all__ = ["SessionFacts", "track"]
+__all__ = ["ViewFacts", "track"]
 
 
 class _Out(Protocol):
-    """The projection's writer (`store.TxView`): its session, and `add` that flushes new rows."""
+    """The projection's writer (`ledger.txview.TxView`): lookups that see the batch's new rows, and `add`."""
 
-    session: Session
-
+    def party(self, party_id: str) -> Party | None: ...
+    def permit(self, number: str) -> Permit | None: ...
+    def item(self, uid: str) -> Item | None: ...
+    def permit_line(self, number: str, line: int) -> PermitLineRow | None: ...
+    def items_with_serial(self, serial: str) -> list[Item]: ...
+    def items_on_permit_line(self, number: str, line: int) -> list[Item]: ...
+    def get(self, table: type, key: object) -> object: ...
     def add(self, row: object) -> None: ...
 
 
-class SessionFacts:
-    """The `custody.Facts` the fold needs, read from the projection tables of one session."""
+class ViewFacts:
+    """The `custody.Facts` the fold needs, read through a view of the projection tables."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, view: _Out) -> None:
+        self.view = view
 
     def party_country(self, party_id: str) -> str | None:
-        party = self.session.get(Party, party_id)
+        party = self.view.party(party_id)
         return None if party is None else party.country
 
     def permit_route(self, number: str) -> PermitRoute | None:
-        permit = self.session.get(Permit, number)
+        permit = self.view.permit(number)
         if permit is None:
             return None
         return PermitRoute(permit.exporter, permit.importer, permit.export_country, permit.import_country)
 
     def marking_doubts(self, uid: str, seq: int) -> MarkingDoubts:
-        item = self.session.get(Item, uid)
+        item = self.view.item(uid)
         if item is None:
             return MarkingDoubts()
         return MarkingDoubts(clone_of=self._clone_of(item), over_quota=self._over_quota(item))
 
     def _clone_of(self, item: Item) -> str | None:
         """An earlier item of the same kind, make (or species) and serial marked by another party."""
-        same = self.session.exec(
-            select(Item).where(Item.serial == item.serial, Item.uid != item.uid, Item.kind == item.kind, Item.marked_seq < item.marked_seq)
-        )
         what = "make" if item.kind == "firearm" else "species"
-        for other in same:
+        for other in sorted(self.view.items_with_serial(item.serial), key=lambda row: row.marked_seq):
+            if other.uid == item.uid or other.kind != item.kind or other.marked_seq >= item.marked_seq:
+                continue
             if other.marker != item.marker and other.facts.get(what) == item.facts.get(what):
                 return other.uid
         return None
@@ -64,14 +67,10 @@ class SessionFacts:
     def _over_quota(self, item: Item) -> str | None:
         if item.permit_number is None or item.permit_line is None:
             return None
-        line = self.session.get(PermitLineRow, (item.permit_number, item.permit_line))
+        line = self.view.permit_line(item.permit_number, item.permit_line)
         if line is None:
             return None
-        tagged = self.session.exec(
-            select(Item.facts).where(
-                Item.permit_number == item.permit_number, Item.permit_line == item.permit_line, Item.marked_seq <= item.marked_seq
-            )
-        )
+        tagged = [row.facts for row in self.view.items_on_permit_line(item.permit_number, item.permit_line) if row.marked_seq <= item.marked_seq]
         total = sum((Decimal(facts.get("quantity", "0")) for facts in tagged), Decimal(0))
         if total <= Decimal(line.quantity):
             return None
@@ -83,24 +82,23 @@ def track(event: ev.Event, seq: int, out: _Out) -> None:
     if isinstance(event, ev.TraceRequest):
         _request(event, seq, out)
     elif isinstance(event, ev.TraceAnswer):
-        _answer(event, seq, out.session)
+        _answer(event, seq, out)
     elif event.type in ev.ITEM_EVENTS:
         _advance_item(event, seq, out)
 
 
 def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     uid: str = event.item  # type: ignore[union-attr]
-    session = out.session
-    row = session.get(Diversion, uid)
+    row = out.get(Diversion, uid)
     if row is None:
-        item = session.get(Item, uid)
+        item = out.item(uid)
         assert item is not None  # a marking event created it just before
         row = Diversion(uid=uid, item_kind=item.kind, chain={}, permit_number=item.permit_number)
         out.add(row)
         chain = Chain(uid=uid)
     else:
         chain = Chain.from_json(row.chain)
-    advance(chain, seq, event, SessionFacts(session))
+    advance(chain, seq, event, ViewFacts(out))
     diversion = chain.diversion
     row.chain = chain.to_json()
     row.diverted_seq = None if diversion is None else diversion.seq
@@ -129,8 +127,8 @@ def _request(event: ev.TraceRequest, seq: int, out: _Out) -> None:
     )
 
 
-def _answer(event: ev.TraceAnswer, seq: int, session: Session) -> None:
-    row = session.get(TraceRequestRow, event.request_seq)
+def _answer(event: ev.TraceAnswer, seq: int, out: _Out) -> None:
+    row = out.get(TraceRequestRow, event.request_seq)
     assert row is not None  # the rules checked it
     if row.answer_seq is not None:  # the first answer sets the request-to-answer time
         return

@@ -33,7 +33,7 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     if item is not None:
         item.last_seq = seq
         item.updated_at = event.time
-    track(event, seq, out)  # type: ignore[arg-type]  # TxView carries the session
+    track(event, seq, out)  # type: ignore[arg-type]  # a TxView: it has the lookups the custody fold needs
 
 
 def _register_party(event: ev.RegisterParty, seq: int, out: Writer) -> None:

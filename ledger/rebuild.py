@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger.projection import apply
-from ledger.store import Ledger, TxView
+from ledger.store import Ledger
+from ledger.txview import TxView
 from ledger.tables import PROJECTION_TABLES, Entry
 
 __all__ = ["rebuild", "snapshot"]
@@ -32,7 +33,7 @@ def rebuild(ledger: Ledger, progress: Callable[[int, int], None] | None = None) 
                 break
             for entry in rows:
                 apply(ev.parse_event(entry.event), entry.seq, view)
-            session.flush()
+            view.flush()
             done, start = done + len(rows), rows[-1].seq + 1
             if progress is not None:
                 progress(done, total)

@@ -8,12 +8,14 @@ transaction. A refused event raises and nothing of its batch is kept.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, insert, tuple_
 from sqlmodel import Session, select
 
@@ -27,11 +29,13 @@ from ledger.keys import normalise_address
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
+from ledger import rules as ruling
 from ledger.rules import check_event
 from ledger.signatures import authenticate
+from ledger.txview import StateCache, TxView
 from ledger.tables import CheckpointRow, Entry, Item, MerkleNode, Party, PartyKey, Permit, PermitLineRow, PersonalRecord
 
-__all__ = ["Ledger", "Receipt", "TxView", "MAX_FUTURE_SKEW"]
+__all__ = ["Ledger", "Receipt", "MAX_FUTURE_SKEW"]
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
@@ -46,40 +50,16 @@ class Receipt:
     duplicate: bool = False  # the same signed event was already in the log
 
 
-class TxView:
-    """The rules' View over one write transaction, seeing the batch's own pending rows."""
+@dataclass(frozen=True)
+class _Opened:
+    """One envelope of a batch, checked for form before the batch takes the lock's time."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.pending_entries: dict[int, Entry] = {}
-
-    def party(self, party_id: str) -> Party | None:
-        return self.session.get(Party, party_id)
-
-    def key(self, address: str) -> PartyKey | None:
-        return self.session.get(PartyKey, address)
-
-    def item(self, uid: str) -> Item | None:
-        return self.session.get(Item, uid)
-
-    def item_by_serial(self, marker: str, serial: str) -> Item | None:
-        return self.session.exec(select(Item).where(Item.marker == marker, Item.serial == serial)).first()
-
-    def permit(self, number: str) -> Permit | None:
-        return self.session.get(Permit, number)
-
-    def permit_line(self, number: str, line: int) -> PermitLineRow | None:
-        return self.session.get(PermitLineRow, (number, line))
-
-    def entry(self, seq: int) -> Entry | None:
-        return self.pending_entries.get(seq) or self.session.get(Entry, seq)
-
-    def has_parties(self) -> bool:
-        return self.session.exec(select(Party.id).limit(1)).first() is not None
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-        self.session.flush()
+    envelope: ev.Envelope = None  # type: ignore[assignment]
+    signed: bytes = b""
+    event_hash: bytes = b""
+    signer: str = ""
+    event: ev.Event = None  # type: ignore[assignment]
+    error: LedgerError | None = None
 
 
 class Ledger:
@@ -96,6 +76,9 @@ class Ledger:
         self.origin = origin
         self.log_key = log_key
         self.clock = clock
+        self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
+        self._append_session: Session | None = None
+        self._cache = StateCache()
 
     # ------------------------------------------------------------ sessions
 
@@ -106,11 +89,42 @@ class Ledger:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write transaction holding the append lock: commits on success, rolls back on error."""
-        with Session(self.db.writer, expire_on_commit=False, autoflush=False) as session:
-            with session.begin():
-                self.db.lock_for_append(session)
-                yield session
+        """A write transaction holding the append lock: commits on success, rolls back on error.
+
+        Whatever it changes, the append path's cache is dropped afterwards.
+        """
+        with self._append_mutex:
+            try:
+                with Session(self.db.writer, expire_on_commit=False, autoflush=False) as session:
+                    with session.begin():
+                        self.db.lock_for_append(session)
+                        yield session
+            finally:
+                self._forget()
+
+    @contextmanager
+    def _appending(self) -> Iterator[tuple[Session, TxView]]:
+        """The append transaction, on a long-lived session whose loaded rows the cache keeps."""
+        with self._append_mutex:
+            if self._append_session is None:
+                self._append_session = Session(self.db.writer, expire_on_commit=False, autoflush=False)
+            session = self._append_session
+            try:
+                with session.begin():
+                    self.db.lock_for_append(session)
+                    view = TxView(session, self._cache)
+                    yield session, view
+                view.committed()
+            except BaseException:
+                self._forget()
+                raise
+
+    def _forget(self) -> None:
+        """Drop every cached row (after a rollback, or a write that bypassed the append path)."""
+        self._cache.clear()
+        if self._append_session is not None:
+            self._append_session.close()
+            self._append_session = None
 
     # ------------------------------------------------------------ appends
 
@@ -128,34 +142,40 @@ class Ledger:
         Resending an event already in the log returns its original receipt. The error that
         refuses an event carries its position in the batch as `index`.
         """
-        with self.writing() as session:
-            view = TxView(session)
-            size, prev = self._head(session)
-            tree = merkle.CompactRange(size, self._hashes(session, merkle.complete_subtrees(0, size)))
+        with self._appending() as (session, view):
+            head = self._head(session)
+            if not self._cache.valid_for(head):
+                self._cache.clear()
+                session.expunge_all()
+                self._cache.frontier = merkle.CompactRange(head[0], self._hashes(session, merkle.complete_subtrees(0, head[0])))
+            tree: merkle.CompactRange = self._cache.frontier
+            prev = head[1]
             recorded_at = format_time(self.clock())
+            parsed = [self._open(index, raw) for index, raw in enumerate(envelopes)]
+            known = self._known(session, [opened.event_hash for opened in parsed if opened.event is not None])
+            view.prefetch_items(
+                (opened.event.item for opened in parsed if hasattr(opened.event, "item")),
+                (ruling.marked_serial(opened.event) for opened in parsed if opened.event is not None and opened.event.type.startswith("mark_")),
+            )
             receipts: list[Receipt] = []
-            seen: dict[bytes, Receipt] = {}
             entries: list[dict[str, Any]] = []
             nodes: list[dict[str, Any]] = []
-            for index, raw in enumerate(envelopes):
+            for index, opened in enumerate(parsed):
+                if opened.error is not None:
+                    raise opened.error
+                envelope, signed, event_hash, signer, event = opened.envelope, opened.signed, opened.event_hash, opened.signer, opened.event
+                if event_hash in known:
+                    receipts.append(known[event_hash])
+                    continue
+                seq = tree.size
                 try:
-                    envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
-                    signer = normalise_address(envelope.signer, "signer")
-                    signed = ev.event_bytes(envelope.event)
-                    event_hash = sha256(signed)
-                    known = seen.get(event_hash) or self._known(session, event_hash)
-                    if known is not None:
-                        receipts.append(known)
-                        continue
-                    event = ev.parse_event(envelope.event)
                     self._check_time(event, recorded_at)
-                    actor = authenticate(event, signed, envelope.signer, envelope.signature, view, recorded_at)
-                    check_event(event, tree.size, actor, view)
-                    self._keep_personal(event, envelope, tree.size, session)
+                    actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at)
+                    check_event(event, seq, actor, view)
+                    self._keep_personal(event, envelope, seq, view)
                 except LedgerError as exc:
                     exc.index = index
                     raise
-                seq = tree.size
                 leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, envelope.signature)
                 row = dict(
                     seq=seq,
@@ -171,38 +191,57 @@ class Ledger:
                     recorded_at=recorded_at,
                 )
                 entries.append(row)
-                view.pending_entries[seq] = Entry(**row)
+                view.pending_entries[seq] = row
                 apply(event, seq, view)
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
                 receipts.append(Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash))
-                seen[event_hash] = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash, duplicate=True)
+                known[event_hash] = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash, duplicate=True)
                 prev = leaf
             session.flush()
             if entries:
                 session.execute(insert(Entry), entries)
             if nodes:
                 session.execute(insert(MerkleNode), nodes)
+            self._cache.head = (tree.size, prev)
         return receipts
+
+    @staticmethod
+    def _open(index: int, raw: ev.Envelope | dict[str, Any]) -> _Opened:
+        """Validate one envelope and its event; an error is kept, to be raised in batch order."""
+        try:
+            envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
+            signed = ev.event_bytes(envelope.event)
+            signer = normalise_address(envelope.signer, "signer")
+            return _Opened(envelope, signed, sha256(signed), signer, ev.parse_event(envelope.event))
+        except ValidationError as exc:
+            error: LedgerError = EventInvalid(f"not an envelope: {exc.errors()[0]['msg']}")
+        except LedgerError as exc:
+            error = exc
+        error.index = index
+        return _Opened(error=error)
 
     def _check_time(self, event: ev.Event, recorded_at: str) -> None:
         if parse_time(event.time) > parse_time(recorded_at) + MAX_FUTURE_SKEW:
             raise RuleViolation("time_in_future", f"event time {event.time} is after the log's clock {recorded_at}")
 
     @staticmethod
-    def _keep_personal(event: ev.Event, envelope: ev.Envelope, seq: int, session: Session) -> None:
+    def _keep_personal(event: ev.Event, envelope: ev.Envelope, seq: int, view: TxView) -> None:
         commitment = getattr(event, "owner_commitment", None)
         if commitment is None:
             if envelope.personal is not None:
                 raise EventInvalid("personal data given but the event carries no owner_commitment", "personal")
             return
         opening = check_opening(commitment, envelope.personal)
-        if session.get(PersonalRecord, commitment) is None:
-            session.add(PersonalRecord(commitment=commitment, recorded_seq=seq, **opening))
+        if view.get(PersonalRecord, commitment) is None:
+            view.add(PersonalRecord(commitment=commitment, recorded_seq=seq, **opening))
 
     @staticmethod
-    def _known(session: Session, event_hash: bytes) -> Receipt | None:
-        row = session.exec(select(Entry.seq, Entry.leaf_hash).where(Entry.event_hash == event_hash)).first()
-        return None if row is None else Receipt(seq=row[0], leaf_hash=row[1], event_hash=event_hash, duplicate=True)
+    def _known(session: Session, event_hashes: list[bytes]) -> dict[bytes, Receipt]:
+        """Receipts of events already in the log (a resend is answered, never appended twice)."""
+        if not event_hashes:
+            return {}
+        rows = session.exec(select(Entry.seq, Entry.leaf_hash, Entry.event_hash).where(Entry.event_hash.in_(event_hashes)))
+        return {h: Receipt(seq=seq, leaf_hash=leaf, event_hash=h, duplicate=True) for seq, leaf, h in rows}
 
     @staticmethod
     def _head(session: Session) -> tuple[int, bytes]:

@@ -25,6 +25,7 @@ __all__ = [
     "PersonalRecord",
     "Meta",
     "PROJECTION_TABLES",
+    "ITEM_TABLES",
     "Diversion",
     "TraceRequestRow",
     "Marking",
@@ -255,3 +256,4 @@ class TraceRequestRow(SQLModel, table=True):
 
 
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)
+ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together

@@ -15,7 +15,8 @@ from sqlmodel import select
 from ledger import events as ev
 from ledger.codec import canonical, sha256
 from ledger.custody import TTC_FLAG_DAYS, Chain, fold
-from ledger.diversion import SessionFacts
+from ledger.diversion import ViewFacts
+from ledger.txview import TxView
 from ledger.errors import NotFound
 from ledger.store import Ledger
 from ledger.tables import Entry, Item, TraceRequestRow
@@ -72,7 +73,7 @@ def trace_item(ledger: Ledger, uid: str) -> Trace:
     with ledger.reading() as session:
         entries = list(session.exec(select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq)))
         events = [(entry.seq, ev.parse_event(entry.event)) for entry in entries]
-        chain = fold(uid, [(seq, event) for seq, event in events if event.type in ev.ITEM_EVENTS], SessionFacts(session))
+        chain = fold(uid, [(seq, event) for seq, event in events if event.type in ev.ITEM_EVENTS], ViewFacts(TxView(session)))
     size = checkpoint.size if checkpoint is not None else 0
     steps = [
         Step(

@@ -1,0 +1,159 @@
+"""The state an append transaction judges and changes, and the cache that outlives it.
+
+Rules and projection read rows through `TxView`. New rows of the batch are kept in memory
+(nothing is flushed per event) and looked up there first; rows read from the database are
+kept in a `StateCache` owned by the ledger's writer, so the next batch finds them without a
+query. The cache is valid only while the log head is the one this process last wrote: any
+other writer (another process, a rebuild) moves the head or resets it, and it is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import inspect as sa_inspect
+from sqlmodel import Session, select
+
+from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
+
+__all__ = ["StateCache", "TxView"]
+
+
+class StateCache:
+    """Strong references to projection rows already loaded in the writer's long-lived session."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.rows: dict[tuple[type, Any], Any] = {}
+        self.head: tuple[int, bytes] | None = None
+        self.frontier: Any = None  # the ledger's merkle.CompactRange at `head`
+
+    def valid_for(self, head: tuple[int, bytes]) -> bool:
+        return self.head == head
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.head = None
+        self.frontier = None
+
+    def keep(self, rows: Iterable[tuple[tuple[type, Any], Any]]) -> None:
+        self.rows.update(rows)
+        if len(self.rows) > self.limit:  # a bounded cache: start again rather than grow without end
+            self.rows.clear()
+
+
+class TxView:
+    """The rules' `View` and the projection's `Writer` over one write transaction."""
+
+    def __init__(self, session: Session, cache: StateCache | None = None) -> None:
+        self.session = session
+        self.cache = cache if cache is not None else StateCache()
+        self.pending_entries: dict[int, dict[str, Any]] = {}
+        self.new: dict[tuple[type, Any], Any] = {}
+        self._new_items_by_serial: dict[str, list[Item]] = {}
+        self._absent: set[tuple[type, Any]] = set()  # keys a prefetch looked for and did not find
+        self._stored_serials: dict[str, list[str]] = {}  # serial -> uids of stored items, from a prefetch
+
+    # ------------------------------------------------------------ prefetching a batch
+
+    def prefetch_items(self, uids: Iterable[str], serials: Iterable[str]) -> None:
+        """Load the rows a batch will touch in one query per table instead of one per event."""
+        wanted = {uid for uid in uids if (Item, uid) not in self.cache.rows}
+        for table in ITEM_TABLES:
+            missing = {uid for uid in wanted if (table, uid) not in self.cache.rows}
+            if not missing:
+                continue
+            found = {row.uid: row for row in self.session.exec(select(table).where(table.uid.in_(missing)))}
+            self.cache.keep(((table, uid), row) for uid, row in found.items())
+            self._absent.update((table, uid) for uid in missing - found.keys())
+        wanted_serials = set(serials) - self._stored_serials.keys()
+        if wanted_serials:
+            for uid, serial in self.session.execute(select(Item.uid, Item.serial).where(Item.serial.in_(wanted_serials))):
+                self._stored_serials.setdefault(serial, []).append(uid)
+            for serial in wanted_serials:
+                self._stored_serials.setdefault(serial, [])
+
+    # ------------------------------------------------------------ lookups by key
+
+    def _get(self, table: type, key: Any) -> Any:
+        row = self.new.get((table, key)) or self.cache.rows.get((table, key))
+        if row is None and (table, key) not in self._absent:
+            row = self.session.get(table, key)
+            if row is not None:
+                self.cache.rows[(table, key)] = row
+        return row
+
+    def party(self, party_id: str) -> Party | None:
+        return self._get(Party, party_id)
+
+    def key(self, address: str) -> PartyKey | None:
+        return self._get(PartyKey, address)
+
+    def item(self, uid: str) -> Item | None:
+        return self._get(Item, uid)
+
+    def permit(self, number: str) -> Permit | None:
+        return self._get(Permit, number)
+
+    def permit_line(self, number: str, line: int) -> PermitLineRow | None:
+        return self._get(PermitLineRow, (number, line))
+
+    def entry(self, seq: int) -> Entry | None:
+        pending = self.pending_entries.get(seq)
+        return Entry(**pending) if pending is not None else self.session.get(Entry, seq)
+
+    def get(self, table: type, key: Any) -> Any:
+        """Any other projection row by primary key (the investigation projections use it)."""
+        return self._get(table, key)
+
+    # ------------------------------------------------------------ lookups by query
+
+    def item_by_serial(self, marker: str, serial: str) -> Item | None:
+        for item in self.items_with_serial(serial):
+            if item.marker == marker:
+                return item
+        return None
+
+    def items_with_serial(self, serial: str) -> list[Item]:
+        uids = self._stored_serials.get(serial)
+        if uids is None:
+            uids = list(self.session.execute(select(Item.uid).where(Item.serial == serial)).scalars())
+            self._stored_serials[serial] = uids
+        stored = [item for item in map(self.item, uids) if item is not None and item.serial == serial]
+        return stored + self._new_items_by_serial.get(serial, [])
+
+    def items_on_permit_line(self, number: str, line: int) -> list[Item]:
+        stored = list(self.session.exec(select(Item).where(Item.permit_number == number, Item.permit_line == line)))
+        pending = [row for (table, _), row in self.new.items() if table is Item and (row.permit_number, row.permit_line) == (number, line)]
+        return stored + pending
+
+    def has_parties(self) -> bool:
+        if any(table is Party for table, _ in self.new):
+            return True
+        return self.session.exec(select(Party.id).limit(1)).first() is not None
+
+    # ------------------------------------------------------------ writes
+
+    def add(self, row: Any) -> None:
+        """A new projection row: inserted when the transaction flushes, visible to lookups at once."""
+        self.session.add(row)
+        key = sa_inspect(type(row)).primary_key
+        identity = tuple(getattr(row, column.key) for column in key)
+        self.new[(type(row), identity[0] if len(identity) == 1 else identity)] = row
+        if isinstance(row, Item):
+            self._new_items_by_serial.setdefault(row.serial, []).append(row)
+
+    def flush(self) -> None:
+        """Write the new rows now (a long replay does it per chunk); they become stored rows."""
+        self.session.flush()
+        self.committed()
+
+    def committed(self) -> None:
+        """The new rows are stored: keep them in the cache, and look them up there from now on."""
+        self.cache.keep(self.new.items())
+        for serial, items in self._new_items_by_serial.items():
+            self._stored_serials.setdefault(serial, []).extend(item.uid for item in items)
+        self.new.clear()
+        self._new_items_by_serial.clear()
+        self._absent.clear()
