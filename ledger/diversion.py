@@ -14,7 +14,7 @@ from typing import Protocol
 from ledger import events as ev
 from ledger.codec import parse_time
 from ledger.custody import Chain, MarkingDoubts, PermitRoute, advance
-from ledger.tables import Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
+from ledger.tables import new_row, Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
 
 __all__ = ["ViewFacts", "track"]
 
@@ -93,7 +93,7 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     if row is None:
         item = out.item(uid)
         assert item is not None  # a marking event created it just before
-        row = Diversion(uid=uid, item_kind=item.kind, chain={}, permit_number=item.permit_number)
+        row = new_row(Diversion, uid=uid, item_kind=item.kind, chain={}, permit_number=item.permit_number)
         out.add(row)
         chain = Chain(uid=uid)
     else:
@@ -113,7 +113,8 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
 
 def _request(event: ev.TraceRequest, seq: int, out: _Out) -> None:
     out.add(
-        TraceRequestRow(
+        new_row(
+            TraceRequestRow,
             seq=seq,
             requester=event.actor,
             authority=event.authority,

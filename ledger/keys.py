@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
+import coincurve
+from Crypto.Hash import keccak
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -18,11 +21,14 @@ from eth_utils import is_hex_address, to_checksum_address
 
 from ledger.errors import EventInvalid, SignatureError
 
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
 __all__ = [
     "LocalAccount",
     "new_account",
     "sign",
     "recover",
+    "eip191_digest",
     "normalise_address",
     "save_keystore",
     "load_keystore",
@@ -41,24 +47,50 @@ def sign(account: LocalAccount, message: bytes) -> str:
     return "0x" + account.sign_message(encode_defunct(primitive=message)).signature.hex().removeprefix("0x")
 
 
+def eip191_digest(message: bytes) -> bytes:
+    """Keccak-256 of the EIP-191 `personal_sign` prefix and message: what the key actually signs."""
+    return keccak_256(b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message)
+
+
 def recover(message: bytes, signature: str) -> str:
-    """The checksummed address that made `signature` over `message`; SignatureError if none can."""
+    """The checksummed address that made `signature` over `message`; SignatureError if none can.
+
+    This is the append and audit hot path, so it calls libsecp256k1 (coincurve) directly;
+    `tests/ledger/test_keys.py` checks it agrees with eth-account's `recover_message`.
+    """
     if not isinstance(signature, str) or not _HEX_SIGNATURE.fullmatch(signature):
         raise SignatureError(f"signature is not 0x and hex digits without spaces: {signature!r}")
     raw = bytes.fromhex(signature.removeprefix("0x"))
     if len(raw) != 65:
         raise SignatureError(f"signature must be 65 bytes, got {len(raw)}")
+    r, s, v = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
+    if v not in (0, 1, 27, 28):
+        raise SignatureError(f"signature recovery id v={v} is not one of 0, 1, 27, 28")
+    if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        raise SignatureError("signature r or s is out of range")
     try:
-        return Account.recover_message(encode_defunct(primitive=message), signature=raw)
-    except Exception as exc:  # eth-keys raises several unrelated types for bad curves points
+        public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([v % 27]), eip191_digest(message), hasher=None)
+    except ValueError as exc:
         raise SignatureError(f"signature does not recover to any key: {exc}") from exc
+    return _address_of(public.format(compressed=False)[1:])
+
+
+@lru_cache(maxsize=8192)
+def _address_of(public_key: bytes) -> str:
+    return to_checksum_address(keccak_256(public_key)[-20:])
+
+
+@lru_cache(maxsize=8192)
+def _checksummed(address: str) -> str | None:
+    return to_checksum_address(address) if is_hex_address(address) else None
 
 
 def normalise_address(address: str, field: str = "address") -> str:
     """Checksummed form of an Ethereum address; EventInvalid if it is not one."""
-    if not isinstance(address, str) or not is_hex_address(address):
+    checked = _checksummed(address) if isinstance(address, str) else None
+    if checked is None:
         raise EventInvalid(f"not an Ethereum address: {address!r}", field)
-    return to_checksum_address(address)
+    return checked
 
 
 def save_keystore(
@@ -85,3 +117,7 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
         raise SignatureError(f"cannot read keystore {path}: {exc}", code="keystore") from exc
     except ValueError as exc:
         raise SignatureError(f"cannot decrypt keystore {path}: {exc}", code="keystore") from exc
+
+
+def keccak_256(data: bytes) -> bytes:
+    return keccak.new(digest_bits=256, data=data).digest()

@@ -13,7 +13,7 @@ from ledger import events as ev
 from ledger.diversion import track
 from ledger.keys import normalise_address
 from ledger.rules import View
-from ledger.tables import Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.tables import new_row, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Writer", "apply"]
 
@@ -39,7 +39,8 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
 def _register_party(event: ev.RegisterParty, seq: int, out: Writer) -> None:
     info = event.party
     out.add(
-        Party(
+        new_row(
+            Party,
             id=info.id,
             name=info.name,
             role=info.role,
@@ -51,11 +52,11 @@ def _register_party(event: ev.RegisterParty, seq: int, out: Writer) -> None:
         )
     )
     for address in info.addresses:
-        out.add(PartyKey(address=normalise_address(address), party_id=info.id, added_seq=seq))
+        out.add(new_row(PartyKey, address=normalise_address(address), party_id=info.id, added_seq=seq))
 
 
 def _add_key(event: ev.AddKey, seq: int, out: Writer) -> None:
-    out.add(PartyKey(address=normalise_address(event.address), party_id=event.party, added_seq=seq))
+    out.add(new_row(PartyKey, address=normalise_address(event.address), party_id=event.party, added_seq=seq))
 
 
 def _revoke_key(event: ev.RevokeKey, seq: int, out: Writer) -> None:
@@ -68,7 +69,8 @@ def _revoke_key(event: ev.RevokeKey, seq: int, out: Writer) -> None:
 def _mark_firearm(event: ev.MarkFirearm, seq: int, out: Writer) -> None:
     marking = event.marking
     out.add(
-        Item(
+        new_row(
+            Item,
             uid=event.item,
             kind="firearm",
             marker=event.actor,
@@ -88,7 +90,8 @@ def _mark_specimen(event: ev.MarkSpecimen, seq: int, out: Writer) -> None:
     permit = out.permit(event.permit)
     assert permit is not None
     out.add(
-        Item(
+        new_row(
+            Item,
             uid=event.item,
             kind="specimen",
             marker=event.actor,
@@ -109,7 +112,8 @@ def _mark_specimen(event: ev.MarkSpecimen, seq: int, out: Writer) -> None:
 def _issue_permit(event: ev.IssuePermit, seq: int, out: Writer) -> None:
     info = event.permit
     out.add(
-        Permit(
+        new_row(
+            Permit,
             number=info.number,
             kind=info.kind,
             issuer=event.actor,
@@ -126,7 +130,8 @@ def _issue_permit(event: ev.IssuePermit, seq: int, out: Writer) -> None:
     )
     for line in info.lines:
         out.add(
-            PermitLineRow(
+            new_row(
+            PermitLineRow,
                 permit_number=info.number,
                 line=line.line,
                 species=line.species,

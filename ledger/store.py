@@ -33,7 +33,7 @@ from ledger import rules as ruling
 from ledger.rules import check_event
 from ledger.signatures import authenticate
 from ledger.txview import StateCache, TxView
-from ledger.tables import CheckpointRow, Entry, Item, MerkleNode, Party, PartyKey, Permit, PermitLineRow, PersonalRecord
+from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
 __all__ = ["Ledger", "Receipt", "MAX_FUTURE_SKEW"]
 
@@ -233,7 +233,7 @@ class Ledger:
             return
         opening = check_opening(commitment, envelope.personal)
         if view.get(PersonalRecord, commitment) is None:
-            view.add(PersonalRecord(commitment=commitment, recorded_seq=seq, **opening))
+            view.add(new_row(PersonalRecord, commitment=commitment, recorded_seq=seq, **opening))
 
     @staticmethod
     def _known(session: Session, event_hashes: list[bytes]) -> dict[bytes, Receipt]:

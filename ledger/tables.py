@@ -8,8 +8,9 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +27,7 @@ __all__ = [
     "Meta",
     "PROJECTION_TABLES",
     "ITEM_TABLES",
+    "new_row",
     "Diversion",
     "TraceRequestRow",
     "Marking",
@@ -257,3 +259,31 @@ class TraceRequestRow(SQLModel, table=True):
 
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def new_row(table: type[_Row], **values: Any) -> _Row:
+    """A new, unsaved row of `table` without SQLModel's per-field validation.
+
+    The append path makes a few rows per event and the values come from an event that was
+    already validated, so this skips the ~20x slower `Table(**values)`; the result inserts,
+    updates and dumps exactly like one (`tests/ledger/test_tables.py`).
+    """
+    defaults = _DEFAULTS.get(table)
+    if defaults is None:
+        defaults = _DEFAULTS[table] = {
+            name: field.get_default(call_default_factory=True) for name, field in table.model_fields.items() if not field.is_required()
+        }
+    missing = [name for name, field in table.model_fields.items() if field.is_required() and name not in values]
+    if missing:
+        raise TypeError(f"{table.__name__} needs {missing}")
+    row = manager_of_class(table).new_instance()
+    row.__dict__.update(defaults)
+    row.__dict__.update(values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row

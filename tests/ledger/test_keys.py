@@ -1,0 +1,66 @@
+"""The fast signature recovery (coincurve) must agree with eth-account's reference one."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.errors import SignatureError
+from ledger.keys import SECP256K1_N, new_account, recover, sign
+
+ACCOUNTS = [new_account() for _ in range(3)]
+
+
+def reference(message: bytes, signature: str) -> str | None:
+    try:
+        return Account.recover_message(encode_defunct(primitive=message), signature=bytes.fromhex(signature[2:]))
+    except Exception:  # noqa: BLE001 - any refusal counts as "no address"
+        return None
+
+
+def fast(message: bytes, signature: str) -> str | None:
+    try:
+        return recover(message, signature)
+    except SignatureError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from(ACCOUNTS))
+def test_genuine_signatures_recover_to_the_signer_in_both(message: bytes, account) -> None:  # noqa: ANN001
+    signature = sign(account, message)
+    assert fast(message, signature) == reference(message, signature) == account.address
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.binary(min_size=64, max_size=64), st.sampled_from([0, 1, 27, 28]))
+def test_arbitrary_signatures_get_the_same_answer_from_both(message: bytes, rs: bytes, v: int) -> None:
+    signature = "0x" + (rs + bytes([v])).hex()
+    assert fast(message, signature) == reference(message, signature)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200), st.integers(min_value=0, max_value=64), st.integers(min_value=0, max_value=7))
+def test_a_flipped_bit_never_recovers_the_signer(message: bytes, byte: int, bit: int) -> None:
+    account = ACCOUNTS[0]
+    raw = bytearray.fromhex(sign(account, message)[2:])
+    raw[byte] ^= 1 << bit
+    assert fast(message, "0x" + raw.hex()) != account.address
+
+
+@pytest.mark.parametrize("v", [2, 26, 29, 37])
+def test_recovery_ids_other_than_0_1_27_28_are_refused(v: int) -> None:
+    raw = bytearray.fromhex(sign(ACCOUNTS[0], b"x")[2:])
+    raw[64] = v
+    with pytest.raises(SignatureError, match="recovery id"):
+        recover(b"x", "0x" + raw.hex())
+
+
+@pytest.mark.parametrize("r,s", [(0, 1), (1, 0), (SECP256K1_N, 1), (1, SECP256K1_N)])
+def test_out_of_range_r_or_s_is_refused(r: int, s: int) -> None:
+    signature = "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27])).hex()
+    with pytest.raises(SignatureError, match="out of range"):
+        recover(b"x", signature)
