@@ -25,6 +25,7 @@ from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database
 from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
@@ -79,6 +80,7 @@ class Ledger:
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache()
+        self._group = GroupCommit(self.append_batch)
 
     # ------------------------------------------------------------ sessions
 
@@ -128,19 +130,19 @@ class Ledger:
 
     # ------------------------------------------------------------ appends
 
-    def append(self, envelope: ev.Envelope | dict[str, Any]) -> Receipt:
-        """Append one signed event; see `append_batch`."""
-        try:
-            return self.append_batch([envelope])[0]
-        except LedgerError as exc:
-            exc.index = None
-            raise
+    def append(self, envelope: ev.Envelope | dict[str, Any], checkpoint: bool = False) -> Receipt:
+        """Append one signed event; threads appending at once share a transaction (group commit).
 
-    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]]) -> list[Receipt]:
+        With `checkpoint`, a checkpoint covering the event is signed in the same transaction.
+        """
+        return self._group.append(envelope, checkpoint)
+
+    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False) -> list[Receipt]:
         """Append signed events in one transaction (group commit): all of them or none.
 
         Resending an event already in the log returns its original receipt. The error that
-        refuses an event carries its position in the batch as `index`.
+        refuses an event carries its position in the batch as `index`. With `checkpoint`, the
+        log key signs a checkpoint of the result in the same transaction.
         """
         with self._appending() as (session, view):
             head = self._head(session)
@@ -202,6 +204,8 @@ class Ledger:
                 session.execute(insert(Entry), entries)
             if nodes:
                 session.execute(insert(MerkleNode), nodes)
+            if checkpoint and self.log_key is not None and entries:
+                session.add(self._signed_checkpoint(tree.size, tree.root()))
             self._cache.head = (tree.size, prev)
         return receipts
 
@@ -312,21 +316,32 @@ class Ledger:
         """The latest signed checkpoint, signing a new one first if the log has grown."""
         if self.log_key is None:
             raise StoreError("this ledger has no log key: it cannot sign checkpoints")
-        with self.writing() as session:
+        with self.reading() as session:
+            latest = self._latest_checkpoint(session)
+            if latest is not None and latest.size == self._head(session)[0]:
+                return latest
+        with self._appending() as (session, _):
             size, _ = self._head(session)
-            latest = session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+            latest = self._latest_checkpoint(session)
             if latest is not None and latest.size == size:
                 return latest
-            root = self._range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
-            note = sign_checkpoint(Checkpoint(self.origin, size, root), self.log_key)
-            row = CheckpointRow(size=size, root=root, note=note, created_at=format_time(self.clock()))
+            row = self._signed_checkpoint(size, self._range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT)
             session.add(row)
             session.flush()
             return row
 
+    def _signed_checkpoint(self, size: int, root: bytes) -> CheckpointRow:
+        assert self.log_key is not None
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.log_key)
+        return CheckpointRow(size=size, root=root, note=note, created_at=format_time(self.clock()))
+
+    @staticmethod
+    def _latest_checkpoint(session: Session) -> CheckpointRow | None:
+        return session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+
     def latest_checkpoint(self) -> CheckpointRow | None:
         with self.reading() as session:
-            return session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+            return self._latest_checkpoint(session)
 
     def record_anchor(self, checkpoint_id: int, **anchor: Any) -> CheckpointRow:
         """Write where checkpoint `checkpoint_id` was anchored (only its anchor_* columns).

@@ -51,11 +51,11 @@ def post_event(
 ) -> ReceiptOut:
     """Append the event; resending the same signed event returns its original receipt (`duplicate`)."""
     _may_submit(caller, [envelope])
-    return receipts_out(ledger, [ledger.append(envelope)])[0]
+    return receipts_out(ledger, [ledger.append(envelope, checkpoint=True)])[0]
 
 
 @router.post("/events:batch", status_code=201, response_model=BatchOut, summary="Append up to 10,000 signed events, all or nothing")
 def post_batch(batch: BatchRequest, ledger: LedgerDep, caller: CallerDep) -> BatchOut:
     """One group commit: a refusal names the `index` of the first refused event and nothing is appended."""
     _may_submit(caller, batch.envelopes)
-    return BatchOut(receipts=receipts_out(ledger, ledger.append_batch(batch.envelopes)))
+    return BatchOut(receipts=receipts_out(ledger, ledger.append_batch(batch.envelopes, checkpoint=True)))

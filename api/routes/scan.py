@@ -82,7 +82,7 @@ def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Par
                  "location": body.location, "direction": body.direction, "verdict": judgement.verdict}
         envelope, signed_by = Envelope.model_validate(sign_event(account, event)), "server"
     try:
-        receipt = ledger.append(envelope)
+        receipt = ledger.append(envelope, checkpoint=True)
     except LedgerError as exc:
         return Recorded(recorded=False, detail=f"the inspection was refused: {type(exc).__name__}: {exc}")
     return Recorded(recorded=True, seq=receipt.seq, leaf_hash=receipt.leaf_hash.hex(), signed_by=signed_by,
