@@ -8,6 +8,7 @@ from api.codes import MarkingVerifier
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
+from api.ratelimit import RateLimit, RateLimits
 from api.routes import checkpoint, entries, events, health, items, keys, pages, parties, permits, proofs, scan
 from api.routes import investigations
 from api.routes import camera
@@ -40,10 +41,12 @@ def create_app(
     ledger: Ledger | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     marking_verifier: MarkingVerifier | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> FastAPI:
     """The service over `settings`' ledger (or the given one, e.g. a test's with its own clock).
 
     `marking_verifier` checks a QR code's printed facts and signature (scanner.payload plugs in here).
+    `rate_limits` default to $TRACEMARK_RATE_LIMIT_WRITES / $TRACEMARK_RATE_LIMIT_SCANS (api.ratelimit).
     """
     ledger = ledger if ledger is not None else open_ledger(settings)
     app = FastAPI(
@@ -60,5 +63,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

@@ -63,8 +63,5 @@ def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[st
 def proofs(ledger: Ledger, seqs: list[int]) -> tuple[CheckpointRow, list[dict[str, Any]]]:
     """Inclusion proofs of entries `seqs` against a fresh signed checkpoint that covers them all."""
     checkpoint = ledger.checkpoint()
-    return checkpoint, [
-        {"seq": seq, "proof": [h.hex() for h in ledger.inclusion_proof(seq, checkpoint.size)]}
-        for seq in seqs
-        if seq < checkpoint.size
-    ]
+    paths = ledger.inclusion_proofs([seq for seq in seqs if seq < checkpoint.size], checkpoint.size)
+    return checkpoint, [{"seq": seq, "proof": [h.hex() for h in path]} for seq, path in paths.items()]

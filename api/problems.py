@@ -50,6 +50,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _doc("refused by a ledger rule; nothing was appended"),
     413: _doc("the request body is too large"),
     422: _doc("the request or the event is malformed, or a signature does not verify"),
+    429: _doc("this API key made too many write or scan requests; retry after `Retry-After` seconds"),
     503: _doc("the database is unreachable"),
 }
 

@@ -1,22 +1,12 @@
 """Benchmarks that print their numbers as ratios against the same machine's bare limits.
 
-Each module exposes `run(quick: bool) -> dict` (see `bench.__main__`); results are merged
-into `bench/results.json` under the module's name, so one run never erases another's keys.
+`python -m bench [--quick]` (`make bench`, `make bench-quick`) runs every module in `MODULES`;
+each exposes `run(quick: bool) -> dict` whose `rows` are printed as one table on stdout, and
+the dicts are merged into `bench/results.json` under the module's name. Shared helpers live
+in `bench._common`; `bench.growth` runs last and plots what the others measured.
 """
 
-from __future__ import annotations
+__all__ = ["MODULES"]
 
-import json
-from pathlib import Path
-from typing import Any
-
-__all__ = ["RESULTS", "save_results"]
-
-RESULTS = Path(__file__).with_name("results.json")
-
-
-def save_results(name: str, results: dict[str, Any], path: Path = RESULTS) -> None:
-    """Merge `results` into the JSON file under `name`, keeping every other key."""
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = results
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+MODULES = ("append", "http_append", "scan", "proofs", "offline_scan", "signed_log", "gas", "investigate", "growth")
+"""Run order: growth plots the figures the modules before it wrote to results.json."""

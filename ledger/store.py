@@ -292,11 +292,21 @@ class Ledger:
             return self._range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        return self.inclusion_proofs([seq], size)[seq]
+
+    def inclusion_proofs(self, seqs: Sequence[int], size: int) -> dict[int, list[bytes]]:
+        """Inclusion proofs of several entries in one tree, read from the store in one query."""
         with self.reading() as session:
             self._check_size(session, size)
-            if not 0 <= seq < size:
-                raise merkle.ProofError(f"index is beyond size: {seq} >= {size}")
-            return self._range_hashes(session, merkle.inclusion_ranges(seq, size))
+            for seq in seqs:
+                if not 0 <= seq < size:
+                    raise merkle.ProofError(f"index is beyond size: {seq} >= {size}")
+            ranges = {seq: merkle.inclusion_ranges(seq, size) for seq in seqs}
+            flat = self._range_hashes(session, [r for rs in ranges.values() for r in rs])
+            out, at = {}, 0
+            for seq, rs in ranges.items():
+                out[seq], at = flat[at : at + len(rs)], at + len(rs)
+            return out
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         with self.reading() as session:

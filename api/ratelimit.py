@@ -1,0 +1,141 @@
+"""Rate limits per API key on the write and scan endpoints: a token bucket per key, in process.
+
+Each key may make `rate` requests a minute, in bursts of up to `rate`; beyond that it gets 429
+problem+json with `Retry-After` (seconds until its next request is admitted). The buckets live
+in the API process: with several API processes behind one address each keeps its own, so a key
+may make up to `rate` x processes requests a minute; put a shared limiter in front when that matters.
+Requests without a Tracemark key are bucketed by client address (they are refused with 401 anyway).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.problems import problem
+
+__all__ = ["RateLimits", "RateLimit", "RateLimitConfigError", "TokenBucket", "ENV_WRITES", "ENV_SCANS"]
+
+ENV_WRITES = "TRACEMARK_RATE_LIMIT_WRITES"
+ENV_SCANS = "TRACEMARK_RATE_LIMIT_SCANS"
+DEFAULT_WRITES = 600
+DEFAULT_SCANS = 600
+MAX_BUCKETS = 100_000  # beyond this, buckets that have refilled (idle keys) are dropped
+
+WRITES = {("POST", "/v1/events"), ("POST", "/v1/events:batch"), ("POST", "/scan/seize"), ("POST", "/v1/admin/api-keys")}
+WRITE_PREFIXES = (("DELETE", "/v1/admin/api-keys/"),)
+SCANS = {("POST", "/v1/scan")}
+_KEY_ID = re.compile(rb"^bearer\s+tmk_([0-9a-f]{16})_", re.IGNORECASE)
+
+
+class RateLimitConfigError(ValueError):
+    """A rate limit setting that is not a whole number of requests per minute >= 0."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Requests per minute per API key; 0 turns a limit off."""
+
+    writes_per_minute: int = DEFAULT_WRITES
+    scans_per_minute: int = DEFAULT_SCANS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimits:
+        env = os.environ if environ is None else environ
+        return cls(_per_minute(env, ENV_WRITES, DEFAULT_WRITES), _per_minute(env, ENV_SCANS, DEFAULT_SCANS))
+
+
+def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise RateLimitConfigError(f"{name} must be a whole number of requests per minute (0: no limit), got {text!r}")
+    return int(text)
+
+
+class TokenBucket:
+    """`capacity` tokens, refilled at `per_minute` a minute; each admitted request takes one."""
+
+    def __init__(self, per_minute: int, now: float) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.tokens = self.capacity
+        self.updated = now
+
+    def take(self, now: float) -> float:
+        """Take a token: 0.0 when admitted, else the seconds until one is available."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+    def full(self, now: float) -> bool:
+        return self.tokens + (now - self.updated) * self.rate >= self.capacity
+
+
+class RateLimit:
+    """ASGI middleware applying `limits` to the write and scan endpoints, before the body is read."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.limits = {"writes": limits.writes_per_minute, "scans": limits.scans_per_minute}
+        self.clock = clock
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = _kind(scope)
+        per_minute = self.limits.get(kind, 0) if kind else 0
+        if not per_minute:
+            await self.app(scope, receive, send)
+            return
+        assert kind is not None
+        key = (kind, _caller(scope))
+        now = self.clock()
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            self._prune(now)
+            bucket = self.buckets[key] = TokenBucket(per_minute, now)
+        wait = bucket.take(now)
+        if wait == 0.0:
+            await self.app(scope, receive, send)
+            return
+        retry = max(1, math.ceil(wait))
+        response = problem(None, 429, "rate-limited", "Too many requests",
+                           f"this API key may make {per_minute} {kind} requests a minute; retry in {retry} s")
+        response.headers["Retry-After"] = str(retry)
+        await response(scope, receive, send)
+
+    def _prune(self, now: float) -> None:
+        if len(self.buckets) >= MAX_BUCKETS:
+            for key in [k for k, b in self.buckets.items() if b.full(now)]:
+                del self.buckets[key]
+
+
+def _kind(scope: Scope) -> str | None:
+    if scope["type"] != "http":
+        return None
+    route = (scope.get("method", ""), scope.get("path", "").rstrip("/") or "/")
+    if route in WRITES or any(route[0] == m and route[1].startswith(p) for m, p in WRITE_PREFIXES):
+        return "writes"
+    if route in SCANS:
+        return "scans"
+    return None
+
+
+def _caller(scope: Scope) -> str:
+    """The API key id of the request, or the client's address when it sends none."""
+    authorization = dict(scope.get("headers", ())).get(b"authorization", b"")
+    match = _KEY_ID.match(authorization.strip())
+    if match is not None:
+        return "key:" + match.group(1).decode()
+    client = scope.get("client")
+    return f"addr:{client[0] if client else '?'}"

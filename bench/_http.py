@@ -1,0 +1,112 @@
+"""HTTP load for the benchmarks: start a server process, post bodies from N clients, time them.
+
+The Tracemark API and the bare FastAPI baseline (`bench._bare_app`) run as separate uvicorn
+processes on the same machine, loaded the same way in the same run. The load is generated with
+aiohttp's client, several times lighter than httpx's, so the client is not what is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+from ledger.config import Settings
+
+__all__ = ["tracemark_server", "bare_server", "load"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _server(args: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run `args` until its /openapi.json answers; yield its base URL; stop it afterwards."""
+    with log.open("w") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}; see {log}:\n{log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} did not come up in 60 s; see {log}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def tracemark_server(settings: Settings, folder: Path) -> Iterator[str]:
+    """`tracemark serve` on `settings`' log (one uvicorn process)."""
+    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
+    port = _free_port()
+    with _server([sys.executable, "-m", "tracemark", "serve", "--port", str(port)], port, env, folder / "api.log") as url:
+        yield url
+
+
+@contextmanager
+def bare_server(folder: Path) -> Iterator[str]:
+    """The bare FastAPI baseline app, its insert endpoint writing to a SQLite file in `folder`."""
+    env = {**os.environ, "BENCH_BARE_DB": str(folder / "bare-http.db")}
+    port = _free_port()
+    args = [sys.executable, "-m", "uvicorn", "bench._bare_app:app", "--port", str(port), "--log-level", "warning"]
+    with _server(args, port, env, folder / "bare.log") as url:
+        yield url
+
+
+async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, str], clients: int, seconds: float, ok: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
+        stop = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            for body in bodies:  # shared: each body is posted once
+                if time.perf_counter() >= stop:
+                    return
+                start = time.perf_counter()
+                async with client.post(url, json=body) as response:
+                    await response.read()
+                latencies.append(time.perf_counter() - start)
+                errors += response.status != ok
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    if len(latencies) < 2:
+        raise RuntimeError(f"only {len(latencies)} requests to {url} finished in {seconds} s")
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"requests": len(latencies), "errors": errors, "per_s": len(latencies) / elapsed,
+            "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
+
+
+def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], *, clients: int, seconds: float,
+         headers: dict[str, str] | None = None, ok: int = 200) -> dict[str, float]:
+    """`clients` concurrent clients post `bodies` (each once) back to back for at most `seconds`.
+
+    Returns requests, non-`ok` answers, requests/s, p50 and p99 latency in ms.
+    """
+    return asyncio.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok))

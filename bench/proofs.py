@@ -1,0 +1,130 @@
+"""Inclusion and consistency proofs on a log of 10^7 entries, against one indexed row read.
+
+The proof path reads only `entry.leaf_hash` and `merkle_node`, so the log is built fast rather
+than signed: entry rows with synthetic leaf hashes (`leaf_hash(seq)`, chained by `prev_hash`)
+and the Merkle nodes `ledger.merkle.CompactRange` completes, bulk-inserted with sqlite3 into a
+schema made by the ledger's own migrations. The file is cached under `bench/.cache/` and reused
+by later runs (a build that did not finish leaves no `ready` marker and is redone). Every timed
+proof is checked with `ledger.merkle`'s verifiers against `Ledger.root`, and the stored root
+against the one `CompactRange` computed while building.
+
+    python -m bench.proofs [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._common import CACHE, ORIGIN, Row, cli, median_seconds, note
+from ledger import merkle
+from ledger.config import Settings, init_log
+from ledger.store import Ledger
+
+__all__ = ["run", "synthetic_log", "SIZES"]
+
+SIZES = {False: 10**7, True: 10**6}
+CHUNK = 100_000
+SAMPLES = 200
+_ENTRY = "INSERT INTO entry (seq, prev_hash, leaf_hash, event, event_hash, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, ?, x'', ?, 'synthetic', NULL, 'bench', '0x0', ?, '')"
+_NODE = "INSERT INTO merkle_node (level, idx, hash) VALUES (?, ?, ?)"
+
+
+def synthetic_leaf(seq: int) -> bytes:
+    return merkle.leaf_hash(seq.to_bytes(8, "big"))
+
+
+def _build(path: Path, size: int) -> bytes:
+    """Fill the migrated, empty log at `path` with `size` synthetic entries; return the root."""
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1000000"):
+        con.execute(f"PRAGMA {pragma}")
+    con.execute("BEGIN")
+    tree = merkle.CompactRange()
+    prev = bytes(32)
+    began = time.monotonic()
+    for start in range(0, size, CHUNK):
+        entries, nodes = [], []
+        for seq in range(start, min(start + CHUNK, size)):
+            leaf = synthetic_leaf(seq)
+            entries.append((seq, prev, leaf, seq.to_bytes(8, "big"), f"{seq:012d}"))
+            nodes.extend(tree.append(leaf)[1:])
+            prev = leaf
+        con.executemany(_ENTRY, entries)
+        con.executemany(_NODE, nodes)
+        if start // CHUNK % 10 == 9:
+            note(f"  synthetic log: {start + CHUNK:,} of {size:,} entries ({time.monotonic() - began:.0f} s)")
+    con.execute("COMMIT")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+    return tree.root()
+
+
+def synthetic_log(size: int) -> Ledger:
+    """The cached synthetic log of `size` entries, built first if no finished build is cached."""
+    folder = CACHE / f"proofs-{size}"
+    ready = folder / "ready.json"
+    settings = Settings(db_url=f"sqlite:///{folder / 'log.db'}", home=folder / "home", origin=ORIGIN)
+    if not ready.exists():
+        note(f"  building the synthetic {size:,}-entry log in {folder} (once; later runs reuse it)")
+        (folder / "log.db").unlink(missing_ok=True)
+        init_log(settings).db.dispose()
+        root = _build(folder / "log.db", size)
+        ready.write_text(json.dumps({"size": size, "root": root.hex()}))
+    ledger = init_log(settings)
+    want = bytes.fromhex(json.loads(ready.read_text())["root"])
+    if ledger.size() != size or ledger.root() != want:
+        raise AssertionError(f"cached log {folder} does not hold the {size:,} entries and root it was built with: delete it")
+    return ledger
+
+
+def _proof_ms(ledger: Ledger, size: int, rng: random.Random, budget: float) -> tuple[float, float]:
+    """Median ms of inclusion and of consistency proofs at `size` (up to `SAMPLES`, or `budget` s), each verified."""
+    root = ledger.root(size)
+    inclusion: list[float] = []
+    consistency: list[float] = []
+    stop = time.monotonic() + budget
+    while len(inclusion) < SAMPLES and (len(inclusion) < 5 or time.monotonic() < stop):
+        seq, old = rng.randrange(size), rng.randrange(1, size + 1)
+        began = time.perf_counter()
+        proof = ledger.inclusion_proof(seq, size)
+        inclusion.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        steps = ledger.consistency_proof(old, size)
+        consistency.append(time.perf_counter() - began)
+        merkle.verify_inclusion(synthetic_leaf(seq), seq, size, proof, root)
+        merkle.verify_consistency(old, size, ledger.root(old), root, steps)
+    return statistics.median(inclusion) * 1000, statistics.median(consistency) * 1000
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Proof times at the full size and as the log grows (10^4 up), against one indexed row read."""
+    size = SIZES[quick]
+    note(f"proofs: up to {SAMPLES} inclusion and consistency proofs per size, 10^4 to {size:,} entries")
+    ledger = synthetic_log(size)
+    rng = random.Random(7)
+    try:
+        growth = {n: _proof_ms(ledger, n, rng, 2.0 if quick else 10.0) for n in (10**k for k in range(4, len(str(size)))) if n <= size}
+        probe = rng.randrange(size)
+        row_ms = median_seconds(lambda: ledger.entries(probe, probe + 1), SAMPLES) * 1000
+    finally:
+        ledger.db.dispose()
+    inclusion, consistency = growth[size]
+    label = f"10^{len(str(size)) - 1}"
+    return {
+        "quick": quick, "size": size, "row_read_ms": row_ms,
+        "growth": [{"size": n, "inclusion_ms": i, "consistency_ms": c} for n, (i, c) in growth.items()],
+        "rows": [
+            Row(f"inclusion proof at {label} entries", inclusion, "ms", row_ms, "one indexed row read", "<= 2 ms", inclusion <= 2),
+            Row(f"consistency proof at {label} entries", consistency, "ms", row_ms, "one indexed row read", "<= 2 ms", consistency <= 2),
+        ],
+    }
+
+
+if __name__ == "__main__":
+    cli("proofs", run)
