@@ -11,7 +11,7 @@ from ledger.events import json_object
 from ledger.store import Ledger
 from ledger.tables import CheckpointRow, Entry, Permit
 
-__all__ = ["HistoryEntry", "item_entries", "custody_chain", "proofs", "PRIVATE_OWNER"]
+__all__ = ["HistoryEntry", "item_entries", "item_story", "custody_chain", "proofs", "PRIVATE_OWNER"]
 
 PRIVATE_OWNER = "private owner"
 
@@ -32,12 +32,24 @@ def item_entries(session: Session, uid: str, limit: int | None = None) -> list[H
     query = select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq.desc())
     if limit is not None:
         query = query.limit(limit)
-    rows = list(session.exec(query))[::-1]
-    out = []
-    for row in rows:
-        event = json_object(row.event)
-        out.append(HistoryEntry(row.seq, row.event_type, row.actor, event.get("time", ""), row.recorded_at, row.leaf_hash, event))
-    return out
+    return [_history(row) for row in reversed(list(session.exec(query)))]
+
+
+def item_story(session: Session, uid: str, limit: int) -> list[HistoryEntry]:
+    """What a scan needs of an item's past: its newest `limit` custody entries and its last sighting.
+
+    Inspections pile up at every border post; a scan reads only the newest one, so its cost does
+    not grow with how often the item was scanned before.
+    """
+    custody = select(Entry).where(Entry.item_uid == uid, Entry.event_type != "inspect").order_by(Entry.seq.desc()).limit(limit)
+    sighting = select(Entry).where(Entry.item_uid == uid, Entry.event_type == "inspect").order_by(Entry.seq.desc()).limit(1)
+    rows = [*session.exec(custody), *session.exec(sighting)]
+    return [_history(row) for row in sorted(rows, key=lambda row: row.seq)]
+
+
+def _history(row: Entry) -> HistoryEntry:
+    event = json_object(row.event)
+    return HistoryEntry(row.seq, row.event_type, row.actor, event.get("time", ""), row.recorded_at, row.leaf_hash, event)
 
 
 def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[str, Any]]:

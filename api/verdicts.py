@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, or_, select
 
 from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
-from api.history import HistoryEntry, item_entries
+from api.history import HistoryEntry, item_story
 from ledger import verdict as v
 from ledger.codec import format_time, parse_time
 from ledger.errors import SignatureError
@@ -66,7 +66,7 @@ def judge(ledger: Ledger, scan: Scan, moment: datetime, verifier: MarkingVerifie
                       f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
             return _only("UNKNOWN_ITEM", detail)
         item = items[0]
-        entries = item_entries(session, item.uid, HISTORY_LIMIT)
+        entries = item_story(session, item.uid, HISTORY_LIMIT)
         now = format_time(moment)
         findings = _marking_signature(session, item, code, verifier)
         findings += v.flag_findings(item)

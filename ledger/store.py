@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, tuple_
+from sqlalchemy import and_, func, insert, or_
 from sqlmodel import Session, select
 
 from ledger import events as ev
@@ -264,11 +264,12 @@ class Ledger:
             rows = session.exec(select(Entry.seq, Entry.leaf_hash).where(Entry.seq.in_(leaves)))
             found.update(((0, seq), h) for seq, h in rows)
         if inner:
-            rows = session.exec(
-                select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-                    tuple_(MerkleNode.level, MerkleNode.idx).in_(inner)
-                )
-            )
+            by_level: dict[int, list[int]] = {}
+            for level, index in inner:
+                by_level.setdefault(level, []).append(index)
+            # One primary-key probe per level; a row-value IN over (level, idx) makes SQLite scan the table.
+            where = or_(*(and_(MerkleNode.level == level, MerkleNode.idx.in_(indexes)) for level, indexes in by_level.items()))
+            rows = session.exec(select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(where))
             found.update(((lv, ix), h) for lv, ix, h in rows)
         missing = [p for p in positions if p not in found]
         if missing:
