@@ -53,10 +53,24 @@ class BatchRequest(_Closed):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"envelopes": [EXAMPLE_ENVELOPE]}]})
 
 
+class AnchorOut(BaseModel):
+    """The newest checkpoint anchored on chain, and the proof that this checkpoint extends it."""
+
+    size: int
+    root: str = Field(description="the anchored Merkle tree head, hex")
+    tx: str | None = Field(description="the anchoring transaction's hash")
+    block: int | None
+    time: str | None = Field(description="the block's time")
+    chain_id: int | None
+    index: int | None = Field(description="the anchor's index in the contract for this log")
+    consistency_proof: list[str] = Field(description="RFC 9162 consistency proof from the anchored size to this checkpoint's size, hex")
+
+
 class CheckpointOut(BaseModel):
     size: int
     root: str = Field(description="Merkle tree head, hex")
     note: str = Field(description="the C2SP signed note")
+    anchored: AnchorOut | None = Field(default=None, description="the newest on-chain anchor this checkpoint extends (none while anchoring is off)")
 
 
 class ReceiptOut(BaseModel):

@@ -354,6 +354,14 @@ class Ledger:
         with self.reading() as session:
             return self._latest_checkpoint(session)
 
+    def latest_anchored(self, size: int | None = None) -> CheckpointRow | None:
+        """The largest checkpoint anchored on chain (at most `size` entries when given)."""
+        query = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))  # type: ignore[union-attr]
+        if size is not None:
+            query = query.where(CheckpointRow.size <= size)
+        with self.reading() as session:
+            return session.exec(query.order_by(CheckpointRow.size.desc(), CheckpointRow.id.desc()).limit(1)).first()
+
     def record_anchor(self, checkpoint_id: int, **anchor: Any) -> CheckpointRow:
         """Write where checkpoint `checkpoint_id` was anchored (only its anchor_* columns).
 

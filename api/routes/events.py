@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 
 from api.deps import CallerDep, LedgerDep
 from api.errors import Forbidden
-from api.schemas import EXAMPLE_ENVELOPE, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
+from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
 from ledger.events import Envelope
 from ledger.store import Ledger, Receipt
 from ledger.tables import CheckpointRow, Party
@@ -18,17 +18,26 @@ __all__ = ["router", "receipts_out", "checkpoint_out"]
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-def checkpoint_out(row: CheckpointRow) -> CheckpointOut:
-    return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note)
+def checkpoint_out(ledger: Ledger, row: CheckpointRow) -> CheckpointOut:
+    """A checkpoint with the newest on-chain anchor it extends, so a receipt can be checked down to the chain."""
+    anchored = ledger.latest_anchored(row.size)
+    anchor = None
+    if anchored is not None:
+        proof = ledger.consistency_proof(anchored.size, row.size)
+        anchor = AnchorOut(size=anchored.size, root=anchored.root.hex(), tx=anchored.anchor_tx, block=anchored.anchor_block,
+                           time=anchored.anchor_time, chain_id=anchored.anchor_chain_id, index=anchored.anchor_index,
+                           consistency_proof=[h.hex() for h in proof])
+    return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note, anchored=anchor)
 
 
 def receipts_out(ledger: Ledger, receipts: list[Receipt]) -> list[ReceiptOut]:
     """Receipts with inclusion proofs against one fresh checkpoint."""
     checkpoint = ledger.checkpoint()
-    cp = checkpoint_out(checkpoint)
+    cp = checkpoint_out(ledger, checkpoint)
+    paths = ledger.inclusion_proofs(sorted({r.seq for r in receipts}), checkpoint.size)
     return [
         ReceiptOut(seq=r.seq, leaf_hash=r.leaf_hash.hex(), event_hash=r.event_hash.hex(), duplicate=r.duplicate,
-                   inclusion_proof=[h.hex() for h in ledger.inclusion_proof(r.seq, checkpoint.size)], checkpoint=cp)
+                   inclusion_proof=[h.hex() for h in paths[r.seq]], checkpoint=cp)
         for r in receipts
     ]
 

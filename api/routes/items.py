@@ -51,7 +51,7 @@ def get_item_events(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) ->
     by_seq = {p["seq"]: p["proof"] for p in paths}
     return ItemEventsOut(
         uid=uid,
-        checkpoint=checkpoint_out(checkpoint),
+        checkpoint=checkpoint_out(ledger, checkpoint),
         events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at,
                          leaf_hash=e.leaf_hash.hex(), event=e.event, inclusion_proof=by_seq.get(e.seq, [])) for e in entries],
     )

@@ -47,7 +47,7 @@ def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: Setti
         custody = [Custodian(**link) for link in custody_chain(session, judgement.entries)]
     seqs = [e.seq for e in judgement.entries] + ([inspection.seq] if inspection.seq is not None else [])
     checkpoint, paths = proofs(ledger, seqs)
-    return _answer(judgement, ScanProof(checkpoint=checkpoint_out(checkpoint), entries=paths), inspection, custody)
+    return _answer(judgement, ScanProof(checkpoint=checkpoint_out(ledger, checkpoint), entries=paths), inspection, custody)
 
 
 def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded, custody: list[Custodian] | None) -> ScanOut:
