@@ -99,18 +99,23 @@ def serve(
     from api.app import create_app
     from api.demo_keys import api_keys_path, seed_demo_api_keys
     from ledger.config import init_log
+    from ledger.demo import DEMO_PASSPHRASE
     from scanner.claims import marking_verifier
+    from scanner.markings import issue_demo_labels
 
     settings = settings_from(db, home)
     ledger = init_log(settings)
     keys_file = api_keys_path(settings)
     demo = (settings.keys_dir / "parties.json").exists()
+    labels = settings.home / "demo-labels.pdf"
     if demo and not keys_file.exists():
         seed_demo_api_keys(ledger, settings)
+        issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels)
     url = f"http://{host}:{port}"
     console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
     if demo:
         _print_demo(keys_file, url)
+        console.print(f"QR labels of the demo items: {labels}  (camera page: {url}/scan)")
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
     uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -58,8 +58,9 @@ def _server(args: list[str], port: int, env: dict[str, str], log: Path) -> Itera
 
 @contextmanager
 def tracemark_server(settings: Settings, folder: Path) -> Iterator[str]:
-    """`tracemark serve` on `settings`' log (one uvicorn process)."""
-    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
+    """`tracemark serve` on `settings`' log (one uvicorn process), its per-key rate limits off: the load is one key."""
+    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin,
+           "TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0"}
     port = _free_port()
     with _server([sys.executable, "-m", "tracemark", "serve", "--port", str(port)], port, env, folder / "api.log") as url:
         yield url

@@ -88,3 +88,26 @@ def label_for(ledger: Ledger, uid: str, keys_dir: Path, passphrase: str | None, 
             raise SignatureError(f"no code issued for {uid} yet: give the passphrase of {marker}'s keystore", code="keystore")
         row = issue_marking(ledger, uid, load_keystore(keys_dir / f"{marker}.json", passphrase), host)
     return Label(row.payload, caption(parse_payload(row.payload).facts))
+
+
+def issue_demo_labels(ledger: Ledger, keys_dir: Path, passphrase: str, out: Path) -> Path:
+    """Codes for every demo item, signed by the demo parties' keystores, on one printable sheet.
+
+    `make run` calls it through `tracemark serve` so a newcomer has real codes to point the
+    camera page at.
+    """
+    from scanner.render import label_sheet
+
+    markers = {party_key.party_id for party_key in _party_keys(ledger)}
+    accounts = {party: load_keystore(keys_dir / f"{party}.json", passphrase) for party in markers if (keys_dir / f"{party}.json").exists()}
+    issue_markings(ledger, accounts)
+    with ledger.reading() as session:
+        uids = list(session.exec(select(Marking.uid).order_by(Marking.uid)))
+    label_sheet([Label(marking_of(ledger, uid).payload, caption(item_facts(ledger, uid))) for uid in uids], out)
+    return out
+
+
+def _party_keys(ledger: Ledger) -> list[PartyKey]:
+    with ledger.reading() as session:
+        markers = set(session.exec(select(Item.marker).distinct()))
+        return [key for key in session.exec(select(PartyKey)) if key.party_id in markers]
