@@ -31,6 +31,7 @@ __all__ = [
     "licence_findings",
     "permit_findings",
     "clone_findings",
+    "FLAG_VERDICTS",
 ]
 
 VERDICTS = (
@@ -99,8 +100,8 @@ class Sighting:
 
 
 def worst(findings: Sequence[Finding]) -> str:
-    """The most severe verdict among the findings; VALID when there are none."""
-    return min((f.verdict for f in findings), key=_SEVERITY.__getitem__, default="VALID")
+    """The most severe verdict among the findings (warnings that are no verdict aside); VALID when there are none."""
+    return min((f.verdict for f in findings if f.verdict in _SEVERITY), key=_SEVERITY.__getitem__, default="VALID")
 
 
 def advice(verdict: str, item: Item | None = None) -> str:
@@ -121,16 +122,24 @@ def signature_findings(item: Item, signer_key: PartyKey | None, signature_ok: bo
     return []
 
 
+FLAG_VERDICTS = {
+    "lost": "REPORTED_LOST_STOLEN",
+    "stolen": "REPORTED_LOST_STOLEN",
+    "seized": "SEIZED",
+    "forfeited": "SEIZED",
+    "destroyed": "DESTROYED_DEACTIVATED",
+    "deactivated": "DESTROYED_DEACTIVATED",
+}
+"""The verdict of each flagged status, online and offline alike."""
+
+
 def flag_findings(item: Item) -> list[Finding]:
     """Lost, stolen, seized, forfeited, destroyed or deactivated items."""
-    status = item.status
-    if status in ("lost", "stolen"):
-        return [Finding("REPORTED_LOST_STOLEN", f"item {item.uid} is reported {status}")]
-    if status in ("seized", "forfeited"):
-        return [Finding("SEIZED", f"item {item.uid} is {status} (by {item.seized_by or item.custodian})")]
-    if status in ("destroyed", "deactivated"):
-        return [Finding("DESTROYED_DEACTIVATED", f"item {item.uid} is recorded as {status}")]
-    return []
+    verdict = FLAG_VERDICTS.get(item.status)
+    if verdict is None:
+        return []
+    by = f" (by {item.seized_by or item.custodian})" if verdict == "SEIZED" else ""
+    return [Finding(verdict, f"item {item.uid} is {item.status}{by}")]
 
 
 def marking_findings(item: Item, serial: str | None = None, species: str | None = None, quantity: str | None = None) -> list[Finding]:

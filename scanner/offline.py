@@ -16,42 +16,18 @@ from typing import Any
 
 from ledger.codec import format_time
 from ledger.errors import SignatureError
+from ledger.verdict import FLAG_VERDICTS, Finding, worst
 
 from scanner.bundle import TrustBundle
 from scanner.errors import MalformedCode
 from scanner.payload import Payload, parse_payload, recover_marker
 
-__all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "Finding", "OfflineVerdict", "verify_offline"]
+__all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "OfflineVerdict", "verify_offline"]
 
 MARKING_ROLES = {"firearm": ("manufacturer",), "specimen": ("permit_authority", "importer_exporter")}
 """Who may sign a code: the roles the ledger's rules let mark each kind of item."""
 DEFAULT_MAX_AGE = timedelta(hours=72)
 STALE = "OFFLINE_DATA_STALE"
-_SEVERITY = (
-    "MALFORMED_CODE",
-    "SIGNATURE_INVALID",
-    "KEY_REVOKED",
-    "DESTROYED_DEACTIVATED",
-    "REPORTED_LOST_STOLEN",
-    "SEIZED",
-    "VALID",
-)
-_FLAG_VERDICTS = {
-    "lost": "REPORTED_LOST_STOLEN",
-    "stolen": "REPORTED_LOST_STOLEN",
-    "seized": "SEIZED",
-    "forfeited": "SEIZED",
-    "destroyed": "DESTROYED_DEACTIVATED",
-    "deactivated": "DESTROYED_DEACTIVATED",
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    detail: str
-
-
 @dataclass(frozen=True)
 class OfflineVerdict:
     """The answer for one code: the gravest finding, all findings, the facts to compare, warnings."""
@@ -67,7 +43,7 @@ class OfflineVerdict:
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
-            "reasons": [{"code": r.code, "detail": r.detail} for r in self.reasons],
+            "reasons": [{"verdict": r.verdict, "detail": r.detail} for r in self.reasons],
             "item": self.item,
             "facts": self.facts,
             "marked_by": self.marked_by,
@@ -89,13 +65,11 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
     findings, marker = _signature_findings(payload, bundle)
     status = bundle.flagged.get(payload.item)
     if status is not None:
-        findings.append(Finding(_FLAG_VERDICTS[status], f"item {payload.item} is {status} (bundle of {made})"))
+        findings.append(Finding(FLAG_VERDICTS[status], f"item {payload.item} is {status} (bundle of {made})"))
     if STALE in warnings:
         findings.append(Finding(STALE, f"the trust bundle is {age} old, more than the allowed {max_age}"))
-    verdicts = [f.code for f in findings if f.code in _SEVERITY]
-    verdict = min(verdicts, key=_SEVERITY.index) if verdicts else "VALID"
     return OfflineVerdict(
-        verdict,
+        worst(findings),
         tuple(findings),
         item=payload.item,
         facts={"kind": payload.facts.kind, **payload.facts.claim()},

@@ -6,36 +6,19 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
+from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
 from api.keys import create_api_key
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
 from ledger.store import Ledger
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-
-
-def _ensure_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env, capture_output=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +35,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, Dem
 @pytest.fixture(scope="module")
 def service(demo: tuple[Ledger, DemoResult, Settings]) -> Iterator[str]:
     ledger, _, settings = demo
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, ledger=ledger), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app(settings, ledger=ledger)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -75,7 +49,7 @@ def shots(tmp_path: Path) -> Path:
 @pytest.fixture
 def page(demo: tuple[Ledger, DemoResult, Settings], service: str) -> Iterator[object]:
     """A chromium page signed in through the login form with the demo investigator's API key."""
-    _ensure_chromium()
+    ensure_debian("chromium")
     from playwright.sync_api import sync_playwright
 
     token = create_api_key(demo[0], "investigator", "pages test").token

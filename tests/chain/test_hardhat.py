@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from ledger.demo import DEMO_PASSPHRASE
 from ledger.keys import load_keystore
 from ledger.signatures import sign_event
 from tests.chain.rewrite import rewrite_entry
+from tests.servers import free_port
 
 pytestmark = pytest.mark.chain
 
@@ -39,12 +39,6 @@ HARDHAT = CONTRACTS / "node_modules" / "hardhat" / "internal" / "cli" / "bootstr
 # Hardhat's first well-known dev account (funded on every `hardhat node`; never use elsewhere).
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 EVENTS_PER_CHECKPOINT = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rpc(url: str, method: str) -> object:

@@ -2,57 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.keys import create_api_key
 from scanner.claims import marking_verifier
 from scanner.render import png
 from tests.scanner.conftest import Demo
+from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-
-
-def _ensure_tools() -> None:
-    """Install Debian chromium and ffmpeg when missing (CI images start without them)."""
-    if Path(CHROMIUM).exists() and shutil.which("ffmpeg"):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "ffmpeg"], check=True, env=env, capture_output=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def service(demo: Demo) -> Iterator[str]:
     """The API with the camera page, served by uvicorn on 127.0.0.1 in this process."""
     app = create_app(demo.settings, ledger=demo.ledger, marking_verifier=marking_verifier(demo.ledger))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def _camera_video(code: str, folder: Path) -> Path:
@@ -67,7 +38,7 @@ def _camera_video(code: str, folder: Path) -> Path:
 
 @pytest.mark.parametrize("story, verdict", [("valid_firearm", "VALID"), ("stolen_then_seized", "SEIZED")])
 def test_the_camera_page_shows_the_verdict_of_a_filmed_code(demo: Demo, service: str, tmp_path: Path, story: str, verdict: str):
-    _ensure_tools()
+    ensure_debian("chromium", "ffmpeg")
     from playwright.sync_api import expect, sync_playwright
 
     video = _camera_video(demo.code(story), tmp_path)

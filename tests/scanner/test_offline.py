@@ -93,7 +93,7 @@ def test_a_stale_bundle_warns_but_still_judges(world, tmp_path):
     stale = verify_offline(code, bundle, NOW + timedelta(hours=73), max_age=timedelta(hours=72))
     assert fresh.warnings == () and fresh.verdict == "VALID"
     assert stale.warnings == (STALE,) and stale.verdict == "VALID"
-    assert any(r.code == STALE for r in stale.reasons)
+    assert any(r.verdict == STALE for r in stale.reasons)
 
 
 def test_malformed_text_is_malformed_code(world, tmp_path):
