@@ -8,6 +8,7 @@ transaction. A refused event raises and nothing of its batch is kept.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,19 @@ class Receipt:
     leaf_hash: bytes
     event_hash: bytes
     duplicate: bool = False  # the same signed event was already in the log
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a batch: it makes a few objects per event and none of
+    them cyclic, yet the collector's passes over the cached rows cost a quarter of the append time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,7 @@ class Ledger:
         refuses an event carries its position in the batch as `index`. With `checkpoint`, the
         log key signs a checkpoint of the result in the same transaction.
         """
-        with self._appending() as (session, view):
+        with _gc_paused(), self._appending() as (session, view):
             head = self._head(session)
             if not self._cache.valid_for(head):
                 self._cache.clear()

@@ -60,19 +60,25 @@ class TxView:
     def prefetch_items(self, uids: Iterable[str], serials: Iterable[str]) -> None:
         """Load the rows a batch will touch in one query per table instead of one per event."""
         wanted = {uid for uid in uids if (Item, uid) not in self.cache.rows}
-        for table in ITEM_TABLES:
+        if wanted:
+            items = self._load(Item, wanted)
+            self._absent.update((table, uid) for uid in wanted - items for table in ITEM_TABLES)  # new items have no rows yet
+            wanted = items
+        for table in ITEM_TABLES[1:]:
             missing = {uid for uid in wanted if (table, uid) not in self.cache.rows}
-            if not missing:
-                continue
-            found = {row.uid: row for row in self.session.exec(select(table).where(table.uid.in_(missing)))}
-            self.cache.keep(((table, uid), row) for uid, row in found.items())
-            self._absent.update((table, uid) for uid in missing - found.keys())
+            if missing:
+                self._absent.update((table, uid) for uid in missing - self._load(table, missing))
         wanted_serials = set(serials) - self._stored_serials.keys()
         if wanted_serials:
             for uid, serial in self.session.execute(select(Item.uid, Item.serial).where(Item.serial.in_(wanted_serials))):
                 self._stored_serials.setdefault(serial, []).append(uid)
             for serial in wanted_serials:
                 self._stored_serials.setdefault(serial, [])
+
+    def _load(self, table: type, uids: set[str]) -> set[str]:
+        rows = list(self.session.exec(select(table).where(table.uid.in_(uids))))
+        self.cache.keep(((table, row.uid), row) for row in rows)
+        return {row.uid for row in rows}
 
     # ------------------------------------------------------------ lookups by key
 
