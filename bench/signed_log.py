@@ -64,22 +64,20 @@ def _audit(folder: Path) -> tuple[float, float, list[dict[str, float]]]:
     finally:
         ledger.db.dispose()
     bare_s = timed(lambda: sum(1 for _ in bare_rows(signed, 10_000)))
-    steps, last = [], (0, began)
-    for done, when in marks:
-        steps.append({"events": done, "events_per_s": (done - last[0]) / (when - last[1])})
-        last = (done, when)
-    return report.size / audit_s, len(signed) / bare_s, steps
+    times = [began] + [when for _, when in marks]
+    return report.size / audit_s, len(signed) / bare_s, _rate_by_size([(done, times[n + 1] - times[n]) for n, (done, _) in enumerate(marks)])
 
 
-def _append_growth(samples: list[dict[str, float]], points: int = 10) -> list[dict[str, float]]:
-    """Append rate over about `points` consecutive windows of batches, by log size."""
-    window = max(1, len(samples) // points)
-    steps, before = [], 0.0
-    for end in range(window, len(samples) + 1, window):
-        chunk = samples[end - window : end]
-        steps.append({"events": chunk[-1]["events"], "events_per_s": (chunk[-1]["events"] - before) / sum(s["append_s"] for s in chunk)})
-        before = chunk[-1]["events"]
-    return steps
+def _rate_by_size(steps: list[tuple[float, float]], points: int = 12) -> list[dict[str, float]]:
+    """Events/s over about `points` log-spaced stretches of the log, from (size after a step, seconds the step took)."""
+    factor = (steps[-1][0] / steps[0][0]) ** (1 / points) if len(steps) > 1 else 2.0
+    rates, before, spent, edge = [], 0.0, 0.0, steps[0][0]
+    for size, seconds in steps:
+        spent += seconds
+        if size >= edge or size == steps[-1][0]:
+            rates.append({"events": size, "events_per_s": (size - before) / spent})
+            before, spent, edge = size, 0.0, size * factor
+    return rates
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -94,7 +92,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         audit_rate, bare_rate, audit_steps = _audit(folder)
     quarter = samples[len(samples) // 4]["rss_mb"]
     peak, growth = samples[-1]["peak_rss_mb"], samples[-1]["rss_mb"] - quarter
-    append_steps = _append_growth(samples)
+    append_steps = _rate_by_size([(s["events"], s["append_s"]) for s in samples])
     note(f"  reached {reached:,} events (wanted {events:,}); peak RSS {peak:.0f} MB")
     return {
         "quick": quick, "events_wanted": events, "events_reached": reached, "bytes_per_event": per_event,

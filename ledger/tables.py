@@ -46,10 +46,10 @@ class Entry(SQLModel, table=True):
     event: bytes = Field(sa_type=LargeBinary, description="canonical (RFC 8785) event bytes, as signed")
     event_hash: bytes = Field(sa_type=LargeBinary, unique=True)
     event_type: str = Field(index=True)
-    item_uid: Optional[str] = Field(default=None, index=True)
-    actor: str = Field(index=True)
+    item_uid: Optional[str] = None  # indexed with seq below (ix_entry_item_seq)
+    actor: str
     signer: str
-    signature: str = Field(unique=True)
+    signature: str  # no unique index: a valid signature binds its event, whose hash is unique
     recorded_at: str
 
 
