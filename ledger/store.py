@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, func, insert, or_
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
 from ledger import events as ev
@@ -50,6 +50,10 @@ class Receipt:
     leaf_hash: bytes
     event_hash: bytes
     duplicate: bool = False  # the same signed event was already in the log
+
+
+def _ints(values: set[int]) -> str:
+    return ", ".join(str(int(value)) for value in sorted(values))
 
 
 @contextmanager
@@ -270,21 +274,23 @@ class Ledger:
 
     @staticmethod
     def _hashes(session: Session, positions: Sequence[tuple[int, int]]) -> list[bytes]:
-        """Hashes of complete subtrees by (level, index), read in at most two queries."""
-        found: dict[tuple[int, int], bytes] = {}
-        leaves = [ix for lv, ix in positions if lv == 0]
-        inner = [(lv, ix) for lv, ix in positions if lv > 0]
-        if leaves:
-            rows = session.exec(select(Entry.seq, Entry.leaf_hash).where(Entry.seq.in_(leaves)))
-            found.update(((0, seq), h) for seq, h in rows)
-        if inner:
-            by_level: dict[int, list[int]] = {}
-            for level, index in inner:
-                by_level.setdefault(level, []).append(index)
-            # One primary-key probe per level; a row-value IN over (level, idx) makes SQLite scan the table.
-            where = or_(*(and_(MerkleNode.level == level, MerkleNode.idx.in_(indexes)) for level, indexes in by_level.items()))
-            rows = session.exec(select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(where))
-            found.update(((lv, ix), h) for lv, ix, h in rows)
+        """Hashes of complete subtrees by (level, index), read in one query by primary key.
+
+        Leaves are the entries' leaf hashes (level 0), inner nodes come from `merkle_node`. The
+        SQL is written out with the integer positions inlined: building the same OR of index
+        probes as a SQLAlchemy expression cost more than running it, and a row-value IN over
+        (level, idx) makes SQLite scan the whole table.
+        """
+        by_level: dict[int, set[int]] = {}
+        for level, index in positions:
+            by_level.setdefault(int(level), set()).add(int(index))
+        parts = []
+        if 0 in by_level:
+            parts.append(f"SELECT 0, seq, leaf_hash FROM entry WHERE seq IN ({_ints(by_level.pop(0))})")
+        if by_level:
+            probes = " OR ".join(f"(level = {level} AND idx IN ({_ints(indexes)}))" for level, indexes in by_level.items())
+            parts.append(f"SELECT level, idx, hash FROM merkle_node WHERE {probes}")
+        found = {(lv, ix): h for lv, ix, h in session.execute(text(" UNION ALL ".join(parts)))} if parts else {}
         missing = [p for p in positions if p not in found]
         if missing:
             raise StoreError(f"Merkle nodes missing from the store: {missing[:5]}")
