@@ -8,9 +8,13 @@ log itself, so an event signed by a key revoked before it is caught too).
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
@@ -28,6 +32,8 @@ from ledger.tables import CheckpointRow, Entry, MerkleNode
 __all__ = ["Finding", "AuditReport", "audit"]
 
 CHUNK = 2000
+PARALLEL_FROM = 20_000  # smaller logs are audited in-process: starting workers costs more than it saves
+_KEY_EVENTS = {"register_party", "add_key", "revoke_key"}
 
 
 @dataclass(frozen=True)
@@ -69,17 +75,18 @@ class _KeyHistory:
     def __init__(self) -> None:
         self.keys: dict[str, _Key] = {}
 
-    def check(self, event: ev.Event, signer: str, recorded_at: str) -> str | None:
+    def check(self, signer: str, actor: str | None, time: str | None, recorded_at: str, event: ev.Event | None) -> str | None:
+        """Whether `signer` was a live key of `actor` for an event at `time`, recorded at `recorded_at`."""
         if not self.keys and isinstance(event, ev.RegisterParty) and event.party.id == event.actor:
             return None  # genesis: self-registration of the first admin
         key = self.keys.get(signer)
         if key is None:
             return f"signer {signer} was not a registered key"
-        if key.party != event.actor:
-            return f"signer {signer} is a key of {key.party}, not of {event.actor}"
+        if key.party != actor:
+            return f"signer {signer} is a key of {key.party}, not of {actor}"
         if key.revoked_from is not None:
             revoked = parse_time(key.revoked_from)
-            if parse_time(event.time) >= revoked or parse_time(recorded_at) >= revoked:
+            if parse_time(time or recorded_at) >= revoked or parse_time(recorded_at) >= revoked:
                 return f"signer {signer} was revoked from {key.revoked_from}"
         return None
 
@@ -101,14 +108,19 @@ def audit(
     origin: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     sizes: Iterable[int] = (),
+    workers: int | None = None,
 ) -> AuditReport:
     """Check the whole log; `progress(done, total)` is called after each chunk.
+
+    The per-entry work (hashes, canonical form, signature recovery) runs on `workers` processes
+    (default: every core for a large log, none for a small one); the hash chain, key history
+    and Merkle tree are followed in order here.
 
     The report's `roots` holds the root recomputed from the entries' bytes at each of `sizes`
     the log reaches (the chain audit compares them with anchored roots).
     """
     with gc_paused():
-        return _audit(session, verifier_key, origin, progress, sizes)
+        return _audit(session, verifier_key, origin, progress, sizes, workers)
 
 
 def _audit(
@@ -117,6 +129,7 @@ def _audit(
     origin: str | None,
     progress: Callable[[int, int], None] | None,
     sizes: Iterable[int],
+    workers: int | None,
 ) -> AuditReport:
     total = session.exec(select(func.count()).select_from(Entry)).one()
     checkpoints = list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size, CheckpointRow.id)))
@@ -128,17 +141,17 @@ def _audit(
     keys = _KeyHistory()
     prev = GENESIS_PREV  # the previous entry's stored leaf hash: each link is judged on its own
     bad_leaves: list[int] = []
-    for chunk in _chunks(session):
+    for chunk in _examined_chunks(session, workers if workers is not None else _default_workers(total)):
         computed: dict[tuple[int, int], bytes] = {}
-        for entry in chunk:
-            if entry.seq != tree.size:
-                report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {entry.seq}"))
+        for seen in chunk:
+            if seen.seq != tree.size:
+                report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
-            leaf = _check_entry(entry, prev, keys, report)
-            if leaf != entry.leaf_hash:
-                bad_leaves.append(entry.seq)
-            prev = entry.leaf_hash
-            for level, index, node in tree.append(leaf)[1:]:
+            _check_link(seen, prev, keys, report)
+            if seen.leaf != seen.stored_leaf:
+                bad_leaves.append(seen.seq)
+            prev = seen.stored_leaf
+            for level, index, node in tree.append(seen.leaf)[1:]:
                 computed[(level, index)] = node
             if tree.size in wanted_sizes:
                 roots[tree.size] = tree.root()
@@ -153,48 +166,98 @@ def _audit(
     return report
 
 
-def _chunks(session: Session) -> Iterator[list[Entry]]:
-    """Entries in order, as plain rows (no ORM objects: the audit only reads them)."""
-    table = Entry.__table__
+def _chunks(session: Session) -> Iterator[list[Any]]:
+    """Entries in order, as plain rows in `_examine`'s column order (no ORM objects: the audit only reads)."""
+    c = Entry.__table__.c
+    columns = (c.seq, c.prev_hash, c.leaf_hash, c.event, c.event_hash, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at)
     start = 0
     while True:
-        rows = list(session.execute(select(table).where(table.c.seq >= start).order_by(table.c.seq).limit(CHUNK)))
+        rows = list(session.execute(select(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)))
         if not rows:
             return
         yield rows
         start = rows[-1].seq + 1
 
 
-def _check_entry(entry: Entry, prev: bytes, keys: _KeyHistory, report: AuditReport) -> bytes:
-    """Check one entry against the previous stored leaf hash; return its leaf hash recomputed from its bytes."""
-    seq = entry.seq
-    if entry.prev_hash != prev:
-        report.findings.append(Finding(seq, "hash chain broken: prev_hash is not the previous entry's leaf hash"))
+@dataclass(frozen=True)
+class _Examined:
+    """What one entry says about itself, worked out without looking at any other entry."""
+
+    seq: int
+    prev_hash: bytes
+    stored_leaf: bytes
+    leaf: bytes  # recomputed from the entry's bytes (the stored one when they are malformed)
+    problems: tuple[str, ...]
+    signer: str | None  # the address the signature recovers to, when it verifies
+    actor: str | None
+    time: str | None
+    recorded_at: str
+    key_event: bytes | None  # the event bytes when it changes keys (the key history replays it)
+
+
+def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independent checks
+    seq, prev_hash, stored_leaf, event_bytes, event_hash, event_type, item_uid, actor, signer, signature, recorded_at = row
+    problems: list[str] = []
     try:
-        leaf = entry_leaf_hash(seq, entry.prev_hash, entry.recorded_at, entry.event, entry.signer, entry.signature)
+        leaf = entry_leaf_hash(seq, prev_hash, recorded_at, event_bytes, signer, signature)
     except ValueError as exc:
-        report.findings.append(Finding(seq, f"entry fields are malformed: {exc}"))
-        return entry.leaf_hash
-    if leaf != entry.leaf_hash:
-        report.findings.append(Finding(seq, "leaf hash does not match the entry's bytes"))
-    if sha256(entry.event) != entry.event_hash:
-        report.findings.append(Finding(seq, "event hash does not match the event bytes"))
+        return _Examined(seq, prev_hash, stored_leaf, stored_leaf, (f"entry fields are malformed: {exc}",), None, None, None, recorded_at, None)
+    if leaf != stored_leaf:
+        problems.append("leaf hash does not match the entry's bytes")
+    if sha256(event_bytes) != event_hash:
+        problems.append("event hash does not match the event bytes")
     try:
-        event = ev.parse_event(entry.event)
-        if ev.event_bytes(ev.json_object(entry.event)) != entry.event:
-            report.findings.append(Finding(seq, "event bytes are not canonical"))
-        signer = recover(entry.event, entry.signature)
+        event = ev.parse_event(event_bytes)
+        if ev.event_bytes(ev.json_object(event_bytes)) != event_bytes:
+            problems.append("event bytes are not canonical")
+        recovered = recover(event_bytes, signature)
     except LedgerError as exc:
-        report.findings.append(Finding(seq, f"event or signature unreadable: {exc}"))
-        return leaf
-    if signer != entry.signer:
-        report.findings.append(Finding(seq, f"signature does not verify: it recovers to {signer}, not {entry.signer}"))
-    elif (problem := keys.check(event, signer, entry.recorded_at)) is not None:
-        report.findings.append(Finding(seq, problem))
-    if event.type != entry.event_type or event.actor != entry.actor or getattr(event, "item", None) != entry.item_uid:
-        report.findings.append(Finding(seq, "indexed columns (type, actor, item) disagree with the event"))
-    keys.learn(event)
-    return leaf
+        problems.append(f"event or signature unreadable: {exc}")
+        return _Examined(seq, prev_hash, stored_leaf, leaf, tuple(problems), None, None, None, recorded_at, None)
+    if recovered != signer:
+        problems.append(f"signature does not verify: it recovers to {recovered}, not {signer}")
+    if event.type != event_type or event.actor != actor or getattr(event, "item", None) != item_uid:
+        problems.append("indexed columns (type, actor, item) disagree with the event")
+    key_event = event_bytes if event.type in _KEY_EVENTS else None
+    return _Examined(seq, prev_hash, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,
+                     event.actor, event.time, recorded_at, key_event)
+
+
+def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
+    with gc_paused():
+        return [_examine(row) for row in rows]
+
+
+def _check_link(seen: _Examined, prev: bytes, keys: _KeyHistory, report: AuditReport) -> None:
+    """The checks that need the entries before: the hash chain and who held which key when."""
+    if seen.prev_hash != prev:
+        report.findings.append(Finding(seen.seq, "hash chain broken: prev_hash is not the previous entry's leaf hash"))
+    report.findings.extend(Finding(seen.seq, problem) for problem in seen.problems)
+    key_event = ev.parse_event(seen.key_event) if seen.key_event is not None else None
+    if seen.signer is not None and (problem := keys.check(seen.signer, seen.actor, seen.time, seen.recorded_at, key_event)) is not None:
+        report.findings.append(Finding(seen.seq, problem))
+    if key_event is not None:
+        keys.learn(key_event)
+
+
+def _default_workers(total: int) -> int:
+    return (os.cpu_count() or 1) if total >= PARALLEL_FROM else 0
+
+
+def _examined_chunks(session: Session, workers: int) -> Iterator[list[_Examined]]:
+    """Examined entries chunk by chunk, in log order; with workers, a few chunks ahead in parallel."""
+    chunks = ([tuple(row) for row in chunk] for chunk in _chunks(session))
+    if workers <= 0:
+        yield from map(_examine_chunk, chunks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        ahead: deque = deque()
+        for chunk in chunks:
+            ahead.append(pool.submit(_examine_chunk, chunk))
+            if len(ahead) > 2 * workers:  # bounded: the log is never all in memory
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _check_nodes(

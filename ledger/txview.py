@@ -23,7 +23,7 @@ __all__ = ["StateCache", "TxView"]
 class StateCache:
     """Strong references to projection rows already loaded in the writer's long-lived session."""
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self.rows: dict[tuple[type, Any], Any] = {}
         self.head: tuple[int, bytes] | None = None
