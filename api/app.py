@@ -15,7 +15,7 @@ from api.routes import camera
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
-__all__ = ["create_app", "ROUTERS"]
+__all__ = ["create_app", "app_from_env", "ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     events.router,
@@ -66,3 +66,16 @@ def create_app(
     app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The production app of one server process, built from $TRACEMARK_DB / $TRACEMARK_HOME / $TRACEMARK_ORIGIN.
+
+    `tracemark serve --workers N` starts N processes that each call this (uvicorn's factory):
+    each has its own ledger and group commit, and the database's append lock orders them.
+    """
+    from scanner.claims import marking_verifier
+
+    settings = Settings.from_env()
+    ledger = open_ledger(settings)
+    return create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))

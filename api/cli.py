@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
@@ -92,6 +93,7 @@ def serve(
     home: HomeOption = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="server processes (scale across cores; each has its own ledger)")] = 1,
 ) -> None:
     """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys."""
     import uvicorn
@@ -116,6 +118,11 @@ def serve(
     if demo:
         _print_demo(keys_file, url)
         console.print(f"QR labels of the demo items: {labels}  (camera page: {url}/scan)")
+    if workers > 1:
+        ledger.db.dispose()  # the workers open their own connections
+        os.environ.update(TRACEMARK_DB=settings.db_url, TRACEMARK_HOME=str(settings.home), TRACEMARK_ORIGIN=settings.origin)
+        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info")
+        return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
     uvicorn.run(app, host=host, port=port, log_level="info")
 

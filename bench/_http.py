@@ -24,7 +24,11 @@ import httpx
 
 from ledger.config import Settings
 
-__all__ = ["tracemark_server", "bare_server", "load"]
+__all__ = ["tracemark_server", "bare_server", "load", "SERVER_WORKERS"]
+
+SERVER_WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
+"""Server processes for both sides of an HTTP figure (`tracemark serve --workers`); one by default:
+on SQLite a second process only waits on the write lock, and the load generator needs the other core."""
 
 
 def _free_port() -> int:
@@ -57,21 +61,22 @@ def _server(args: list[str], port: int, env: dict[str, str], log: Path) -> Itera
 
 
 @contextmanager
-def tracemark_server(settings: Settings, folder: Path) -> Iterator[str]:
-    """`tracemark serve` on `settings`' log (one uvicorn process), its per-key rate limits off: the load is one key."""
+def tracemark_server(settings: Settings, folder: Path, workers: int = SERVER_WORKERS) -> Iterator[str]:
+    """`tracemark serve --workers N` on `settings`' log, its per-key rate limits off: the load is one key."""
     env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin,
            "TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0"}
     port = _free_port()
-    with _server([sys.executable, "-m", "tracemark", "serve", "--port", str(port)], port, env, folder / "api.log") as url:
+    args = [sys.executable, "-m", "tracemark", "serve", "--port", str(port), "--workers", str(workers)]
+    with _server(args, port, env, folder / "api.log") as url:
         yield url
 
 
 @contextmanager
-def bare_server(folder: Path) -> Iterator[str]:
-    """The bare FastAPI baseline app, its insert endpoint writing to a SQLite file in `folder`."""
+def bare_server(folder: Path, workers: int = SERVER_WORKERS) -> Iterator[str]:
+    """The bare FastAPI baseline app (as many processes as Tracemark gets), its insert endpoint writing to SQLite in `folder`."""
     env = {**os.environ, "BENCH_BARE_DB": str(folder / "bare-http.db")}
     port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", "bench._bare_app:app", "--port", str(port), "--log-level", "warning"]
+    args = [sys.executable, "-m", "uvicorn", "bench._bare_app:app", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]
     with _server(args, port, env, folder / "bare.log") as url:
         yield url
 

@@ -52,6 +52,9 @@ class Receipt:
     duplicate: bool = False  # the same signed event was already in the log
 
 
+_HEAD = text("SELECT seq, leaf_hash FROM entry ORDER BY seq DESC LIMIT 1")
+
+
 def _ints(values: set[int]) -> str:
     return ", ".join(str(int(value)) for value in sorted(values))
 
@@ -267,7 +270,8 @@ class Ledger:
 
     @staticmethod
     def _head(session: Session) -> tuple[int, bytes]:
-        row = session.exec(select(Entry.seq, Entry.leaf_hash).order_by(Entry.seq.desc()).limit(1)).first()
+        """The log's size and last leaf hash (read on every append and proof, so plain SQL)."""
+        row = session.execute(_HEAD).first()
         return (0, GENESIS_PREV) if row is None else (row[0] + 1, row[1])
 
     # ------------------------------------------------------------ Merkle reads
