@@ -97,9 +97,14 @@ class Chain:
         return self.questions + pending
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data (a shallow copy: `asdict`'s deep recursion costs more than the whole fold step)."""
-        data = dict(self.__dict__, route=list(self.route), questions=list(self.questions))
-        data["diversion"] = None if self.diversion is None else dict(self.diversion.__dict__)
+        """Plain JSON data without the fields still at their defaults (one row per item is stored).
+
+        A shallow copy: `asdict`'s deep recursion costs more than the whole fold step.
+        """
+        data = {name: value for name, value in self.__dict__.items() if value is not None and value != []}
+        data.update((name, list(data[name])) for name in ("route", "questions") if name in data)
+        if self.diversion is not None:
+            data["diversion"] = dict(self.diversion.__dict__)
         return data
 
     @classmethod

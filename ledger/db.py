@@ -6,6 +6,7 @@ Appends are serialised by one lock: on SQLite a writer engine whose transactions
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -38,6 +39,11 @@ class Database:
             self.reader.dispose()
 
 
+def _compact_json(value: object) -> str:
+    """JSON columns (item facts, custody folds) without the spaces `json.dumps` puts in by default."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def open_database(url: str = DEFAULT_URL) -> Database:
     """Engines for `url`, built on demand (never at import time) so tests pick their own database."""
     if url.startswith("postgres://"):
@@ -46,12 +52,12 @@ def open_database(url: str = DEFAULT_URL) -> Database:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE"), _sqlite_engine(url, "BEGIN"))
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_compact_json)
     return Database(url, engine, engine)
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, json_serializer=_compact_json)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
