@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from ulid import ULID
 
 from ledger import codes
@@ -53,8 +54,42 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 PartyId = Annotated[str, Field(pattern=_PARTY_ID, description="party id: lower-case letters, digits, . _ -")]
 Serial = Annotated[str, Field(pattern=_SERIAL, description="upper-case A-Z 0-9 . / - (no look-alike characters)")]
 PermitNumber = Annotated[str, Field(pattern=_PERMIT_NUMBER)]
-Time = Annotated[str, Field(description="RFC 3339 time with timezone, e.g. 2026-11-23T10:00:00.000Z")]
-Quantity = Annotated[str, Field(description="positive decimal as a string, e.g. '12.5'")]
+
+
+def _as_value_error(check: Callable[[str], object]) -> Callable[[str], str]:
+    """A code-list check as a pydantic validator: its EventInvalid becomes the field's error."""
+
+    def validate(value: str) -> str:
+        try:
+            check(value)
+        except EventInvalid as exc:
+            raise ValueError(exc.detail) from exc
+        return value
+
+    return validate
+
+
+def _upper_country(value: str) -> str:
+    if codes.country(value) != value:
+        raise EventInvalid(f"country codes are upper-case: {value!r}")
+    return value
+
+
+def _item_id(value: str) -> str:
+    try:
+        if str(ULID.from_str(value)) == value:
+            return value
+    except ValueError:
+        pass
+    raise EventInvalid(f"not an upper-case ULID: {value!r}")
+
+
+Time = Annotated[str, AfterValidator(_as_value_error(parse_time)),
+                 Field(description="RFC 3339 time with timezone, e.g. 2026-11-23T10:00:00.000Z")]
+Quantity = Annotated[str, AfterValidator(_as_value_error(codes.quantity)), Field(description="positive decimal as a string, e.g. '12.5'")]
+Country = Annotated[str, AfterValidator(_as_value_error(_upper_country)), Field(description="ISO 3166-1 alpha-2 country code")]
+Address = Annotated[str, AfterValidator(_as_value_error(normalise_address)), Field(description="an Ethereum address (0x + 40 hex)")]
+ItemId = Annotated[str, AfterValidator(_as_value_error(_item_id)), Field(min_length=26, max_length=26)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 ShortText = Annotated[str, Field(min_length=1, max_length=120)]
 
@@ -70,31 +105,6 @@ class _Strict(BaseModel):
         return value
 
 
-def _check_time(value: str, field: str) -> str:
-    try:
-        parse_time(value, field)
-    except EventInvalid as exc:
-        raise ValueError(exc.detail) from exc
-    return value
-
-
-def _check_country(value: str, field: str) -> str:
-    try:
-        if codes.country(value, field) != value:
-            raise ValueError(f"country codes are upper-case: {value!r}")
-    except EventInvalid as exc:
-        raise ValueError(exc.detail) from exc
-    return value
-
-
-def _check_quantity(value: str, field: str) -> str:
-    try:
-        codes.quantity(value, field)
-    except EventInvalid as exc:
-        raise ValueError(exc.detail) from exc
-    return value
-
-
 # ---------------------------------------------------------------- parties and keys
 
 
@@ -102,21 +112,13 @@ class PartyInfo(_Strict):
     id: PartyId
     name: ShortText
     role: Role
-    country: str
+    country: Country
     licence_number: ShortText | None = None
     licence_valid_from: Time | None = None
     licence_valid_until: Time | None = None
     addresses: list[str] = Field(min_length=1, max_length=5)
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "country")
 
-    @field_validator("licence_valid_from", "licence_valid_until")
-    @classmethod
-    def _times(cls, v: str | None) -> str | None:
-        return v if v is None else _check_time(v, "licence validity")
 
     @field_validator("addresses")
     @classmethod
@@ -134,10 +136,6 @@ class _EventBase(_Strict):
     actor: PartyId = Field(description="the party making the event; its key signs it")
     time: Time = Field(description="when the party says it happened (RFC 3339, with timezone)")
 
-    @field_validator("time")
-    @classmethod
-    def _time(cls, v: str) -> str:
-        return _check_time(v, "time")
 
 
 class RegisterParty(_EventBase):
@@ -148,59 +146,31 @@ class RegisterParty(_EventBase):
 class AddKey(_EventBase):
     type: Literal["add_key"]
     party: PartyId
-    address: str
+    address: Address
 
-    @field_validator("address")
-    @classmethod
-    def _address(cls, v: str) -> str:
-        normalise_address(v)
-        return v
 
 
 class RevokeKey(_EventBase):
     type: Literal["revoke_key"]
     party: PartyId
-    address: str
+    address: Address
     from_time: Time = Field(description="events signed with the key at or after this time are refused")
     reason: Text
 
-    @field_validator("address")
-    @classmethod
-    def _address(cls, v: str) -> str:
-        normalise_address(v)
-        return v
 
-    @field_validator("from_time")
-    @classmethod
-    def _from(cls, v: str) -> str:
-        return _check_time(v, "from_time")
 
 
 # ---------------------------------------------------------------- items
 
 
 class _ItemEvent(_EventBase):
-    item: str = Field(description="the item's ULID", min_length=26, max_length=26)
-
-    @field_validator("item")
-    @classmethod
-    def _ulid(cls, v: str) -> str:
-        try:
-            if str(ULID.from_str(v)) != v:
-                raise ValueError("item ids are upper-case ULIDs")
-        except ValueError as exc:
-            raise ValueError(f"not a ULID: {v!r}") from exc
-        return v
+    item: ItemId = Field(description="the item's ULID")
 
 
 class ImportMarking(_Strict):
-    country: str
+    country: Country
     year: int = Field(ge=1800, le=2200)
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "import_marking.country")
 
 
 class FirearmMarking(_Strict):
@@ -208,7 +178,7 @@ class FirearmMarking(_Strict):
 
     maker_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,8}$", description="short maker code printed in the QR")]
     serial: Serial
-    country: str = Field(description="country of manufacture, ISO 3166-1 alpha-2")
+    country: Country = Field(description="country of manufacture, ISO 3166-1 alpha-2")
     year: int = Field(ge=1800, le=2200)
     make: ShortText
     model: ShortText
@@ -216,10 +186,6 @@ class FirearmMarking(_Strict):
     calibre: ShortText
     import_marking: ImportMarking | None = None
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "marking.country")
 
 
 class MarkFirearm(_ItemEvent):
@@ -234,21 +200,13 @@ class SpecimenTag(_Strict):
     serial: Serial
     species: ShortText
     species_code: Annotated[str, Field(pattern=r"^[A-Z]{3,8}$", description="short species code for the QR")]
-    country_of_origin: str
+    country_of_origin: Country
     year: int = Field(ge=1800, le=2200)
     quantity: Quantity
     unit: Annotated[str, Field(pattern=r"^[a-z]{1,8}$")]
     description: Text | None = None
 
-    @field_validator("country_of_origin")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "tag.country_of_origin")
 
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, v: str) -> str:
-        return _check_quantity(v, "tag.quantity")
 
 
 class MarkSpecimen(_ItemEvent):
@@ -281,18 +239,10 @@ class _Crossing(_ItemEvent):
     permit: PermitNumber
     line: int = Field(ge=1, le=999)
     quantity: Quantity = Field(description="actual quantity endorsed by customs")
-    country: str
+    country: Country
     location: ShortText
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "country")
 
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, v: str) -> str:
-        return _check_quantity(v, "quantity")
 
 
 class Export(_Crossing):
@@ -322,15 +272,11 @@ class Recover(_Report):
 
 class Seize(_ItemEvent):
     type: Literal["seize"]
-    country: str
+    country: Country
     place: ShortText
     reason: Text
     case: ShortText | None = None
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "country")
 
 
 class Release(_ItemEvent):
@@ -357,15 +303,11 @@ class Deactivate(_ItemEvent):
 
 class Inspect(_ItemEvent):
     type: Literal["inspect"]
-    country: str
+    country: Country
     location: ShortText
     direction: Literal["export", "import", "transit", "inland"]
     verdict: Annotated[str, Field(pattern=r"^[A-Z_]{3,40}$")]
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "country")
 
 
 # ---------------------------------------------------------------- permits
@@ -394,10 +336,6 @@ class PermitLine(_Strict):
             raise ValueError(f"{v!r} is not a CITES purpose code {sorted(codes.CITES_PURPOSES)}")
         return v
 
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, v: str) -> str:
-        return _check_quantity(v, "quantity")
 
 
 PermitKind = Literal["export", "import", "re-export", "certificate", "firearm_export", "firearm_import"]
@@ -408,24 +346,16 @@ class PermitInfo(_Strict):
 
     number: PermitNumber
     kind: PermitKind
-    issuing_country: str
+    issuing_country: Country
     exporter: PartyId
     importer: PartyId
-    export_country: str
-    import_country: str
+    export_country: Country
+    import_country: Country
     valid_from: Time
     valid_until: Time
     lines: list[PermitLine] = Field(min_length=1, max_length=100)
 
-    @field_validator("issuing_country", "export_country", "import_country")
-    @classmethod
-    def _countries(cls, v: str) -> str:
-        return _check_country(v, "country")
 
-    @field_validator("valid_from", "valid_until")
-    @classmethod
-    def _times(cls, v: str) -> str:
-        return _check_time(v, "validity")
 
     @model_validator(mode="after")
     def _consistent(self) -> "PermitInfo":
@@ -482,19 +412,11 @@ class TraceRequest(_EventBase):
     make: ShortText
     model: ShortText | None = None
     calibre: ShortText | None = None
-    country: str = Field(description="country of recovery")
+    country: Country = Field(description="country of recovery")
     recovery_place: ShortText
     recovery_date: Time
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _check_country(v, "country")
 
-    @field_validator("recovery_date")
-    @classmethod
-    def _recovered(cls, v: str) -> str:
-        return _check_time(v, "recovery_date")
 
 
 class TraceAnswer(_EventBase):
