@@ -116,18 +116,12 @@ class PartyInfo(_Strict):
     licence_number: ShortText | None = None
     licence_valid_from: Time | None = None
     licence_valid_until: Time | None = None
-    addresses: list[str] = Field(min_length=1, max_length=5)
-
-
+    addresses: list[Address] = Field(min_length=1, max_length=5)
 
     @field_validator("addresses")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
-        try:
-            checked = [normalise_address(a, "addresses") for a in v]
-        except EventInvalid as exc:
-            raise ValueError(exc.detail) from exc
-        if len(set(checked)) != len(checked):
+        if len({normalise_address(a) for a in v}) != len(v):
             raise ValueError("addresses are listed twice")
         return v
 
@@ -135,7 +129,6 @@ class PartyInfo(_Strict):
 class _EventBase(_Strict):
     actor: PartyId = Field(description="the party making the event; its key signs it")
     time: Time = Field(description="when the party says it happened (RFC 3339, with timezone)")
-
 
 
 class RegisterParty(_EventBase):
@@ -149,15 +142,12 @@ class AddKey(_EventBase):
     address: Address
 
 
-
 class RevokeKey(_EventBase):
     type: Literal["revoke_key"]
     party: PartyId
     address: Address
     from_time: Time = Field(description="events signed with the key at or after this time are refused")
     reason: Text
-
-
 
 
 # ---------------------------------------------------------------- items
@@ -172,7 +162,6 @@ class ImportMarking(_Strict):
     year: int = Field(ge=1800, le=2200)
 
 
-
 class FirearmMarking(_Strict):
     """UN Firearms Protocol Art. 8 / EU Directive 2021/555 marking fields."""
 
@@ -185,7 +174,6 @@ class FirearmMarking(_Strict):
     category: Literal["A", "B", "C"]
     calibre: ShortText
     import_marking: ImportMarking | None = None
-
 
 
 class MarkFirearm(_ItemEvent):
@@ -205,8 +193,6 @@ class SpecimenTag(_Strict):
     quantity: Quantity
     unit: Annotated[str, Field(pattern=r"^[a-z]{1,8}$")]
     description: Text | None = None
-
-
 
 
 class MarkSpecimen(_ItemEvent):
@@ -243,8 +229,6 @@ class _Crossing(_ItemEvent):
     location: ShortText
 
 
-
-
 class Export(_Crossing):
     type: Literal["export"]
 
@@ -278,7 +262,6 @@ class Seize(_ItemEvent):
     case: ShortText | None = None
 
 
-
 class Release(_ItemEvent):
     type: Literal["release"]
     reason: Text
@@ -309,7 +292,6 @@ class Inspect(_ItemEvent):
     verdict: Annotated[str, Field(pattern=r"^[A-Z_]{3,40}$")]
 
 
-
 # ---------------------------------------------------------------- permits
 
 
@@ -337,7 +319,6 @@ class PermitLine(_Strict):
         return v
 
 
-
 PermitKind = Literal["export", "import", "re-export", "certificate", "firearm_export", "firearm_import"]
 
 
@@ -354,8 +335,6 @@ class PermitInfo(_Strict):
     valid_from: Time
     valid_until: Time
     lines: list[PermitLine] = Field(min_length=1, max_length=100)
-
-
 
     @model_validator(mode="after")
     def _consistent(self) -> "PermitInfo":
@@ -415,8 +394,6 @@ class TraceRequest(_EventBase):
     country: Country = Field(description="country of recovery")
     recovery_place: ShortText
     recovery_date: Time
-
-
 
 
 class TraceAnswer(_EventBase):

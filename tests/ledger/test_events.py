@@ -169,7 +169,7 @@ def test_naive_time_is_refused_in_every_type(event_type: str) -> None:
         ("transfer", {"item": "not-a-ulid-not-a-ulid-0000"}, "item"),
         ("transfer", {"to": "De-Schmidt"}, "to"),
         ("add_key", {"address": "0x1234"}, "address"),
-        ("register_party", {"party__addresses": ["0xnothex"]}, "party.addresses"),
+        ("register_party", {"party__addresses": ["0xnothex"]}, "party.addresses.0"),  # the error names the bad element
         ("register_party", {"party__addresses": [ADDRESS, ADDRESS.lower()]}, "party.addresses"),
         ("register_party", {"party__role": "smuggler"}, "party.role"),
         ("inspect", {"direction": "sideways"}, "direction"),
