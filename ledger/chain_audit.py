@@ -34,7 +34,8 @@ class ChainFinding:
 
     def __str__(self) -> str:
         a = self.anchor
-        return f"anchor #{a.index} (size {a.size}, tx {a.tx_hash or '?'}, block {a.block_number or '?'}): {self.what}"
+        by = f", submitted by {a.submitter}" if a.submitter else ""
+        return f"anchor #{a.index} (size {a.size}, tx {a.tx_hash or '?'}, block {a.block_number or '?'}{by}): {self.what}"
 
 
 @dataclass
