@@ -299,7 +299,7 @@ def test_verify_chain_passes_an_honest_log_and_catches_a_consistent_rewrite(sqli
     assert first is not None and first.anchor.index == 0
     assert (first.anchor.tx_hash, first.anchor.block_number) == (first_anchor.receipt.tx_hash, first_anchor.receipt.block_number)
     assert {f.anchor.index for f in caught.findings} == {0, 1, 2}
-    assert f"anchor #0 (size {exposed_at}, tx {first.anchor.tx_hash}, block {first.anchor.block_number})" in str(first)
+    assert f"anchor #0 (size {exposed_at}, tx {first.anchor.tx_hash}, block {first.anchor.block_number}, submitted by {first.anchor.submitter})" in str(first)
     assert "was rewritten" in first.what
 
 
