@@ -169,7 +169,7 @@ def custody_findings(item: Item, destination: str | None, country: str, directio
     if ok:
         return []
     route = f"on its way from {item.country} to {destination}" if moving else f"held in {item.country}, not shipped"
-    return [Finding("CUSTODY_MISMATCH", f"a {direction} scan in {country}, but the ledger has item {item.uid} {route}")]
+    return [Finding("CUSTODY_MISMATCH", f"{'an' if direction[0] in 'aeiou' else 'a'} {direction} scan in {country}, but the ledger has item {item.uid} {route}")]
 
 
 def licence_findings(holders: Sequence[Party], moment: str) -> list[Finding]:
