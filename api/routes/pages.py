@@ -1,4 +1,4 @@
-"""The item page people see when they open a QR code on a phone: facts, status and timeline."""
+"""The item page people see when they open a QR code on a phone: the verdict, facts, status and timeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
+from ledger import verdict
 from ledger.errors import NotFound
+from scanner.claims import claim_problem
 
 __all__ = ["router"]
 
@@ -24,13 +26,30 @@ _FLAG_CLASS = {"lost": "alarm", "stolen": "alarm", "seized": "alarm", "forfeited
 @router.get("/i/{uid}", response_class=HTMLResponse, summary="The item's page for people (HTML)",
             responses={404: {"content": {"text/html": {}}, "description": "no such item"}})
 def item_page(request: Request, ledger: LedgerDep, uid: str = Path(min_length=1, max_length=64)) -> HTMLResponse:
+    return _page(request, ledger, uid, code=None)
+
+
+@router.get("/I/{uid}/{rest:path}", response_class=HTMLResponse, summary="The page a phone opens from a QR code (HTML)",
+            responses={404: {"content": {"text/html": {}}, "description": "no such item"}})
+@router.get("/i/{uid}/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
+def code_page(request: Request, ledger: LedgerDep, uid: str = Path(min_length=1, max_length=64),
+              rest: str = Path(max_length=400)) -> HTMLResponse:
+    """The code is the whole address the phone opened; its signature is checked, not trusted."""
+    return _page(request, ledger, uid, code=f"HTTPS://{request.url.netloc}/I/{uid}/{rest}")
+
+
+def _page(request: Request, ledger: LedgerDep, uid: str, code: str | None) -> HTMLResponse:
     try:
         item = ledger.item(uid.upper())
     except NotFound:
         return templates.TemplateResponse(request, "missing.html", {"uid": uid}, status_code=404)
+    findings = verdict.flag_findings(item)
+    if code is not None and (problem := claim_problem(ledger, code, item)) is not None:
+        findings.insert(0, verdict.Finding("SIGNATURE_INVALID", problem))
     with ledger.reading() as session:
         entries = item_entries(session, item.uid, 200)
         custody = custody_chain(session, entries)
     return templates.TemplateResponse(request, "item.html", {
         "item": item, "entries": entries[::-1], "custody": custody, "flag": _FLAG_CLASS.get(item.status, "ok"),
+        "verdict": verdict.worst(findings), "findings": findings, "checked_code": code is not None,
     })
