@@ -108,15 +108,33 @@ def test_an_anchor_mined_but_not_recorded_is_adopted_not_resent(sqlite_ledger: L
 
 
 @dataclass
-class SlowNode:
-    """The real client, but the first anchor's receipt arrives only after the worker gave up waiting."""
+class PassThrough:
+    """The real client; the fakes below change one behaviour each."""
 
     real: AnchorClient
-    hidden: set[str] = field(default_factory=set)
 
     @property
     def chain_id(self) -> int:
         return self.real.chain_id
+
+    def anchor(self, log_id: bytes, root: bytes, size: int) -> AnchorReceipt:
+        return self.real.anchor(log_id, root, size)
+
+    def receipt(self, tx_hash: str) -> AnchorReceipt | None:
+        return self.real.receipt(tx_hash)
+
+    def latest(self, log_id: bytes):  # noqa: ANN201
+        return self.real.latest(log_id)
+
+    def anchors(self, log_id: bytes):  # noqa: ANN201
+        return self.real.anchors(log_id)
+
+
+@dataclass
+class SlowNode(PassThrough):
+    """The real client, but the first anchor's receipt arrives only after the worker gave up waiting."""
+
+    hidden: set[str] = field(default_factory=set)
 
     def anchor(self, log_id: bytes, root: bytes, size: int) -> AnchorReceipt:
         receipt = self.real.anchor(log_id, root, size)
@@ -150,16 +168,11 @@ def test_a_transaction_in_flight_is_picked_up_by_its_receipt(sqlite_ledger: Ledg
 
 
 @dataclass
-class FlakyNode:
+class FlakyNode(PassThrough):
     """Down for the first `failures` calls to anchor (node unreachable, then a failed transaction)."""
 
-    real: AnchorClient
     failures: int
     calls: int = 0
-
-    @property
-    def chain_id(self) -> int:
-        return self.real.chain_id
 
     def anchor(self, log_id: bytes, root: bytes, size: int) -> AnchorReceipt:
         self.calls += 1
@@ -169,14 +182,6 @@ class FlakyNode:
             raise TransactionFailed("transaction reverted", "0x" + "ab" * 32)
         return self.real.anchor(log_id, root, size)
 
-    def receipt(self, tx_hash: str) -> AnchorReceipt | None:
-        return self.real.receipt(tx_hash)
-
-    def latest(self, log_id: bytes):  # noqa: ANN201
-        return self.real.latest(log_id)
-
-    def anchors(self, log_id: bytes):  # noqa: ANN201
-        return self.real.anchors(log_id)
 
 
 def test_a_failing_node_is_retried_with_exponential_backoff(sqlite_ledger: Ledger, client: AnchorClient):
@@ -213,30 +218,17 @@ def test_a_contract_refusal_stops_the_worker(sqlite_ledger: Ledger, client: Anch
 
 
 @dataclass
-class StuckNode:
+class StuckNode(PassThrough):
     """An anchor call that hangs until released: the node is slow, appends must go on."""
 
-    real: AnchorClient
     entered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def chain_id(self) -> int:
-        return self.real.chain_id
 
     def anchor(self, log_id: bytes, root: bytes, size: int) -> AnchorReceipt:
         self.entered.set()
         assert self.release.wait(30)
         return self.real.anchor(log_id, root, size)
 
-    def receipt(self, tx_hash: str) -> AnchorReceipt | None:
-        return self.real.receipt(tx_hash)
-
-    def latest(self, log_id: bytes):  # noqa: ANN201
-        return self.real.latest(log_id)
-
-    def anchors(self, log_id: bytes):  # noqa: ANN201
-        return self.real.anchors(log_id)
 
 
 def test_a_stuck_node_never_blocks_appends(ledger: Ledger, client: AnchorClient):
