@@ -101,14 +101,24 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     advance(chain, seq, event, ViewFacts(out))
     diversion = chain.diversion
     row.chain = chain.to_json()
-    row.diverted_seq = None if diversion is None else diversion.seq
-    row.diversion_kind = None if diversion is None else diversion.kind
-    row.diversion_time = None if diversion is None else diversion.time
-    row.last_legit_custodian = None if diversion is None else diversion.last_legit_custodian
-    row.origin_country = None if diversion is None else diversion.origin_country
-    row.found_country = chain.found_country
-    row.time_to_crime_days = chain.ttc_days
-    row.seized_seq = chain.seizure_seq
+    _update(
+        row,
+        diverted_seq=None if diversion is None else diversion.seq,
+        diversion_kind=None if diversion is None else diversion.kind,
+        diversion_time=None if diversion is None else diversion.time,
+        last_legit_custodian=None if diversion is None else diversion.last_legit_custodian,
+        origin_country=None if diversion is None else diversion.origin_country,
+        found_country=chain.found_country,
+        time_to_crime_days=chain.ttc_days,
+        seized_seq=chain.seizure_seq,
+    )
+
+
+def _update(row: Diversion, **values: object) -> None:
+    """Set only the columns that change: most steps change none, and each ORM assignment costs."""
+    for name, value in values.items():
+        if row.__dict__.get(name) != value:
+            setattr(row, name, value)
 
 
 def _request(event: ev.TraceRequest, seq: int, out: _Out) -> None:
