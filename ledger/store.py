@@ -220,7 +220,7 @@ class Ledger:
                 receipts.append(Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash))
                 known[event_hash] = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash, duplicate=True)
                 prev = leaf
-            session.flush()
+            view.write()
             if entries:
                 session.execute(insert(Entry), entries)
             if nodes:

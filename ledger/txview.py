@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
@@ -142,17 +144,33 @@ class TxView:
     # ------------------------------------------------------------ writes
 
     def add(self, row: Any) -> None:
-        """A new projection row: inserted when the transaction flushes, visible to lookups at once."""
-        self.session.add(row)
+        """A new projection row: visible to lookups at once, inserted by `write` with the batch's others."""
         key = sa_inspect(type(row)).primary_key
         identity = tuple(getattr(row, column.key) for column in key)
         self.new[(type(row), identity[0] if len(identity) == 1 else identity)] = row
         if isinstance(row, Item):
             self._new_items_by_serial.setdefault(row.serial, []).append(row)
 
+    def write(self) -> None:
+        """Insert the new rows with one executemany per table, then flush the changed stored rows.
+
+        New rows skip the ORM's unit of work (it costs more per row than the rest of an append);
+        once inserted they join the session as stored rows, so later changes are tracked as usual.
+        """
+        by_table: dict[type, list[Any]] = {}
+        for (table, _), row in self.new.items():
+            by_table.setdefault(table, []).append(row)
+        for table, rows in by_table.items():
+            columns = [column.key for column in table.__table__.columns]
+            self.session.execute(insert(table), [{name: row.__dict__.get(name) for name in columns} for row in rows])
+            for row in rows:
+                make_transient_to_detached(row)
+            self.session.add_all(rows)
+        self.session.flush()
+
     def flush(self) -> None:
         """Write the new rows now (a long replay does it per chunk); they become stored rows."""
-        self.session.flush()
+        self.write()
         self.committed()
 
     def committed(self) -> None:
