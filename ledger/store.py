@@ -222,9 +222,9 @@ class Ledger:
                 prev = leaf
             view.write()
             if entries:
-                session.execute(insert(Entry), entries)
+                session.execute(insert(Entry.__table__), entries)  # Core: the ORM's bulk path costs per row
             if nodes:
-                session.execute(insert(MerkleNode), nodes)
+                session.execute(insert(MerkleNode.__table__), nodes)
             if checkpoint and self.log_key is not None and entries:
                 session.add(self._signed_checkpoint(tree.size, tree.root()))
             self._cache.head = (tree.size, prev)

@@ -162,7 +162,7 @@ class TxView:
             by_table.setdefault(table, []).append(row)
         for table, rows in by_table.items():
             columns = [column.key for column in table.__table__.columns]
-            self.session.execute(insert(table), [{name: row.__dict__.get(name) for name in columns} for row in rows])
+            self.session.execute(insert(table.__table__), [{name: row.__dict__.get(name) for name in columns} for row in rows])
             for row in rows:
                 make_transient_to_detached(row)
             self.session.add_all(rows)
