@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from ledger import codes
-from ledger.errors import EventInvalid
-from ledger.events import Envelope
+from ledger.events import Country, Envelope
 
 __all__ = [
     "EXAMPLE_ENVELOPE",
@@ -221,37 +219,19 @@ class Declared(_Closed):
     serial: str | None = Field(default=None, max_length=40)
     species: str | None = Field(default=None, max_length=120)
     quantity: str | None = Field(default=None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
-    destination: str | None = Field(default=None, description="destination country, ISO 3166-1 alpha-2")
+    destination: Country | None = Field(default=None, description="destination country, ISO 3166-1 alpha-2")
     permit: str | None = Field(default=None, pattern=r"^[A-Z0-9][A-Z0-9./-]{0,39}$", description="permit number on the papers")
 
-    @field_validator("destination")
-    @classmethod
-    def _country(cls, v: str | None) -> str | None:
-        return v if v is None else _country_code(v)
-
-
-def _country_code(value: str) -> str:
-    try:
-        if codes.country(value) != value:
-            raise ValueError(f"country codes are upper-case: {value!r}")
-    except EventInvalid as exc:
-        raise ValueError(exc.detail) from exc
-    return value
 
 
 class ScanRequest(_Closed):
     code: str = Field(min_length=1, max_length=512, description="the raw text of the QR code, or a typed serial")
-    country: str = Field(description="where the scan happens, ISO 3166-1 alpha-2")
+    country: Country = Field(description="where the scan happens, ISO 3166-1 alpha-2")
     location: str = Field(min_length=1, max_length=120)
     direction: Literal["export", "import", "transit", "inland"] = "transit"
     declared: Declared = Field(default_factory=Declared)
     inspect: Envelope | None = Field(default=None, description="the scanning party's own signed `inspect` event; "
                                                                "without it the server signs only for parties with a managed key")
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str) -> str:
-        return _country_code(v)
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "code": "HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/BER.PX4-DE-002.IT.2024/ABCDEF",

@@ -45,6 +45,7 @@ from web3.exceptions import (
 )
 from web3.logs import DISCARD
 
+from ledger import anchor_types
 from ledger.anchor_types import (
     Anchor,
     AnchorConfigError,
@@ -63,31 +64,11 @@ from ledger.anchor_types import (
     TransactionFailed,
 )
 
+# The error and record types live in anchor_types (no web3 there); this module re-exports them.
 __all__ = [
-    "DEFAULT_ARTIFACT",
-    "Anchor",
-    "AnchorClient",
-    "AnchorConfig",
-    "AnchorConfigError",
-    "AnchorError",
-    "AnchorPending",
-    "AnchorReceipt",
-    "AnchorUnavailable",
-    "Artifact",
-    "ArtifactError",
-    "ContractReverted",
-    "IndexOutOfRangeError",
-    "NoCheckpointError",
-    "NotLedgerAnchor",
-    "NotOwnerError",
-    "NotSubmitterError",
-    "SizeDecreasedError",
-    "TransactionFailed",
-    "deploy",
-    "load_account",
-    "load_artifact",
-    "log_id_for",
-    "open_web3",
+    *anchor_types.__all__,
+    "DEFAULT_ARTIFACT", "AnchorClient", "AnchorConfig", "Artifact", "deploy",
+    "load_account", "load_artifact", "log_id_for", "open_web3",
 ]
 
 #: Where the compiled contract lives in a source checkout (`contracts/compile.js` writes it).

@@ -17,7 +17,7 @@ from ledger.codec import parse_time
 from ledger.errors import RuleViolation
 from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
-__all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "FLAGGED", "LICENSED_ROLES"]
+__all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES"]
 
 FLAGGED = {"lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"}
 TERMINAL = {"destroyed", "deactivated"}

@@ -31,8 +31,7 @@ from ledger.keys import normalise_address
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
-from ledger import rules as ruling
-from ledger.rules import check_event
+from ledger.rules import check_event, marked_serial
 from ledger.signatures import authenticate
 from ledger.txview import StateCache, TxView
 from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
@@ -171,14 +170,15 @@ class Ledger:
                 self._cache.clear()
                 session.expunge_all()
                 self._cache.frontier = merkle.CompactRange(head[0], self._hashes(session, merkle.complete_subtrees(0, head[0])))
-            tree: merkle.CompactRange = self._cache.frontier
+            tree = self._cache.frontier
+            assert tree is not None  # loaded just above when the cache was stale
             prev = head[1]
             recorded_at = format_time(self.clock())
             parsed = [self._open(index, raw) for index, raw in enumerate(envelopes)]
             known = self._known(session, [opened.event_hash for opened in parsed if opened.event is not None])
             view.prefetch_items(
                 (opened.event.item for opened in parsed if hasattr(opened.event, "item")),
-                (ruling.marked_serial(opened.event) for opened in parsed if opened.event is not None and opened.event.type.startswith("mark_")),
+                (marked_serial(opened.event) for opened in parsed if opened.event is not None and opened.event.type.startswith("mark_")),
             )
             receipts: list[Receipt] = []
             entries: list[dict[str, Any]] = []

@@ -17,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
+from ledger.merkle import CompactRange
 from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["StateCache", "TxView"]
@@ -29,7 +30,7 @@ class StateCache:
         self.limit = limit
         self.rows: dict[tuple[type, Any], Any] = {}
         self.head: tuple[int, bytes] | None = None
-        self.frontier: Any = None  # the ledger's merkle.CompactRange at `head`
+        self.frontier: CompactRange | None = None  # the tree's frontier at `head`
 
     def valid_for(self, head: tuple[int, bytes]) -> bool:
         return self.head == head

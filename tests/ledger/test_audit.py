@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from ledger.audit import audit
+from ledger.config import Settings
 from ledger.demo import run_demo
 
 
@@ -14,8 +15,6 @@ def _findings(ledger, settings, workers: int) -> list[str]:  # noqa: ANN001
 
 
 def test_parallel_and_serial_audits_agree_on_a_tampered_log(tmp_path, sqlite_ledger) -> None:  # noqa: ANN001
-    from ledger.config import Settings
-
     run_demo(sqlite_ledger, items=30)
     sqlite_ledger.checkpoint()
     settings = Settings(db_url=sqlite_ledger.db.url, home=tmp_path / "home1", origin=sqlite_ledger.origin)
