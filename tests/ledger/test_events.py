@@ -6,6 +6,9 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ulid import ULID
 
 from ledger import events as ev
 from ledger.codec import format_time
@@ -242,3 +245,23 @@ def test_naive_datetime_cannot_be_formatted_into_an_event() -> None:
 
 def test_time_with_offset_is_accepted() -> None:
     assert ev.parse_event(event("receive", time="2026-11-23T13:00:00+01:00")).time == "2026-11-23T13:00:00+01:00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz*", min_size=24, max_size=27))
+def test_item_ids_are_exactly_what_python_ulid_prints(text: str) -> None:
+    try:
+        printed = str(ULID.from_str(text)) == text
+    except ValueError:
+        printed = False
+    raw = event("mark_firearm", item=text)
+    if printed:
+        assert ev.parse_event(raw).item == text
+    else:
+        refused(raw)
+
+
+def test_fresh_ulids_are_item_ids() -> None:
+    for _ in range(200):
+        uid = str(ULID())
+        assert ev.parse_event(event("mark_firearm", item=uid)).item == uid
