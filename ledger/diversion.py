@@ -97,10 +97,10 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
         out.add(row)
         chain = Chain(uid=uid)
     else:
-        chain = Chain.from_json(row.chain)
+        chain = Chain.from_json({**row.chain, "uid": uid})
     advance(chain, seq, event, ViewFacts(out))
     diversion = chain.diversion
-    row.chain = chain.to_json()
+    row.chain = {name: value for name, value in chain.to_json().items() if name != "uid"}  # the row's key already says it
     _update(
         row,
         diverted_seq=None if diversion is None else diversion.seq,

@@ -28,6 +28,8 @@ __all__ = [
     "new_account",
     "sign",
     "recover",
+    "signature_bytes",
+    "normalise_signature",
     "eip191_digest",
     "normalise_address",
     "save_keystore",
@@ -58,11 +60,7 @@ def recover(message: bytes, signature: str) -> str:
     This is the append and audit hot path, so it calls libsecp256k1 (coincurve) directly;
     `tests/ledger/test_keys.py` checks it agrees with eth-account's `recover_message`.
     """
-    if not isinstance(signature, str) or not _HEX_SIGNATURE.fullmatch(signature):
-        raise SignatureError(f"signature is not 0x and hex digits without spaces: {signature!r}")
-    raw = bytes.fromhex(signature.removeprefix("0x"))
-    if len(raw) != 65:
-        raise SignatureError(f"signature must be 65 bytes, got {len(raw)}")
+    raw = signature_bytes(signature)
     r, s, v = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
     if v not in (0, 1, 27, 28):
         raise SignatureError(f"signature recovery id v={v} is not one of 0, 1, 27, 28")
@@ -73,6 +71,21 @@ def recover(message: bytes, signature: str) -> str:
     except ValueError as exc:
         raise SignatureError(f"signature does not recover to any key: {exc}") from exc
     return _address_of(public.format(compressed=False)[1:])
+
+
+def signature_bytes(signature: str) -> bytes:
+    """The 65 bytes of a hex signature (0x optional, either case); SignatureError if it is not one."""
+    if not isinstance(signature, str) or not _HEX_SIGNATURE.fullmatch(signature):
+        raise SignatureError(f"signature is not 0x and hex digits without spaces: {signature!r}")
+    raw = bytes.fromhex(signature.removeprefix("0x"))
+    if len(raw) != 65:
+        raise SignatureError(f"signature must be 65 bytes, got {len(raw)}")
+    return raw
+
+
+def normalise_signature(signature: str) -> str:
+    """The one spelling of a signature the log keeps: 0x and lower-case hex, as eth-account prints it."""
+    return "0x" + signature_bytes(signature).hex()
 
 
 @lru_cache(maxsize=8192)

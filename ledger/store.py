@@ -27,7 +27,7 @@ from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database
 from ledger.entry import GENESIS_PREV, entry_leaf_hash
 from ledger.group_commit import GroupCommit
-from ledger.keys import normalise_address
+from ledger.keys import normalise_address, normalise_signature
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
@@ -199,7 +199,8 @@ class Ledger:
                 except LedgerError as exc:
                     exc.index = index
                     raise
-                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, envelope.signature)
+                signature = normalise_signature(envelope.signature)  # one spelling per signature: the log stores its bytes
+                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature)
                 row = dict(
                     seq=seq,
                     prev_hash=prev,
@@ -210,7 +211,7 @@ class Ledger:
                     item_uid=getattr(event, "item", None),
                     actor=event.actor,
                     signer=signer,
-                    signature=envelope.signature,
+                    signature=signature,
                     recorded_at=recorded_at,
                 )
                 entries.append(row)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from ledger.errors import StoreError
+from ledger.keys import normalise_address, normalise_signature
 
 __all__ = [
     "Entry",
@@ -35,21 +38,66 @@ __all__ = [
 ]
 
 
+class SignatureBytes(TypeDecorator[str]):
+    """A signature kept as its 65 raw bytes, read back as the 0x lower-case hex the log hashes.
+
+    The append path writes only `normalise_signature`d text, so the round trip is exact; any
+    other spelling is refused rather than silently changed (it would break the leaf hash).
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        if normalise_signature(value) != value:
+            raise StoreError(f"only 0x lower-case hex signatures are stored, got {value[:12]!r}...")
+        return bytes.fromhex(value[2:])
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        return None if value is None else "0x" + value.hex()
+
+
+class AddressBytes(TypeDecorator[str]):
+    """An Ethereum address kept as its 20 bytes, read back checksummed (as `normalise_address` writes it)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        if normalise_address(value) != value:
+            raise StoreError(f"only checksummed addresses are stored, got {value!r}")
+        return bytes.fromhex(value[2:])
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        text = "0x" + value.hex()
+        return normalise_address(text) if len(value) == 20 else text  # a damaged value is shown as it is, for the audit to report
+
+
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+"""A log position: 64-bit, and on SQLite an INTEGER PRIMARY KEY, which is the rowid itself (no second index)."""
+
+
 class Entry(SQLModel, table=True):
     """One log entry: leaf `seq` of the Merkle tree and link `seq` of the hash chain."""
 
     __tablename__ = "entry"
 
-    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(sa_type=SEQ, primary_key=True, sa_column_kwargs={"autoincrement": False})
     prev_hash: bytes = Field(sa_type=LargeBinary)
     leaf_hash: bytes = Field(sa_type=LargeBinary)
     event: bytes = Field(sa_type=LargeBinary, description="canonical (RFC 8785) event bytes, as signed")
     event_hash: bytes = Field(sa_type=LargeBinary, unique=True)
-    event_type: str = Field(index=True)
+    event_type: str  # transfers are indexed (ix_entry_transfer_seq, for the network page); nothing else queries by type
     item_uid: Optional[str] = None  # indexed with seq below (ix_entry_item_seq)
     actor: str
-    signer: str
-    signature: str  # no unique index: a valid signature binds its event, whose hash is unique
+    signer: str = Field(sa_type=AddressBytes)
+    signature: str = Field(sa_type=SignatureBytes)  # no unique index: a valid signature binds its event, whose hash is unique
     recorded_at: str
 
 
@@ -57,6 +105,7 @@ class MerkleNode(SQLModel, table=True):
     """The hash of a complete subtree (level >= 1) covering leaves [idx * 2**level, (idx + 1) * 2**level)."""
 
     __tablename__ = "merkle_node"
+    __table_args__ = {"sqlite_with_rowid": False}  # keyed by (level, idx) alone: no rowid, no second index
 
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idx: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -110,13 +159,13 @@ class Item(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("marker", "serial", name="uq_item_marker_serial"),)
 
     uid: str = Field(primary_key=True)
-    kind: str = Field(index=True)  # firearm | specimen
-    marker: str = Field(index=True)
+    kind: str  # firearm | specimen
+    marker: str  # lookups by marker use uq_item_marker_serial
     serial: str = Field(index=True)
     facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(index=True)  # active | in_transit | lost | stolen | seized | forfeited | destroyed | deactivated
     status_before: Optional[str] = None
-    custodian: Optional[str] = Field(default=None, index=True)
+    custodian: Optional[str] = None
     owner_commitment: Optional[str] = None
     pending_to: Optional[str] = None
     pending_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
@@ -182,6 +231,8 @@ class Meta(SQLModel, table=True):
 
 
 Index("ix_entry_item_seq", Entry.__table__.c.item_uid, Entry.__table__.c.seq)
+Index("ix_entry_transfer_seq", Entry.__table__.c.seq, sqlite_where=text("event_type = 'transfer'"),
+      postgresql_where=text("event_type = 'transfer'"))
 
 PROJECTION_TABLES = (Party, PartyKey, Item, Permit, PermitLineRow)
 
@@ -219,22 +270,29 @@ class Diversion(SQLModel, table=True):
 
     `chain` is the fold state of `ledger.custody`; the other columns copy what investigators
     filter and group by, so cross-item questions are index lookups, never scans of the log.
+    Every such question is about diverted items, so the indexes hold only those rows: an item
+    that stays in the legal chain costs its row and nothing more.
     """
 
     __tablename__ = "diversion"
+    __table_args__ = (
+        *(Index(f"ix_diversion_{name}", name, sqlite_where=text("diverted_seq IS NOT NULL"), postgresql_where=text("diverted_seq IS NOT NULL"))
+          for name in ("diverted_seq", "item_kind", "diversion_kind", "diversion_time", "last_legit_custodian", "found_country", "permit_number")),
+        {"sqlite_with_rowid": False},  # keyed by uid alone: no rowid and no second index on uid
+    )
 
     uid: str = Field(primary_key=True)
-    item_kind: str = Field(index=True)
+    item_kind: str
     chain: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    diverted_seq: Optional[int] = Field(default=None, sa_type=BigInteger, index=True)
-    diversion_kind: Optional[str] = Field(default=None, index=True)
-    diversion_time: Optional[str] = Field(default=None, index=True)
-    last_legit_custodian: Optional[str] = Field(default=None, index=True)
+    diverted_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    diversion_kind: Optional[str] = None
+    diversion_time: Optional[str] = None
+    last_legit_custodian: Optional[str] = None
     origin_country: Optional[str] = None
-    found_country: Optional[str] = Field(default=None, index=True)
+    found_country: Optional[str] = None
     time_to_crime_days: Optional[int] = None
     seized_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
-    permit_number: Optional[str] = Field(default=None, index=True)
+    permit_number: Optional[str] = None
 
 
 class TraceRequestRow(SQLModel, table=True):

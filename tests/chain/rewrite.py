@@ -22,6 +22,7 @@ from ledger.codec import format_time, parse_time, sha256
 from ledger.db import open_database
 from ledger.entry import GENESIS_PREV, entry_leaf_hash
 from ledger.keys import sign
+from ledger.tables import Entry
 
 
 def backdate(event: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +36,9 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
     engine = open_database(db_url).writer
     try:
         with engine.begin() as db:
-            rows = db.execute(sqlalchemy.text(
-                "SELECT seq, event, signer, signature, recorded_at FROM entry ORDER BY seq")).all()
+            entry = Entry.__table__  # typed columns: signer and signature are stored as bytes, hashed as hex text
+            rows = db.execute(sqlalchemy.select(entry.c.seq, entry.c.event, entry.c.signer, entry.c.signature, entry.c.recorded_at)
+                              .order_by(entry.c.seq)).all()
             tree = merkle.CompactRange()
             prev, nodes, roots = GENESIS_PREV, [], {0: merkle.EMPTY_ROOT}
             for row in rows:
@@ -46,10 +48,8 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
                     event = ev.event_bytes(change(ev.json_object(event)))
                     signature = sign(signer, event)
                 leaf = entry_leaf_hash(row.seq, prev, row.recorded_at, event, row.signer, signature)
-                db.execute(sqlalchemy.text(
-                    "UPDATE entry SET event = :event, event_hash = :event_hash, signature = :signature,"
-                    " prev_hash = :prev, leaf_hash = :leaf WHERE seq = :seq"),
-                    dict(event=event, event_hash=sha256(event), signature=signature, prev=prev, leaf=leaf, seq=row.seq))
+                db.execute(sqlalchemy.update(entry).where(entry.c.seq == row.seq).values(
+                    event=event, event_hash=sha256(event), signature=signature, prev_hash=prev, leaf_hash=leaf))
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
                 roots[tree.size] = tree.root()
                 prev = leaf
