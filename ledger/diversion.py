@@ -90,19 +90,11 @@ def track(event: ev.Event, seq: int, out: _Out) -> None:
 def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     uid: str = event.item  # type: ignore[union-attr]
     row = out.get(Diversion, uid)
-    if row is None:
-        item = out.item(uid)
-        assert item is not None  # a marking event created it just before
-        row = new_row(Diversion, uid=uid, item_kind=item.kind, chain={}, permit_number=item.permit_number)
-        out.add(row)
-        chain = Chain(uid=uid)
-    else:
-        chain = Chain.from_json({**row.chain, "uid": uid})
+    chain = Chain(uid=uid) if row is None else Chain.from_json({**row.chain, "uid": uid})
     advance(chain, seq, event, ViewFacts(out))
     diversion = chain.diversion
-    row.chain = {name: value for name, value in chain.to_json().items() if name != "uid"}  # the row's key already says it
-    _update(
-        row,
+    columns = dict(
+        chain={name: value for name, value in chain.to_json().items() if name != "uid"},  # the row's key already says it
         diverted_seq=None if diversion is None else diversion.seq,
         diversion_kind=None if diversion is None else diversion.kind,
         diversion_time=None if diversion is None else diversion.time,
@@ -112,6 +104,12 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
         time_to_crime_days=chain.ttc_days,
         seized_seq=chain.seizure_seq,
     )
+    if row is not None:
+        _update(row, **columns)
+        return
+    item = out.item(uid)
+    assert item is not None  # a marking event created it just before
+    out.add(new_row(Diversion, uid=uid, item_kind=item.kind, permit_number=item.permit_number, **columns))
 
 
 def _update(row: Diversion, **values: object) -> None:

@@ -29,7 +29,7 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     handler = _HANDLERS.get(event.type)
     if handler is not None:
         handler(event, seq, out)
-    item = out.item(event.item) if event.type in ev.ITEM_EVENTS else None  # type: ignore[union-attr]
+    item = out.item(event.item) if event.type in _LATER_ITEM_EVENTS else None  # type: ignore[union-attr]
     if item is not None:
         item.last_seq = seq
         item.updated_at = event.time
@@ -234,6 +234,8 @@ def _item(event: ev.Event, out: Writer) -> Item:
     assert item is not None  # the rules checked it
     return item
 
+
+_LATER_ITEM_EVENTS = ev.ITEM_EVENTS - {"mark_firearm", "mark_specimen"}  # a marking makes its item with last_seq and updated_at set
 
 _HANDLERS = {
     "register_party": _register_party,

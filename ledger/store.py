@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, text
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
-from ledger.db import Database
+from ledger.db import Database, insert_rows
 from ledger.entry import GENESIS_PREV, entry_leaf_hash
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
@@ -223,9 +223,9 @@ class Ledger:
                 prev = leaf
             view.write()
             if entries:
-                session.execute(insert(Entry.__table__), entries)  # Core: the ORM's bulk path costs per row
+                insert_rows(session, Entry.__table__, entries)
             if nodes:
-                session.execute(insert(MerkleNode.__table__), nodes)
+                insert_rows(session, MerkleNode.__table__, nodes)
             if checkpoint and self.log_key is not None and entries:
                 session.add(self._signed_checkpoint(tree.size, tree.root()))
             self._cache.head = (tree.size, prev)

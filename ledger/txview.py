@@ -10,17 +10,24 @@ other writer (another process, a rebuild) moves the head or resets it, and it is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
+
+from ledger.db import insert_rows
 
 from ledger.merkle import CompactRange
 from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["StateCache", "TxView"]
+
+
+@cache
+def _key_of(table: type) -> tuple[str, ...]:
+    return tuple(column.key for column in sa_inspect(table).primary_key)
 
 
 class StateCache:
@@ -146,8 +153,8 @@ class TxView:
 
     def add(self, row: Any) -> None:
         """A new projection row: visible to lookups at once, inserted by `write` with the batch's others."""
-        key = sa_inspect(type(row)).primary_key
-        identity = tuple(getattr(row, column.key) for column in key)
+        values = row.__dict__
+        identity = tuple(values[name] for name in _key_of(type(row)))
         self.new[(type(row), identity[0] if len(identity) == 1 else identity)] = row
         if isinstance(row, Item):
             self._new_items_by_serial.setdefault(row.serial, []).append(row)
@@ -162,8 +169,7 @@ class TxView:
         for (table, _), row in self.new.items():
             by_table.setdefault(table, []).append(row)
         for table, rows in by_table.items():
-            columns = [column.key for column in table.__table__.columns]
-            self.session.execute(insert(table.__table__), [{name: row.__dict__.get(name) for name in columns} for row in rows])
+            insert_rows(self.session, table.__table__, [row.__dict__ for row in rows])
             for row in rows:
                 make_transient_to_detached(row)
             self.session.add_all(rows)
