@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import time
@@ -32,6 +33,7 @@ __all__ = [
     "rss_mb",
     "peak_rss_mb",
     "temp_settings",
+    "disk_bytes",
     "format_table",
     "save_results",
     "cli",
@@ -99,6 +101,13 @@ def peak_rss_mb() -> float:
 def temp_settings(folder: Path) -> Settings:
     """A log in `folder`: SQLite file, key home and the benchmark origin."""
     return Settings(db_url=f"sqlite:///{folder / 'bench.db'}", home=folder / "home", origin=ORIGIN)
+
+
+def disk_bytes(path: Path) -> int:
+    """Size of a SQLite database once its WAL is folded back in."""
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.stat().st_size + sum(p.stat().st_size for p in path.parent.glob(path.name + "-*"))
 
 
 def _number(value: float | None) -> str:
