@@ -38,43 +38,51 @@ __all__ = [
 ]
 
 
-class SignatureBytes(TypeDecorator[str]):
-    """A signature kept as its 65 raw bytes, read back as the 0x lower-case hex the log hashes.
+class _HexAsBytes(TypeDecorator[str]):
+    """0x-hex text kept as its raw bytes, and read back as the same text.
 
-    The append path writes only `normalise_signature`d text, so the round trip is exact; any
-    other spelling is refused rather than silently changed (it would break the leaf hash).
+    Only the one spelling `spell` gives is stored, so the round trip is exact; any other is
+    refused rather than silently changed (the log hashes the text, so a change would break it).
     """
 
     impl = LargeBinary
     cache_ok = True
+    what = ""
+
+    @staticmethod
+    def spell(text: str) -> str:
+        raise NotImplementedError
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        if normalise_signature(value) != value:
-            raise StoreError(f"only 0x lower-case hex signatures are stored, got {value[:12]!r}...")
+        if self.spell(value) != value:
+            raise StoreError(f"only {self.what} are stored, got {value[:14]!r}")
         return bytes.fromhex(value[2:])
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
-        return None if value is None else "0x" + value.hex()
+        return None if value is None else self.spell_read(value)
+
+    def spell_read(self, value: bytes) -> str:
+        return "0x" + value.hex()
 
 
-class AddressBytes(TypeDecorator[str]):
-    """An Ethereum address kept as its 20 bytes, read back checksummed (as `normalise_address` writes it)."""
+class SignatureBytes(_HexAsBytes):
+    """A signature as its 65 bytes; the text is `normalise_signature`'s 0x lower-case hex."""
 
-    impl = LargeBinary
+    cache_ok = True  # SQLAlchemy asks each subclass
+    what = "0x lower-case hex signatures"
+    spell = staticmethod(normalise_signature)
+
+
+class AddressBytes(_HexAsBytes):
+    """An Ethereum address as its 20 bytes; the text is checksummed, as `normalise_address` writes it."""
+
     cache_ok = True
+    what = "checksummed addresses"
+    spell = staticmethod(normalise_address)
 
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        if value is None:
-            return None
-        if normalise_address(value) != value:
-            raise StoreError(f"only checksummed addresses are stored, got {value!r}")
-        return bytes.fromhex(value[2:])
-
-    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
+    def spell_read(self, value: bytes) -> str:
         text = "0x" + value.hex()
         return normalise_address(text) if len(value) == 20 else text  # a damaged value is shown as it is, for the audit to report
 
