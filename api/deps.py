@@ -1,4 +1,9 @@
-"""Request dependencies: the ledger, the settings and the calling party, as `Annotated` types."""
+"""Request dependencies: the ledger, the settings and the calling party, as `Annotated` types.
+
+Those that only look something up are `async`: FastAPI runs a plain `def` dependency in the
+thread pool, a hand-over per dependency per request. The caller's lookup reads the database,
+so it stays a `def` and never holds up the event loop.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +24,11 @@ __all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "bearer"]
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer tmk_...`")
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -42,7 +47,7 @@ CallerDep = Annotated[Party, Depends(get_caller)]
 def require(*roles: str) -> Callable[[Party], Party]:
     """A dependency admitting only callers of `roles`."""
 
-    def check(caller: CallerDep) -> Party:
+    async def check(caller: CallerDep) -> Party:
         if caller.role not in roles:
             raise Forbidden(f"a {caller.role} may not call this; only {' or '.join(roles)}")
         return caller

@@ -5,15 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ledger.events import json_object
-from ledger.store import Ledger
+from ledger.store import Attestation, Ledger
 from ledger.tables import CheckpointRow, Entry, Permit
 
-__all__ = ["HistoryEntry", "item_entries", "item_story", "custody_chain", "proofs", "PRIVATE_OWNER"]
+__all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "proofs", "inclusion_out",
+           "PRIVATE_OWNER"]
 
 PRIVATE_OWNER = "private owner"
+
+_NEWEST = select(Entry).where(Entry.item_uid == bindparam("uid")).order_by(Entry.seq.desc())  # type: ignore[union-attr]
+_STORY = select(aliased(Entry, union_all(
+    select(_NEWEST.where(Entry.event_type != "inspect").limit(bindparam("limit")).subquery()),
+    select(_NEWEST.where(Entry.event_type == "inspect").limit(1).subquery()),
+).subquery()))
+"""An item's newest custody entries and its newest inspection, in one statement."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,9 @@ class HistoryEntry:
     recorded_at: str
     leaf_hash: bytes
     event: dict[str, Any]
+    event_bytes: bytes  # as signed
+    signer: str
+    signature: str
 
 
 def item_entries(session: Session, uid: str, limit: int | None = None) -> list[HistoryEntry]:
@@ -32,7 +45,7 @@ def item_entries(session: Session, uid: str, limit: int | None = None) -> list[H
     query = select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq.desc())
     if limit is not None:
         query = query.limit(limit)
-    return [_history(row) for row in reversed(list(session.exec(query)))]
+    return [history_entry(row) for row in reversed(list(session.exec(query)))]
 
 
 def item_story(session: Session, uid: str, limit: int) -> list[HistoryEntry]:
@@ -41,15 +54,14 @@ def item_story(session: Session, uid: str, limit: int) -> list[HistoryEntry]:
     Inspections pile up at every border post; a scan reads only the newest one, so its cost does
     not grow with how often the item was scanned before.
     """
-    custody = select(Entry).where(Entry.item_uid == uid, Entry.event_type != "inspect").order_by(Entry.seq.desc()).limit(limit)
-    sighting = select(Entry).where(Entry.item_uid == uid, Entry.event_type == "inspect").order_by(Entry.seq.desc()).limit(1)
-    rows = [*session.exec(custody), *session.exec(sighting)]
-    return [_history(row) for row in sorted(rows, key=lambda row: row.seq)]
+    rows = session.exec(_STORY, params={"uid": uid, "limit": limit}).all()
+    return [history_entry(row) for row in sorted(rows, key=lambda row: row.seq)]
 
 
-def _history(row: Entry) -> HistoryEntry:
+def history_entry(row: Entry) -> HistoryEntry:
     event = json_object(row.event)
-    return HistoryEntry(row.seq, row.event_type, row.actor, event.get("time", ""), row.recorded_at, row.leaf_hash, event)
+    return HistoryEntry(row.seq, row.event_type, row.actor, event.get("time", ""), row.recorded_at, row.leaf_hash, event,
+                        row.event, row.signer, row.signature)
 
 
 def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[str, Any]]:
@@ -74,6 +86,10 @@ def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[st
 
 def proofs(ledger: Ledger, seqs: list[int]) -> tuple[CheckpointRow, list[dict[str, Any]]]:
     """Inclusion proofs of entries `seqs` against a fresh signed checkpoint that covers them all."""
-    checkpoint = ledger.checkpoint()
-    paths = ledger.inclusion_proofs([seq for seq in seqs if seq < checkpoint.size], checkpoint.size)
-    return checkpoint, [{"seq": seq, "proof": [h.hex() for h in path]} for seq, path in paths.items()]
+    attestation = ledger.attest(seqs)
+    return attestation.checkpoint, inclusion_out(attestation)
+
+
+def inclusion_out(attestation: Attestation) -> list[dict[str, Any]]:
+    """The attestation's inclusion proofs as the API shows them: seq and hex hashes, in the order asked."""
+    return [{"seq": seq, "proof": [h.hex() for h in path]} for seq, path in attestation.inclusion.items()]

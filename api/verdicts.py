@@ -7,23 +7,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
-from api.history import HistoryEntry, item_story
+from api.history import HistoryEntry, history_entry, item_story
 from ledger import verdict as v
 from ledger.codec import format_time, parse_time
 from ledger.errors import SignatureError
-from ledger.events import json_object
 from ledger.keys import recover
-from ledger.store import Ledger
 from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT"]
 
 HISTORY_LIMIT = 200
 """Newest entries of an item a scan looks at (sightings, custody, proofs)."""
+
+# Built once with bound parameters: building a statement per scan cost SQLAlchemy more than running it.
+_PARTIES = select(Party).where(Party.id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+_LINES = select(PermitLineRow).where(PermitLineRow.permit_number == bindparam("number")).order_by(PermitLineRow.line)
+_HOLDERS = bindparam("holders", expanding=True)
+_HOLDERS_PERMIT = (select(Permit)
+                   .where(Permit.kind == bindparam("kind"), or_(Permit.exporter.in_(_HOLDERS), Permit.importer.in_(_HOLDERS)))  # type: ignore[attr-defined]
+                   .order_by(Permit.issued_seq.desc()).limit(1))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -53,37 +61,37 @@ class Judgement:
         return v.advice(self.verdict, self.item)
 
 
-def judge(ledger: Ledger, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
-    """Every finding about the scanned item at `moment`, and the worst of them as the verdict."""
+def judge(session: Session, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
+    """Every finding about the scanned item at `moment`, and the worst of them as the verdict.
+
+    Reads through the caller's `session`, so a scan's reads share one session and one snapshot.
+    """
     try:
         code = resolve_code(scan.code)
     except MalformedCode as exc:
         return _only("MALFORMED_CODE", str(exc))
-    with ledger.reading() as session:
-        items = _find(session, code)
-        if len(items) != 1:
-            detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
-                      f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
-            return _only("UNKNOWN_ITEM", detail)
-        item = items[0]
-        entries = item_story(session, item.uid, HISTORY_LIMIT)
-        now = format_time(moment)
-        findings = _marking_signature(session, item, code, verifier)
-        findings += v.flag_findings(item)
-        findings += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
-        receiver = session.get(Party, item.pending_to) if item.pending_to else None
-        permit = _permit(session, item, scan, receiver)
-        destination = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
-        findings += v.custody_findings(item, destination, scan.country, scan.direction)
-        holders = [p for p in (session.get(Party, item.custodian) if item.custodian else None, receiver) if p is not None]
-        findings += v.licence_findings(holders, now)
-        lines = [] if permit is None else list(session.exec(
-            select(PermitLineRow).where(PermitLineRow.permit_number == permit.number).order_by(PermitLineRow.line)))
-        line = next((row for row in lines if row.line == (item.permit_line or 1)), None)
-        crossing = scan.direction in ("export", "import")
-        required = item.kind == "specimen" or crossing or scan.permit is not None
-        findings += v.permit_findings(item, permit, line, scan.country, scan.direction, now, scan.destination, required)
-        findings += v.clone_findings(_last_sighting(entries), scan.country, moment)
+    items = _find(session, code)
+    if len(items) != 1:
+        detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
+                  f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
+        return _only("UNKNOWN_ITEM", detail)
+    item = items[0]
+    entries = item_story(session, item.uid, HISTORY_LIMIT)
+    now = format_time(moment)
+    findings = _marking_signature(session, item, entries, code, verifier)
+    findings += v.flag_findings(item)
+    findings += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
+    custodian, receiver = _holders(session, item)
+    permit = _permit(session, item, scan, receiver)
+    destination = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
+    findings += v.custody_findings(item, destination, scan.country, scan.direction)
+    findings += v.licence_findings([p for p in (custodian, receiver) if p is not None], now)
+    lines = [] if permit is None else list(session.exec(_LINES, params={"number": permit.number}))
+    line = next((row for row in lines if row.line == (item.permit_line or 1)), None)
+    crossing = scan.direction in ("export", "import")
+    required = item.kind == "specimen" or crossing or scan.permit is not None
+    findings += v.permit_findings(item, permit, line, scan.country, scan.direction, now, scan.destination, required)
+    findings += v.clone_findings(_last_sighting(entries), scan.country, moment)
     return Judgement(v.worst(findings), findings, item, permit, lines, entries)
 
 
@@ -101,24 +109,41 @@ def _find(session: Session, code: ResolvedCode) -> list[Item]:
     return []
 
 
-def _marking_signature(session: Session, item: Item, code: ResolvedCode, verifier: MarkingVerifier | None) -> list[v.Finding]:
+def _holders(session: Session, item: Item) -> tuple[Party | None, Party | None]:
+    """The item's custodian and the party it is on its way to, read in one statement."""
+    ids = [i for i in (item.custodian, item.pending_to) if i]
+    parties = {p.id: p for p in session.exec(_PARTIES, params={"ids": ids})} if ids else {}
+    return parties.get(item.custodian or ""), parties.get(item.pending_to or "")
+
+
+def _marking_signature(session: Session, item: Item, entries: list[HistoryEntry], code: ResolvedCode,
+                       verifier: MarkingVerifier | None) -> list[v.Finding]:
     """Re-verify the marking entry's signature from the log, and the QR's own when a verifier is plugged in."""
-    entry = session.get(Entry, item.marked_seq)
-    if entry is None:
+    marking = next((e for e in entries if e.seq == item.marked_seq), None) or _entry(session, item.marked_seq)
+    if marking is None:
         return [v.Finding("SIGNATURE_INVALID", f"the marking entry {item.marked_seq} of {item.uid} is missing")]
     try:
-        signature_ok = recover(entry.event, entry.signature) == entry.signer
+        signature_ok = _signer_of(marking.event_bytes, marking.signature) == marking.signer
     except SignatureError:
         signature_ok = False
-    key = session.get(PartyKey, entry.signer)
-    found = v.signature_findings(item, key, signature_ok, _event_time(entry))
+    key = session.get(PartyKey, marking.signer)
+    found = v.signature_findings(item, key, signature_ok, str(marking.event.get("time", marking.recorded_at)))
     if verifier is not None and code.signature is not None and not verifier(code, item):
         found.append(v.Finding("SIGNATURE_INVALID", f"the QR code's signature does not verify for {item.uid}"))
     return found
 
 
-def _event_time(entry: Entry) -> str:
-    return str(json_object(entry.event).get("time", entry.recorded_at))
+def _entry(session: Session, seq: int) -> HistoryEntry | None:
+    """An entry beyond the newest `HISTORY_LIMIT` of the item (an item with a long history)."""
+    row = session.get(Entry, seq)
+    return None if row is None else history_entry(row)
+
+
+@lru_cache(maxsize=4096)
+def _signer_of(event: bytes, signature: str) -> str:
+    """`recover`, remembered: the same marking is scanned again and again, and the answer depends on
+    nothing but these bytes (a tampered row has other bytes, so it is checked afresh)."""
+    return recover(event, signature)
 
 
 def _permit(session: Session, item: Item, scan: Scan, receiver: Party | None) -> Permit | None:
@@ -132,10 +157,7 @@ def _permit(session: Session, item: Item, scan: Scan, receiver: Party | None) ->
     if not holders:
         return None
     kind = "firearm_export" if scan.direction == "export" else "firearm_import"
-    query = (select(Permit)
-             .where(Permit.kind == kind, or_(Permit.exporter.in_(holders), Permit.importer.in_(holders)))
-             .order_by(Permit.issued_seq.desc()).limit(1))
-    return session.exec(query).first()
+    return session.exec(_HOLDERS_PERMIT, params={"kind": kind, "holders": holders}).first()
 
 
 def _last_sighting(entries: list[HistoryEntry]) -> v.Sighting | None:

@@ -36,7 +36,7 @@ from ledger.signatures import authenticate
 from ledger.txview import StateCache, TxView
 from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
-__all__ = ["Ledger", "Receipt", "MAX_FUTURE_SKEW", "gc_paused"]
+__all__ = ["Ledger", "Receipt", "Attestation", "MAX_FUTURE_SKEW", "gc_paused"]
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
@@ -52,6 +52,20 @@ class Receipt:
 
 
 _HEAD = text("SELECT seq, leaf_hash FROM entry ORDER BY seq DESC LIMIT 1")
+_LATEST_CHECKPOINT = select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+_LATEST_CHECKPOINT_AND_LAST_SEQ = _LATEST_CHECKPOINT.add_columns(select(func.max(Entry.seq)).scalar_subquery())
+_ANCHORED = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))  # type: ignore[union-attr]
+_ANCHORED_ORDER = (CheckpointRow.size.desc(), CheckpointRow.id.desc())
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A signed checkpoint, inclusion proofs of entries in it, and the newest on-chain anchor it extends."""
+
+    checkpoint: CheckpointRow
+    inclusion: dict[int, list[bytes]]
+    anchored: CheckpointRow | None
+    consistency: list[bytes]  # from anchored.size to checkpoint.size (empty without an anchor)
 
 
 def _ints(values: set[int]) -> str:
@@ -282,9 +296,10 @@ class Ledger:
         """Hashes of complete subtrees by (level, index), read in one query by primary key.
 
         Leaves are the entries' leaf hashes (level 0), inner nodes come from `merkle_node`. The
-        SQL is written out with the integer positions inlined: building the same OR of index
-        probes as a SQLAlchemy expression cost more than running it, and a row-value IN over
-        (level, idx) makes SQLite scan the whole table.
+        SQL is written out with the integer positions inlined and goes to the driver as it is:
+        building the same OR of index probes as a SQLAlchemy expression (or even compiling it as
+        `text`) cost more than running it, and a row-value IN over (level, idx) makes SQLite scan
+        the whole table.
         """
         by_level: dict[int, set[int]] = {}
         for level, index in positions:
@@ -295,7 +310,8 @@ class Ledger:
         if by_level:
             probes = " OR ".join(f"(level = {level} AND idx IN ({_ints(indexes)}))" for level, indexes in by_level.items())
             parts.append(f"SELECT level, idx, hash FROM merkle_node WHERE {probes}")
-        found = {(lv, ix): h for lv, ix, h in session.execute(text(" UNION ALL ".join(parts)))} if parts else {}
+        rows = session.connection().exec_driver_sql(" UNION ALL ".join(parts)).fetchall() if parts else []
+        found = {(lv, ix): h for lv, ix, h in rows}
         missing = [p for p in positions if p not in found]
         if missing:
             raise StoreError(f"Merkle nodes missing from the store: {missing[:5]}")
@@ -306,6 +322,15 @@ class Ledger:
         flat = [p for positions in per_range for p in positions]
         hashes = dict(zip(flat, self._hashes(session, flat), strict=True))
         return [merkle.range_root([hashes[p] for p in positions]) for positions in per_range]
+
+    def _proofs(self, session: Session, proofs: Sequence[Sequence[tuple[int, int]]]) -> list[list[bytes]]:
+        """Several proofs, each given by its leaf ranges, read together in one query."""
+        flat = self._range_hashes(session, [r for ranges in proofs for r in ranges])
+        out, at = [], 0
+        for ranges in proofs:
+            out.append(flat[at : at + len(ranges)])
+            at += len(ranges)
+        return out
 
     def size(self) -> int:
         with self.reading() as session:
@@ -327,12 +352,7 @@ class Ledger:
             for seq in seqs:
                 if not 0 <= seq < size:
                     raise merkle.ProofError(f"index is beyond size: {seq} >= {size}")
-            ranges = {seq: merkle.inclusion_ranges(seq, size) for seq in seqs}
-            flat = self._range_hashes(session, [r for rs in ranges.values() for r in rs])
-            out, at = {}, 0
-            for seq, rs in ranges.items():
-                out[seq], at = flat[at : at + len(rs)], at + len(rs)
-            return out
+            return dict(zip(seqs, self._proofs(session, [merkle.inclusion_ranges(seq, size) for seq in seqs]), strict=True))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         with self.reading() as session:
@@ -373,7 +393,7 @@ class Ledger:
 
     @staticmethod
     def _latest_checkpoint(session: Session) -> CheckpointRow | None:
-        return session.exec(select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)).first()
+        return session.exec(_LATEST_CHECKPOINT).first()
 
     def latest_checkpoint(self) -> CheckpointRow | None:
         with self.reading() as session:
@@ -381,11 +401,35 @@ class Ledger:
 
     def latest_anchored(self, size: int | None = None) -> CheckpointRow | None:
         """The largest checkpoint anchored on chain (at most `size` entries when given)."""
-        query = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))  # type: ignore[union-attr]
-        if size is not None:
-            query = query.where(CheckpointRow.size <= size)
         with self.reading() as session:
-            return session.exec(query.order_by(CheckpointRow.size.desc(), CheckpointRow.id.desc()).limit(1)).first()
+            return self._latest_anchored(session, size)
+
+    @staticmethod
+    def _latest_anchored(session: Session, size: int | None = None) -> CheckpointRow | None:
+        query = _ANCHORED if size is None else _ANCHORED.where(CheckpointRow.size <= size)
+        return session.exec(query.order_by(*_ANCHORED_ORDER).limit(1)).first()
+
+    def attest(self, seqs: Sequence[int]) -> Attestation:
+        """A fresh signed checkpoint with inclusion proofs of `seqs` (those it covers) and its anchor.
+
+        What a receipt or a scan answers with, read in one session and one query for all the
+        hashes (the anchor is found by `ix_checkpoint_anchored`, however many checkpoints followed it).
+        """
+        with self.reading() as session:
+            found = session.execute(_LATEST_CHECKPOINT_AND_LAST_SEQ).first()
+            if found is not None and found[1] is not None and found[0].size == found[1] + 1:
+                return self._attest(session, found[0], seqs)
+        checkpoint = self.checkpoint()
+        with self.reading() as session:
+            return self._attest(session, checkpoint, seqs)
+
+    def _attest(self, session: Session, checkpoint: CheckpointRow, seqs: Sequence[int]) -> Attestation:
+        size = checkpoint.size
+        anchored = self._latest_anchored(session, size)
+        covered = [seq for seq in dict.fromkeys(seqs) if 0 <= seq < size]
+        consistency = merkle.consistency_ranges(anchored.size, size) if anchored is not None else []
+        *paths, proof = self._proofs(session, [*(merkle.inclusion_ranges(seq, size) for seq in covered), consistency])
+        return Attestation(checkpoint, dict(zip(covered, paths, strict=True)), anchored, proof)
 
     def record_anchor(self, checkpoint_id: int, **anchor: Any) -> CheckpointRow:
         """Write where checkpoint `checkpoint_id` was anchored (only its anchor_* columns).

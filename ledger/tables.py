@@ -124,6 +124,10 @@ class CheckpointRow(SQLModel, table=True):
     """A signed checkpoint note, and where it was anchored on chain once it is."""
 
     __tablename__ = "checkpoint"
+    __table_args__ = (  # every receipt asks for the newest anchored checkpoint: an index of the anchored ones alone
+        Index("ix_checkpoint_anchored", "size", "id", sqlite_where=text("anchor_block IS NOT NULL"),
+              postgresql_where=text("anchor_block IS NOT NULL")),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     size: int = Field(sa_type=BigInteger, index=True)

@@ -10,10 +10,10 @@ from api.deps import CallerDep, LedgerDep
 from api.errors import Forbidden
 from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
 from ledger.events import Envelope
-from ledger.store import Ledger, Receipt
+from ledger.store import Attestation, Ledger, Receipt
 from ledger.tables import CheckpointRow, Party
 
-__all__ = ["router", "receipts_out", "checkpoint_out"]
+__all__ = ["router", "receipts_out", "checkpoint_out", "attested_out"]
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -21,9 +21,18 @@ router = APIRouter(prefix="/v1", tags=["events"])
 def checkpoint_out(ledger: Ledger, row: CheckpointRow) -> CheckpointOut:
     """A checkpoint with the newest on-chain anchor it extends, so a receipt can be checked down to the chain."""
     anchored = ledger.latest_anchored(row.size)
+    proof = [] if anchored is None else ledger.consistency_proof(anchored.size, row.size)
+    return _checkpoint(row, anchored, proof)
+
+
+def attested_out(attestation: Attestation) -> CheckpointOut:
+    """`checkpoint_out` of an attestation, which already holds the anchor and its proof."""
+    return _checkpoint(attestation.checkpoint, attestation.anchored, attestation.consistency)
+
+
+def _checkpoint(row: CheckpointRow, anchored: CheckpointRow | None, proof: list[bytes]) -> CheckpointOut:
     anchor = None
     if anchored is not None:
-        proof = ledger.consistency_proof(anchored.size, row.size)
         anchor = AnchorOut(size=anchored.size, root=anchored.root.hex(), tx=anchored.anchor_tx, block=anchored.anchor_block,
                            time=anchored.anchor_time, chain_id=anchored.anchor_chain_id, index=anchored.anchor_index,
                            consistency_proof=[h.hex() for h in proof])
@@ -32,12 +41,11 @@ def checkpoint_out(ledger: Ledger, row: CheckpointRow) -> CheckpointOut:
 
 def receipts_out(ledger: Ledger, receipts: list[Receipt]) -> list[ReceiptOut]:
     """Receipts with inclusion proofs against one fresh checkpoint."""
-    checkpoint = ledger.checkpoint()
-    cp = checkpoint_out(ledger, checkpoint)
-    paths = ledger.inclusion_proofs(sorted({r.seq for r in receipts}), checkpoint.size)
+    attestation = ledger.attest(sorted({r.seq for r in receipts}))
+    cp = attested_out(attestation)
     return [
         ReceiptOut(seq=r.seq, leaf_hash=r.leaf_hash.hex(), event_hash=r.event_hash.hex(), duplicate=r.duplicate,
-                   inclusion_proof=[h.hex() for h in paths[r.seq]], checkpoint=cp)
+                   inclusion_proof=[h.hex() for h in attestation.inclusion[r.seq]], checkpoint=cp)
         for r in receipts
     ]
 

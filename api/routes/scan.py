@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import LedgerDep, SettingsDep, require
-from api.history import custody_chain, proofs
+from api.history import custody_chain, inclusion_out
 from api.managed import load_managed_key
-from api.routes.events import checkpoint_out
+from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
@@ -32,22 +32,17 @@ def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: Setti
     """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs."""
     moment = ledger.clock()
     declared = body.declared
-    judgement = judge(
-        ledger,
-        Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
-             declared.quantity, declared.destination, declared.permit),
-        moment,
-        request.app.state.marking_verifier,
-    )
-    item = judgement.item
-    if item is None:
-        return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
-    inspection = _record(ledger, request, settings, caller, body, judgement, format_time(moment))
-    with ledger.reading() as session:
+    scanned = Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
+                   declared.quantity, declared.destination, declared.permit)
+    with ledger.reading() as session:  # one session and one snapshot for everything read before the append
+        judgement = judge(session, scanned, moment, request.app.state.marking_verifier)
+        if judgement.item is None:
+            return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
         custody = [Custodian(**link) for link in custody_chain(session, judgement.entries)]
+    inspection = _record(ledger, request, settings, caller, body, judgement, format_time(moment))
     seqs = [e.seq for e in judgement.entries] + ([inspection.seq] if inspection.seq is not None else [])
-    checkpoint, paths = proofs(ledger, seqs)
-    return _answer(judgement, ScanProof(checkpoint=checkpoint_out(ledger, checkpoint), entries=paths), inspection, custody)
+    attestation = ledger.attest(seqs)
+    return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
 
 
 def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded, custody: list[Custodian] | None) -> ScanOut:

@@ -6,6 +6,7 @@ import pytest
 
 from api.errors import KeyNotFound
 from api.keys import create_api_key, list_api_keys, revoke_api_key
+from ledger.config import open_ledger
 from ledger.errors import NotFound
 from ledger.tables import ApiKey
 from tests.api.conftest import assert_problem
@@ -27,6 +28,18 @@ def test_a_revoked_key_is_401_and_the_secret_is_stored_only_hashed(client, ledge
     revoke_api_key(ledger, issued.id)
     body = assert_problem(client.get("/v1/parties/registry", headers=headers), 401, "unauthorized")
     assert "revoked" in body["detail"]
+
+
+def test_a_key_revoked_by_another_process_stops_working_on_the_next_request(client, ledger, settings):
+    issued = create_api_key(ledger, "de-police", "laptop")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert client.get("/v1/parties/registry", headers=headers).status_code == 200
+    other = open_ledger(settings)  # another server process, or the CLI, on the same database
+    try:
+        revoke_api_key(other, issued.id)
+    finally:
+        other.db.dispose()
+    assert_problem(client.get("/v1/parties/registry", headers=headers), 401, "unauthorized")
 
 
 def test_keys_are_only_for_registered_parties(ledger, world):

@@ -90,6 +90,16 @@ def test_signature_invalid_when_the_stored_marking_signature_was_tampered(client
     assert scan(client, auth, uid)["verdict"] == "SIGNATURE_INVALID"
 
 
+def test_a_marking_tampered_after_it_was_scanned_is_still_caught(client, world, auth, ledger):
+    """The marking signature's check is remembered per process, keyed by the stored bytes: new bytes, new check."""
+    uid = firearm_at_schmidt(world)
+    assert scan(client, auth, uid)["verdict"] == "VALID"
+    other = world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())
+    with ledger.writing() as session:
+        session.execute(update(Entry).where(Entry.seq == ledger.item(uid).marked_seq).values(signature=other["signature"]))
+    assert scan(client, auth, uid)["verdict"] == "SIGNATURE_INVALID"
+
+
 def test_signature_invalid_when_the_qr_signature_does_not_verify(settings, ledger, world, auth):
     uid = firearm_at_schmidt(world)
     code = f"HTTPS://TRACEMARK.LOCAL/I/{uid}/BER.X/SIGNATURE"

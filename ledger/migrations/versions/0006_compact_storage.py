@@ -12,6 +12,8 @@
 - `item.kind`, `item.marker` and `item.custodian` lose indexes no query used (lookups by marker
   use `uq_item_marker_serial`).
 - The `diversion` indexes hold diverted items only: every investigation query asks about those.
+- `ix_checkpoint_anchored` finds the newest anchored checkpoint (every receipt names it) without
+  reading every checkpoint signed since.
 
 Revision ID: 0006
 Revises: 0005
@@ -38,6 +40,7 @@ _DIVERSION_COLUMNS = ("uid, item_kind, chain, diverted_seq, diversion_kind, dive
                       "found_country, time_to_crime_days, seized_seq, permit_number")
 _TRANSFERS = sa.text("event_type = 'transfer'")
 _DIVERTED = sa.text("diverted_seq IS NOT NULL")
+_ANCHORED = sa.text("anchor_block IS NOT NULL")
 
 
 def _entry_sql(seq_type: str, hex_type: str) -> str:
@@ -133,6 +136,7 @@ def upgrade() -> None:
         for column in _DIVERSION_INDEXED:
             op.drop_index(f'ix_diversion_{column}', table_name='diversion')
     op.create_index('ix_entry_transfer_seq', 'entry', ['seq'], sqlite_where=_TRANSFERS, postgresql_where=_TRANSFERS)
+    op.create_index('ix_checkpoint_anchored', 'checkpoint', ['size', 'id'], sqlite_where=_ANCHORED, postgresql_where=_ANCHORED)
     for column in _ITEM_UNUSED:
         op.drop_index(f'ix_item_{column}', table_name='item')
     for column in _DIVERSION_INDEXED:
@@ -140,6 +144,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_checkpoint_anchored', table_name='checkpoint')
     op.drop_index('ix_entry_transfer_seq', table_name='entry')
     for column in _DIVERSION_INDEXED:
         op.drop_index(f'ix_diversion_{column}', table_name='diversion')
