@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import rfc8785
@@ -78,6 +79,13 @@ def parse_time(text: str, field: str = "time") -> datetime:
     """Parse an RFC 3339 time that carries a timezone; refuse naive ones."""
     if not isinstance(text, str):
         raise EventInvalid("must be an RFC 3339 time string", field)
+    return _parse_time(text, field)
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(text: str, field: str) -> datetime:
+    """Remembered: an append parses the same few times over and over (the batch's clock, licence
+    and permit dates), and a datetime cannot be changed by whoever gets it."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
