@@ -20,12 +20,12 @@ from ledger.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.entry import GENESIS_PREV, entry_bytes
 from ledger.events import event_bytes
-from ledger.keys import LocalAccount, eip191_digest, new_account
+from ledger.keys import LocalAccount, new_account, sign
 from ledger.merkle import LEAF_PREFIX
 from ledger.signatures import sign_event
 from ledger.store import Ledger
 
-__all__ = ["MAKER", "ENTRY_COLUMNS", "bench_log", "signed_marks", "fast_sign", "recover", "canonical", "bare_rows"]
+__all__ = ["MAKER", "ENTRY_COLUMNS", "bench_log", "signed_marks", "recover", "canonical", "bare_rows"]
 
 MAKER = "maker"
 ENTRY_COLUMNS = ("seq", "prev_hash", "leaf_hash", "event", "event_hash", "event_type", "item_uid", "actor", "signer", "signature", "recorded_at")
@@ -49,21 +49,13 @@ def bench_log(settings: Settings, maker: LocalAccount) -> Ledger:
 def signed_marks(maker: LocalAccount, count: int, prefix: str) -> list[dict[str, Any]]:
     """`count` signed `mark_firearm` envelopes by `MAKER`, serials `prefix-0000000`..."""
     when = format_time(utc_now() - timedelta(minutes=1))
-    key = coincurve.PrivateKey(bytes(maker.key))
     envelopes = []
     for n in range(count):
         event = {"type": "mark_firearm", "actor": MAKER, "time": when, "item": str(ULID()),
                  "marking": {"maker_code": "BENCH", "serial": f"{prefix}-{n:07d}", "country": "IT", "year": 2026,
                              "make": "Bench", "model": "B1", "category": "B", "calibre": "9x19mm"}}
-        envelopes.append({"event": event, "signer": maker.address, "signature": fast_sign(key, event_bytes(event))})
+        envelopes.append({"event": event, "signer": maker.address, "signature": sign(maker, event_bytes(event))})
     return envelopes
-
-
-def fast_sign(key: coincurve.PrivateKey, message: bytes) -> str:
-    """The EIP-191 signature `ledger.keys.sign` makes (both are RFC 6979, so byte for byte the same),
-    straight on libsecp256k1: eth-account takes 200 us an event, which would double a long run's time."""
-    raw = key.sign_recoverable(eip191_digest(message), hasher=None)
-    return "0x" + raw[:64].hex() + f"{raw[64] + 27:02x}"
 
 
 def recover(message: bytes, signature: str) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 import coincurve
 from Crypto.Hash import keccak
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_hex_address, to_checksum_address
 
@@ -45,8 +44,19 @@ def new_account() -> LocalAccount:
 
 
 def sign(account: LocalAccount, message: bytes) -> str:
-    """EIP-191 personal_sign over `message`; returns the 65-byte signature as 0x-hex."""
-    return "0x" + account.sign_message(encode_defunct(primitive=message)).signature.hex().removeprefix("0x")
+    """EIP-191 personal_sign over `message`; returns the 65-byte signature as 0x-hex.
+
+    The signature eth-account's `sign_message` makes, byte for byte (both are RFC 6979, checked in
+    `tests/ledger/test_keys.py`), made straight on libsecp256k1: eth-account builds key objects
+    on every call and took 200 us, as long as the rest of a server-signed scan's append.
+    """
+    raw = _secp256k1_key(bytes(account.key)).sign_recoverable(eip191_digest(message), hasher=None)
+    return "0x" + raw[:64].hex() + f"{raw[64] + 27:02x}"
+
+
+@lru_cache(maxsize=64)
+def _secp256k1_key(secret: bytes) -> coincurve.PrivateKey:
+    return coincurve.PrivateKey(secret)
 
 
 def eip191_digest(message: bytes) -> bytes:

@@ -14,7 +14,6 @@ from bench._log import bare_rows, canonical, recover, signed_marks
 from ledger import merkle
 from ledger.keys import new_account
 from ledger.keys import recover as ledger_recover
-from ledger.signatures import sign_event
 
 
 def test_synthetic_log_proves_like_ledger_merkle_and_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,12 +39,6 @@ def test_coincurve_recovery_agrees_with_the_ledger() -> None:
     envelopes = signed_marks(new_account(), 5, "T")
     for message, signer, signature in canonical(envelopes):
         assert recover(message, signature) == ledger_recover(message, signature).lower() == signer.lower()
-
-
-def test_fast_signatures_are_eth_accounts_own() -> None:
-    maker = new_account()
-    for envelope in signed_marks(maker, 5, "S"):
-        assert envelope["signature"] == sign_event(maker, envelope["event"])["signature"]
 
 
 def test_bare_rows_refuse_a_forged_signature() -> None:

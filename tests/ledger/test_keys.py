@@ -35,6 +35,12 @@ def test_genuine_signatures_recover_to_the_signer_in_both(message: bytes, accoun
     assert fast(message, signature) == reference(message, signature) == account.address
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from(ACCOUNTS))
+def test_signatures_are_byte_for_byte_eth_accounts(message: bytes, account) -> None:  # noqa: ANN001
+    assert sign(account, message) == "0x" + account.sign_message(encode_defunct(primitive=message)).signature.hex().removeprefix("0x")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200), st.binary(min_size=64, max_size=64), st.sampled_from([0, 1, 27, 28]))
 def test_arbitrary_signatures_get_the_same_answer_from_both(message: bytes, rs: bytes, v: int) -> None:
