@@ -24,6 +24,7 @@ from typing import Any
 from bench._common import CACHE, ORIGIN, Row, cli, median_seconds, note
 from ledger import merkle
 from ledger.config import Settings, init_log
+from ledger.migrate import head_revision
 from ledger.store import Ledger
 
 __all__ = ["run", "synthetic_log", "SIZES"]
@@ -31,7 +32,7 @@ __all__ = ["run", "synthetic_log", "SIZES"]
 SIZES = {False: 10**7, True: 10**6}
 CHUNK = 100_000
 SAMPLES = 200
-_ENTRY = "INSERT INTO entry (seq, prev_hash, leaf_hash, event, event_hash, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, ?, x'', ?, 'synthetic', NULL, 'bench', '0x0', ?, '')"
+_ENTRY = "INSERT INTO entry (seq, prev_hash, leaf_hash, event, event_hash, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, ?, x'', ?, 'synthetic', NULL, 'bench', zeroblob(20), ?, '')"
 _NODE = "INSERT INTO merkle_node (level, idx, hash) VALUES (?, ?, ?)"
 
 
@@ -52,7 +53,7 @@ def _build(path: Path, size: int) -> bytes:
         entries, nodes = [], []
         for seq in range(start, min(start + CHUNK, size)):
             leaf = synthetic_leaf(seq)
-            entries.append((seq, prev, leaf, seq.to_bytes(8, "big"), f"{seq:012d}"))
+            entries.append((seq, prev, leaf, seq.to_bytes(8, "big"), seq.to_bytes(65, "big")))  # signature column: 65 bytes
             nodes.extend(tree.append(leaf)[1:])
             prev = leaf
         con.executemany(_ENTRY, entries)
@@ -67,7 +68,7 @@ def _build(path: Path, size: int) -> bytes:
 
 def synthetic_log(size: int) -> Ledger:
     """The cached synthetic log of `size` entries, built first if no finished build is cached."""
-    folder = CACHE / f"proofs-{size}"
+    folder = CACHE / f"proofs-{size}-schema{head_revision()}"  # rows are written with raw SQL: one build per schema
     ready = folder / "ready.json"
     settings = Settings(db_url=f"sqlite:///{folder / 'log.db'}", home=folder / "home", origin=ORIGIN)
     if not ready.exists():

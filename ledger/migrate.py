@@ -6,11 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from ledger.db import Database
 
-__all__ = ["upgrade", "alembic_config"]
+__all__ = ["upgrade", "alembic_config", "head_revision"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -27,3 +28,12 @@ def upgrade(db: Database) -> None:
     with db.writer.connect() as connection:
         command.upgrade(alembic_config(connection), "head")
         connection.commit()
+
+
+def head_revision() -> str:
+    """The newest migration's revision: the schema a fresh log gets."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # the project ships its migrations
+    return head
