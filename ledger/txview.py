@@ -31,11 +31,17 @@ def _key_of(table: type) -> tuple[str, ...]:
 
 
 class StateCache:
-    """Strong references to projection rows already loaded in the writer's long-lived session."""
+    """Strong references to projection rows already loaded in the writer's long-lived session.
+
+    Rows a batch inserted stay out of the session (`unattached`) until a later batch looks
+    one up: most are never touched again within the cache's life (a marking's item, until it
+    is sold), and joining the session cost more per row than inserting it.
+    """
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self.rows: dict[tuple[type, Any], Any] = {}
+        self.unattached: set[tuple[type, Any]] = set()
         self.head: tuple[int, bytes] | None = None
         self.frontier: CompactRange | None = None  # the tree's frontier at `head`
 
@@ -44,13 +50,18 @@ class StateCache:
 
     def clear(self) -> None:
         self.rows.clear()
+        self.unattached.clear()
         self.head = None
         self.frontier = None
 
-    def keep(self, rows: Iterable[tuple[tuple[type, Any], Any]]) -> None:
+    def keep(self, rows: Iterable[tuple[tuple[type, Any], Any]], attached: bool = True) -> None:
+        rows = dict(rows)
         self.rows.update(rows)
+        if not attached:
+            self.unattached.update(rows)
         if len(self.rows) > self.limit:  # a bounded cache: start again rather than grow without end
             self.rows.clear()
+            self.unattached.clear()
 
 
 class TxView:
@@ -93,7 +104,11 @@ class TxView:
     # ------------------------------------------------------------ lookups by key
 
     def _get(self, table: type, key: Any) -> Any:
-        row = self.new.get((table, key)) or self.cache.rows.get((table, key))
+        row = self.new.get((table, key))
+        if row is None:
+            row = self.cache.rows.get((table, key))
+            if row is not None and (table, key) in self.cache.unattached:
+                self._attach((table, key), row)
         if row is None and (table, key) not in self._absent:
             row = self.session.get(table, key)
             if row is not None:
@@ -140,6 +155,7 @@ class TxView:
         return stored + self._new_items_by_serial.get(serial, [])
 
     def items_on_permit_line(self, number: str, line: int) -> list[Item]:
+        self._attach_all(Item)  # the query must find the cached objects in the session, not load second copies
         stored = list(self.session.exec(select(Item).where(Item.permit_number == number, Item.permit_line == line)))
         pending = [row for (table, _), row in self.new.items() if table is Item and (row.permit_number, row.permit_line) == (number, line)]
         return stored + pending
@@ -148,6 +164,16 @@ class TxView:
         if any(table is Party for table, _ in self.new):
             return True
         return self.session.exec(select(Party.id).limit(1)).first() is not None
+
+    def _attach(self, key: tuple[type, Any], row: Any) -> None:
+        """Join an inserted row to the session as stored, so changes to it are flushed."""
+        make_transient_to_detached(row)
+        self.session.add(row)
+        self.cache.unattached.discard(key)
+
+    def _attach_all(self, table: type) -> None:
+        for key in [key for key in self.cache.unattached if key[0] is table]:
+            self._attach(key, self.cache.rows[key])
 
     # ------------------------------------------------------------ writes
 
@@ -163,16 +189,13 @@ class TxView:
         """Insert the new rows with one executemany per table, then flush the changed stored rows.
 
         New rows skip the ORM's unit of work (it costs more per row than the rest of an append);
-        once inserted they join the session as stored rows, so later changes are tracked as usual.
+        they join the session when a later lookup finds them (`StateCache.unattached`).
         """
         by_table: dict[type, list[Any]] = {}
         for (table, _), row in self.new.items():
             by_table.setdefault(table, []).append(row)
         for table, rows in by_table.items():
             insert_rows(self.session, table.__table__, [row.__dict__ for row in rows])
-            for row in rows:
-                make_transient_to_detached(row)
-            self.session.add_all(rows)
         self.session.flush()
 
     def flush(self) -> None:
@@ -182,7 +205,7 @@ class TxView:
 
     def committed(self) -> None:
         """The new rows are stored: keep them in the cache, and look them up there from now on."""
-        self.cache.keep(self.new.items())
+        self.cache.keep(self.new.items(), attached=False)
         for serial, items in self._new_items_by_serial.items():
             self._stored_serials.setdefault(serial, []).extend(item.uid for item in items)
         self.new.clear()

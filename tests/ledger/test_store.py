@@ -210,3 +210,18 @@ def test_entries_hold_the_signed_bytes_and_their_hash_chain(ledger: Ledger) -> N
         entry = session.get(Entry, receipt.seq)
     assert entry.leaf_hash == receipt.leaf_hash and entry.event_type == "mark_firearm" and entry.actor == "it-beretta"
     assert entry.prev_hash == ledger.entries(receipt.seq - 1, receipt.seq)[0].leaf_hash
+
+
+def test_rows_made_by_one_batch_and_changed_by_a_later_one_are_stored_changed(ledger: Ledger) -> None:
+    """A batch's new rows join the writer's session only when a later batch looks them up."""
+    w = World(ledger)
+    uid = w.firearm()  # one transaction makes the item and its custody row
+    w.ship(uid, "it-beretta", "de-jagd-schmidt")  # later ones change both
+    w.act("de-jagd-schmidt", "report_stolen", item=uid, place="Mainz", details="taken from the shop safe")
+    assert ledger.item(uid).status == "stolen" and ledger.item(uid).custodian == "de-jagd-schmidt"
+    with ledger.reading() as session:
+        stored = snapshot(session)
+    assert next(row for row in stored["diversion"] if row["uid"] == uid)["diverted_seq"] == ledger.size() - 1
+    rebuild(ledger)
+    with ledger.reading() as session:
+        assert snapshot(session) == stored
