@@ -35,6 +35,7 @@ __all__ = [
     "load_keystore",
 ]
 
+_CANONICAL_SIGNATURE = re.compile(r"0x[0-9a-f]{130}")
 _HEX_SIGNATURE = re.compile(r"(0x)?(?:[0-9a-fA-F]{2})*")  # bytes.fromhex alone would also take spaces and newlines
 
 
@@ -95,6 +96,8 @@ def signature_bytes(signature: str) -> bytes:
 
 def normalise_signature(signature: str) -> str:
     """The one spelling of a signature the log keeps: 0x and lower-case hex, as eth-account prints it."""
+    if isinstance(signature, str) and _CANONICAL_SIGNATURE.fullmatch(signature):
+        return signature  # the usual case, checked without decoding it
     return "0x" + signature_bytes(signature).hex()
 
 

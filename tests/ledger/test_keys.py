@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import SignatureError
-from ledger.keys import SECP256K1_N, new_account, recover, sign
+from ledger.keys import SECP256K1_N, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]
 
@@ -70,3 +70,15 @@ def test_out_of_range_r_or_s_is_refused(r: int, s: int) -> None:
     signature = "0x" + (r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27])).hex()
     with pytest.raises(SignatureError, match="out of range"):
         recover(b"x", signature)
+
+
+@pytest.mark.parametrize("spelling", [lambda s: s.removeprefix("0x"), lambda s: "0x" + s[2:].upper(), str])
+def test_every_spelling_of_a_signature_normalises_to_eth_accounts(spelling) -> None:  # noqa: ANN001
+    signature = sign(ACCOUNTS[0], b"message")
+    assert normalise_signature(spelling(signature)) == signature
+
+
+@pytest.mark.parametrize("bad", ["0x" + "ab" * 64, "0x" + "zz" * 65, "0x " + "ab" * 65, 7])
+def test_what_is_not_a_signature_has_no_spelling(bad) -> None:  # noqa: ANN001
+    with pytest.raises(SignatureError):
+        normalise_signature(bad)
