@@ -59,7 +59,8 @@ def _audit(folder: Path) -> tuple[float, float, list[dict[str, float]]]:
     finally:
         ledger.db.dispose()
     times = [began] + [when for _, when in marks]
-    return report.size / audit_s, bare, _rate_by_size([(done, times[n + 1] - times[n]) for n, (done, _) in enumerate(marks)])
+    steps = [(done, times[n + 1] - times[n]) for n, (done, _) in enumerate(marks)]
+    return report.size / audit_s, bare, _rate_by_size(steps[1:] or steps)  # the first step also starts the worker processes
 
 
 def _bare_rate(ledger: Ledger, count: int, chunk: int = 10_000) -> float:
