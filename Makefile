@@ -48,9 +48,11 @@ contracts-check: $(NODE_STAMP)
 contracts: $(NODE_STAMP)
 	cd contracts && node compile.js
 
+## bench: every benchmark at full size (up to about two hours: a real signed log grown to 10^7 events)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## bench-quick: every benchmark at small sizes, under two minutes
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
 
