@@ -10,10 +10,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ledger.events import json_object
-from ledger.store import Attestation, Ledger
-from ledger.tables import CheckpointRow, Entry, Permit
+from ledger.store import Attestation
+from ledger.tables import Entry, Permit
 
-__all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "proofs", "inclusion_out",
+__all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "inclusion_out",
            "PRIVATE_OWNER"]
 
 PRIVATE_OWNER = "private owner"
@@ -82,12 +82,6 @@ def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[st
         elif entry.type == "transfer" and event.get("owner_commitment"):
             hold(PRIVATE_OWNER, entry)
     return chain[::-1]
-
-
-def proofs(ledger: Ledger, seqs: list[int]) -> tuple[CheckpointRow, list[dict[str, Any]]]:
-    """Inclusion proofs of entries `seqs` against a fresh signed checkpoint that covers them all."""
-    attestation = ledger.attest(seqs)
-    return attestation.checkpoint, inclusion_out(attestation)
 
 
 def inclusion_out(attestation: Attestation) -> list[dict[str, Any]]:

@@ -11,31 +11,22 @@ from api.errors import Forbidden
 from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
 from ledger.events import Envelope
 from ledger.store import Attestation, Ledger, Receipt
-from ledger.tables import CheckpointRow, Party
+from ledger.tables import Party
 
-__all__ = ["router", "receipts_out", "checkpoint_out", "attested_out"]
+__all__ = ["router", "receipts_out", "attested_out"]
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-def checkpoint_out(ledger: Ledger, row: CheckpointRow) -> CheckpointOut:
-    """A checkpoint with the newest on-chain anchor it extends, so a receipt can be checked down to the chain."""
-    anchored = ledger.latest_anchored(row.size)
-    proof = [] if anchored is None else ledger.consistency_proof(anchored.size, row.size)
-    return _checkpoint(row, anchored, proof)
-
-
 def attested_out(attestation: Attestation) -> CheckpointOut:
-    """`checkpoint_out` of an attestation, which already holds the anchor and its proof."""
-    return _checkpoint(attestation.checkpoint, attestation.anchored, attestation.consistency)
-
-
-def _checkpoint(row: CheckpointRow, anchored: CheckpointRow | None, proof: list[bytes]) -> CheckpointOut:
+    """A checkpoint with the newest on-chain anchor it extends and the consistency proof down to it,
+    so a receipt can be checked down to the chain."""
+    row, anchored = attestation.checkpoint, attestation.anchored
     anchor = None
     if anchored is not None:
         anchor = AnchorOut(size=anchored.size, root=anchored.root.hex(), tx=anchored.anchor_tx, block=anchored.anchor_block,
                            time=anchored.anchor_time, chain_id=anchored.anchor_chain_id, index=anchored.anchor_index,
-                           consistency_proof=[h.hex() for h in proof])
+                           consistency_proof=[h.hex() for h in attestation.consistency])
     return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note, anchored=anchor)
 
 

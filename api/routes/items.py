@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from api.deps import CallerDep, LedgerDep
-from api.history import item_entries, proofs
-from api.routes.events import checkpoint_out
+from api.history import item_entries
+from api.routes.events import attested_out
 from api.schemas import EntryOut, ItemEventsOut, ItemOut, OwnerOut
 from ledger.rules import ENFORCEMENT
 from ledger.tables import Item, Party, PersonalRecord
@@ -47,11 +47,10 @@ def get_item_events(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) ->
     ledger.item(uid)
     with ledger.reading() as session:
         entries = item_entries(session, uid)
-    checkpoint, paths = proofs(ledger, [e.seq for e in entries])
-    by_seq = {p["seq"]: p["proof"] for p in paths}
+    attestation = ledger.attest([e.seq for e in entries])  # checkpoint, proofs and anchor read together
     return ItemEventsOut(
         uid=uid,
-        checkpoint=checkpoint_out(ledger, checkpoint),
-        events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at,
-                         leaf_hash=e.leaf_hash.hex(), event=e.event, inclusion_proof=by_seq.get(e.seq, [])) for e in entries],
+        checkpoint=attested_out(attestation),
+        events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at, leaf_hash=e.leaf_hash.hex(),
+                         event=e.event, inclusion_proof=[h.hex() for h in attestation.inclusion.get(e.seq, [])]) for e in entries],
     )

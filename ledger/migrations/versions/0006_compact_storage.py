@@ -64,9 +64,13 @@ def _to_bytes(seq: int, signer: str, signature: str) -> tuple[bytes, bytes]:
 
 
 def _to_text(seq: int, signer: bytes, signature: bytes) -> tuple[str, str]:
+    return _checksummed(signer), "0x" + signature.hex()
+
+
+def _checksummed(address: bytes) -> str:
     from eth_utils import to_checksum_address  # noqa: PLC0415 - only the downgrade needs it
 
-    return to_checksum_address(signer), "0x" + signature.hex()
+    return to_checksum_address(address)
 
 
 def _copy_entries(convert: Callable[[int, object, object], tuple[object, object]]) -> None:
@@ -123,7 +127,7 @@ def _text_on_postgres() -> None:
         op.execute(f"ALTER TABLE entry ALTER COLUMN {column} TYPE VARCHAR USING '0x' || encode({column}, 'hex')")
     bind = op.get_bind()
     for (signer,) in bind.execute(sa.text("SELECT DISTINCT signer FROM entry")).all():
-        checksummed, _ = _to_text(0, bytes.fromhex(signer[2:]), b"")
+        checksummed = _checksummed(bytes.fromhex(signer[2:]))
         bind.execute(sa.text("UPDATE entry SET signer = :new WHERE signer = :old"), {"new": checksummed, "old": signer})
 
 
