@@ -194,7 +194,7 @@ class RawEntryOut(BaseModel):
     """Everything needed to recompute the entry's leaf hash (see ledger.entry)."""
 
     seq: int
-    prev_hash: str
+    prev_hash: str = Field(description="the previous entry's leaf hash (32 zero bytes for seq 0), which this leaf hash covers")
     leaf_hash: str
     event: str = Field(description="the canonical RFC 8785 event bytes, as signed, as UTF-8 text")
     signer: str

@@ -18,7 +18,7 @@ from ulid import ULID
 
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, init_log
-from ledger.entry import GENESIS_PREV, entry_bytes
+from ledger.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.events import event_bytes
 from ledger.keys import LocalAccount, new_account, sign
 from ledger.merkle import LEAF_PREFIX
@@ -28,7 +28,7 @@ from ledger.store import Ledger
 __all__ = ["MAKER", "ENTRY_COLUMNS", "bench_log", "signed_marks", "recover", "canonical", "bare_rows"]
 
 MAKER = "maker"
-ENTRY_COLUMNS = ("seq", "prev_hash", "leaf_hash", "event", "event_hash", "event_type", "item_uid", "actor", "signer", "signature", "recorded_at")
+ENTRY_COLUMNS = ("seq", "leaf_hash", "event", "event_key", "event_type", "item_uid", "actor", "signer", "signature", "recorded_at")
 
 
 def bench_log(settings: Settings, maker: LocalAccount) -> Ledger:
@@ -78,10 +78,10 @@ def bare_rows(signed: Sequence[tuple[bytes, str, str]], batch: int) -> Iterator[
     for start in range(0, len(signed), batch):
         rows = []
         for seq, (event, signer, signature) in enumerate(signed[start : start + batch], start):
-            event_hash = hashlib.sha256(event).digest()
+            key = event_key(event)
             if recover(event, signature) != signer.lower():
                 raise AssertionError(f"signature of row {seq} does not recover to its signer")
             leaf = hashlib.sha256(LEAF_PREFIX + entry_bytes(seq, prev, recorded, event, signer, signature)).digest()
-            rows.append((seq, prev, leaf, event, event_hash, "mark_firearm", None, MAKER, signer, signature, recorded))
+            rows.append((seq, leaf, event, key, "mark_firearm", None, MAKER, signer, signature, recorded))
             prev = leaf
         yield rows

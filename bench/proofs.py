@@ -1,7 +1,7 @@
 """Inclusion and consistency proofs on a log of 10^7 entries, against one indexed row read.
 
 The proof path reads only `entry.leaf_hash` and `merkle_node`, so the log is built fast rather
-than signed: entry rows with synthetic leaf hashes (`leaf_hash(seq)`, chained by `prev_hash`)
+than signed: entry rows with synthetic leaf hashes (`leaf_hash(seq)`, event key `seq`)
 and the Merkle nodes `ledger.merkle.CompactRange` completes, bulk-inserted with sqlite3 into a
 schema made by the ledger's own migrations. The file is cached under `bench/.cache/` and reused
 by later runs (a build that did not finish leaves no `ready` marker and is redone). Every timed
@@ -32,7 +32,7 @@ __all__ = ["run", "synthetic_log", "SIZES"]
 SIZES = {False: 10**7, True: 10**6}
 CHUNK = 100_000
 SAMPLES = 200
-_ENTRY = "INSERT INTO entry (seq, prev_hash, leaf_hash, event, event_hash, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, ?, x'', ?, 'synthetic', NULL, 'bench', zeroblob(20), ?, '')"
+_ENTRY = "INSERT INTO entry (seq, leaf_hash, event, event_key, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, x'', ?, 'synthetic', NULL, 'bench', zeroblob(20), ?, '')"
 _NODE = "INSERT INTO merkle_node (level, idx, hash) VALUES (?, ?, ?)"
 
 
@@ -47,15 +47,13 @@ def _build(path: Path, size: int) -> bytes:
         con.execute(f"PRAGMA {pragma}")
     con.execute("BEGIN")
     tree = merkle.CompactRange()
-    prev = bytes(32)
     began = time.monotonic()
     for start in range(0, size, CHUNK):
         entries, nodes = [], []
         for seq in range(start, min(start + CHUNK, size)):
             leaf = synthetic_leaf(seq)
-            entries.append((seq, prev, leaf, seq.to_bytes(8, "big"), seq.to_bytes(65, "big")))  # signature column: 65 bytes
+            entries.append((seq, leaf, seq, seq.to_bytes(65, "big")))  # event key: seq, unique; signature column: 65 bytes
             nodes.extend(tree.append(leaf)[1:])
-            prev = leaf
         con.executemany(_ENTRY, entries)
         con.executemany(_NODE, nodes)
         if start // CHUNK % 10 == 9:

@@ -4,6 +4,10 @@ It trusts nothing stored but the entries' raw fields and the log's verifier key 
 caller: leaf hashes, the hash chain, every stored Merkle node, the root at every checkpoint,
 every checkpoint signature and every party signature (with the key history replayed from the
 log itself, so an event signed by a key revoked before it is caught too).
+
+Entries do not store their prev hash: each leaf hash is recomputed over the stored leaf hash of
+the entry before, so a broken link shows as a leaf hash that does not match (an entry rewritten
+with a fresh leaf hash is reported there, and again at the next entry, whose leaf covers the old one).
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
@@ -22,8 +25,8 @@ from sqlmodel import Session, select
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
-from ledger.codec import parse_time, sha256
-from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.codec import parse_time
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import normalise_address, recover
 from ledger.store import gc_paused
@@ -139,7 +142,6 @@ def _audit(
     wanted_sizes = {row.size for row in checkpoints} | asked
     tree = merkle.CompactRange()  # over the leaf hashes recomputed from the entries' bytes
     keys = _KeyHistory()
-    prev = GENESIS_PREV  # the previous entry's stored leaf hash: each link is judged on its own
     bad_leaves: list[int] = []
     for chunk in _examined_chunks(session, workers if workers is not None else _default_workers(total)):
         computed: dict[tuple[int, int], bytes] = {}
@@ -147,10 +149,9 @@ def _audit(
             if seen.seq != tree.size:
                 report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
-            _check_link(seen, prev, keys, report)
+            _check_in_order(seen, keys, report)
             if seen.leaf != seen.stored_leaf:
                 bad_leaves.append(seen.seq)
-            prev = seen.stored_leaf
             for level, index, node in tree.append(seen.leaf)[1:]:
                 computed[(level, index)] = node
             if tree.size in wanted_sizes:
@@ -166,27 +167,28 @@ def _audit(
     return report
 
 
-def _chunks(session: Session) -> Iterator[list[Any]]:
-    """Entries in order, as plain rows in `_examine`'s column order (no ORM objects: the audit only reads)."""
+def _chunks(session: Session) -> Iterator[list[tuple]]:
+    """Entries in order as plain tuples in `_examine`'s order (no ORM objects: the audit only reads),
+    each with the stored leaf hash of the row before it: the prev hash its leaf hash must cover."""
     c = Entry.__table__.c
-    columns = (c.seq, c.prev_hash, c.leaf_hash, c.event, c.event_hash, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at)
-    start = 0
-    while True:
-        rows = list(session.execute(select(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)))
-        if not rows:
-            return
-        yield rows
+    columns = (c.seq, c.leaf_hash, c.event, c.event_key, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at)
+    start, prev = 0, GENESIS_PREV
+    while rows := session.execute(select(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)).all():
+        chunk = []
+        for row in rows:
+            chunk.append((prev, *row))
+            prev = row.leaf_hash
+        yield chunk
         start = rows[-1].seq + 1
 
 
 @dataclass(frozen=True)
 class _Examined:
-    """What one entry says about itself, worked out without looking at any other entry."""
+    """What one entry says about itself, worked out from its row and the leaf hash stored before it."""
 
     seq: int
-    prev_hash: bytes
     stored_leaf: bytes
-    leaf: bytes  # recomputed from the entry's bytes (the stored one when they are malformed)
+    leaf: bytes  # recomputed from the entry's bytes and the leaf hash before (the stored one when they are malformed)
     problems: tuple[str, ...]
     signer: str | None  # the address the signature recovers to, when it verifies
     actor: str | None
@@ -196,16 +198,14 @@ class _Examined:
 
 
 def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independent checks
-    seq, prev_hash, stored_leaf, event_bytes, event_hash, event_type, item_uid, actor, signer, signature, recorded_at = row
+    prev_hash, seq, stored_leaf, event_bytes, stored_key, event_type, item_uid, actor, signer, signature, recorded_at = row
     problems: list[str] = []
     try:
         leaf = entry_leaf_hash(seq, prev_hash, recorded_at, event_bytes, signer, signature)
     except ValueError as exc:
-        return _Examined(seq, prev_hash, stored_leaf, stored_leaf, (f"entry fields are malformed: {exc}",), None, None, None, recorded_at, None)
+        return _Examined(seq, stored_leaf, stored_leaf, (f"entry fields are malformed: {exc}",), None, None, None, recorded_at, None)
     if leaf != stored_leaf:
-        problems.append("leaf hash does not match the entry's bytes")
-    if sha256(event_bytes) != event_hash:
-        problems.append("event hash does not match the event bytes")
+        problems.append("leaf hash does not match the entry's bytes and the previous leaf hash (entry changed or hash chain broken)")
     try:
         event = ev.parse_event(event_bytes)
         if ev.event_bytes(ev.json_object(event_bytes)) != event_bytes:
@@ -213,13 +213,15 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
         recovered = recover(event_bytes, signature)
     except LedgerError as exc:
         problems.append(f"event or signature unreadable: {exc}")
-        return _Examined(seq, prev_hash, stored_leaf, leaf, tuple(problems), None, None, None, recorded_at, None)
+        return _Examined(seq, stored_leaf, leaf, tuple(problems), None, None, None, recorded_at, None)
     if recovered != signer:
         problems.append(f"signature does not verify: it recovers to {recovered}, not {signer}")
     if event.type != event_type or event.actor != actor or getattr(event, "item", None) != item_uid:
         problems.append("indexed columns (type, actor, item) disagree with the event")
+    if stored_key != event_key(event_bytes):  # a wrong key would let a resend of this event be appended again
+        problems.append("event key does not match the event bytes")
     key_event = event_bytes if event.type in _KEY_EVENTS else None
-    return _Examined(seq, prev_hash, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,
+    return _Examined(seq, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,
                      event.actor, event.time, recorded_at, key_event)
 
 
@@ -228,10 +230,8 @@ def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
         return [_examine(row) for row in rows]
 
 
-def _check_link(seen: _Examined, prev: bytes, keys: _KeyHistory, report: AuditReport) -> None:
-    """The checks that need the entries before: the hash chain and who held which key when."""
-    if seen.prev_hash != prev:
-        report.findings.append(Finding(seen.seq, "hash chain broken: prev_hash is not the previous entry's leaf hash"))
+def _check_in_order(seen: _Examined, keys: _KeyHistory, report: AuditReport) -> None:
+    """The checks that need the entries before: who held which key when (the chain is in each leaf hash)."""
     report.findings.extend(Finding(seen.seq, problem) for problem in seen.problems)
     key_event = ev.parse_event(seen.key_event) if seen.key_event is not None else None
     if seen.signer is not None and (problem := keys.check(seen.signer, seen.actor, seen.time, seen.recorded_at, key_event)) is not None:
@@ -246,7 +246,7 @@ def _default_workers(total: int) -> int:
 
 def _examined_chunks(session: Session, workers: int) -> Iterator[list[_Examined]]:
     """Examined entries chunk by chunk, in log order; with workers, a few chunks ahead in parallel."""
-    chunks = ([tuple(row) for row in chunk] for chunk in _chunks(session))
+    chunks = _chunks(session)
     if workers <= 0:
         yield from map(_examine_chunk, chunks)
         return

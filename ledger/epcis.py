@@ -19,7 +19,7 @@ from urllib.parse import quote
 from sqlmodel import select
 
 from ledger import events as ev
-from ledger.codec import format_time
+from ledger.codec import format_time, sha256
 from ledger.store import Ledger
 from ledger.tables import Entry
 
@@ -80,7 +80,7 @@ def epcis_event(entry: Entry, proof: dict[str, Any] | None) -> dict[str, Any]:
     event = ev.parse_event(entry.event)
     out: dict[str, Any] = {
         "type": "ObjectEvent",
-        "eventID": f"ni:///sha-256;{entry.event_hash.hex()}",
+        "eventID": f"ni:///sha-256;{sha256(entry.event).hex()}",
         "eventTime": event.time,
         "eventTimeZoneOffset": "+00:00",
         "recordTime": entry.recorded_at,

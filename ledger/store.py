@@ -1,9 +1,9 @@
 """The ledger store: the one append transaction, Merkle nodes, proofs and checkpoints.
 
 Every write goes through `Ledger.append_batch`: under the append lock it authenticates each
-signed event, judges it by the rules, appends the entry (seq, prev hash, leaf hash), writes
-the Merkle nodes it completes and updates the current-state rows, all in one database
-transaction. A refused event raises and nothing of its batch is kept.
+signed event, judges it by the rules, appends the entry (seq, leaf hash covering the previous
+one), writes the Merkle nodes it completes and updates the current-state rows, all in one
+database transaction. A refused event raises and nothing of its batch is kept.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database, insert_rows
-from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
@@ -47,7 +47,7 @@ class Receipt:
 
     seq: int
     leaf_hash: bytes
-    event_hash: bytes
+    event_hash: bytes  # the full SHA-256 of the event bytes
     duplicate: bool = False  # the same signed event was already in the log
 
 
@@ -92,6 +92,7 @@ class _Opened:
     envelope: ev.Envelope = None  # type: ignore[assignment]
     signed: bytes = b""
     event_hash: bytes = b""
+    event_key: int = 0
     signer: str = ""
     event: ev.Event = None  # type: ignore[assignment]
     error: LedgerError | None = None
@@ -189,7 +190,7 @@ class Ledger:
             prev = head[1]
             recorded_at = format_time(self.clock())
             parsed = [self._open(index, raw) for index, raw in enumerate(envelopes)]
-            known = self._known(session, [opened.event_hash for opened in parsed if opened.event is not None])
+            known = self._known(session, {opened.event_hash: opened.event_key for opened in parsed if opened.event is not None})
             view.prefetch_items(
                 (opened.event.item for opened in parsed if hasattr(opened.event, "item")),
                 (marked_serial(opened.event) for opened in parsed if opened.event is not None and opened.event.type.startswith("mark_")),
@@ -217,10 +218,9 @@ class Ledger:
                 leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature)
                 row = dict(
                     seq=seq,
-                    prev_hash=prev,
                     leaf_hash=leaf,
                     event=signed,
-                    event_hash=event_hash,
+                    event_key=opened.event_key,
                     event_type=event.type,
                     item_uid=getattr(event, "item", None),
                     actor=event.actor,
@@ -252,7 +252,7 @@ class Ledger:
             envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
             signed = ev.event_bytes(envelope.event)
             signer = normalise_address(envelope.signer, "signer")
-            return _Opened(envelope, signed, sha256(signed), signer, ev.parse_event(envelope.event))
+            return _Opened(envelope, signed, sha256(signed), event_key(signed), signer, ev.parse_event(envelope.event))
         except ValidationError as exc:
             error: LedgerError = EventInvalid(f"not an envelope: {exc.errors()[0]['msg']}")
         except LedgerError as exc:
@@ -276,12 +276,19 @@ class Ledger:
             view.add(new_row(PersonalRecord, commitment=commitment, recorded_seq=seq, **opening))
 
     @staticmethod
-    def _known(session: Session, event_hashes: list[bytes]) -> dict[bytes, Receipt]:
-        """Receipts of events already in the log (a resend is answered, never appended twice)."""
-        if not event_hashes:
+    def _known(session: Session, keys: dict[bytes, int]) -> dict[bytes, Receipt]:
+        """Receipts of events already in the log, by event hash (a resend is answered, never appended twice).
+
+        `keys` maps each new event's SHA-256 to its `event_key`. Rows are found by key and kept
+        only when their stored bytes hash the same, so events whose keys collide are both
+        appended. The caller holds the append lock (`Database.lock_for_append`) until its insert
+        commits, so no other writer can append one of these events between this check and it.
+        """
+        if not keys:
             return {}
-        rows = session.exec(select(Entry.seq, Entry.leaf_hash, Entry.event_hash).where(Entry.event_hash.in_(event_hashes)))
-        return {h: Receipt(seq=seq, leaf_hash=leaf, event_hash=h, duplicate=True) for seq, leaf, h in rows}
+        rows = session.execute(select(Entry.seq, Entry.leaf_hash, Entry.event).where(Entry.event_key.in_(set(keys.values()))))
+        stored = ((sha256(event), seq, leaf) for seq, leaf, event in rows)
+        return {h: Receipt(seq=seq, leaf_hash=leaf, event_hash=h, duplicate=True) for h, seq, leaf in stored if h in keys}
 
     @staticmethod
     def _head(session: Session) -> tuple[int, bytes]:

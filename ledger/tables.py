@@ -92,20 +92,25 @@ SEQ = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Entry(SQLModel, table=True):
-    """One log entry: leaf `seq` of the Merkle tree and link `seq` of the hash chain."""
+    """One log entry: leaf `seq` of the Merkle tree and link `seq` of the hash chain.
+
+    The link itself is not stored: an entry's prev hash is entry seq-1's leaf hash (`GENESIS_PREV`
+    for seq 0), which its leaf hash commits to. `event_key` (`ledger.entry.event_key`: 8 bytes of
+    the event's SHA-256) finds a resent event in a small index; it is not unique, so a match is
+    confirmed on the event bytes. Receipts and exports hash the event bytes for its full SHA-256.
+    """
 
     __tablename__ = "entry"
 
     seq: int = Field(sa_type=SEQ, primary_key=True, sa_column_kwargs={"autoincrement": False})
-    prev_hash: bytes = Field(sa_type=LargeBinary)
     leaf_hash: bytes = Field(sa_type=LargeBinary)
     event: bytes = Field(sa_type=LargeBinary, description="canonical (RFC 8785) event bytes, as signed")
-    event_hash: bytes = Field(sa_type=LargeBinary, unique=True)
+    event_key: int = Field(sa_type=BigInteger, index=True)  # ix_entry_event_key, not unique
     event_type: str  # transfers are indexed (ix_entry_transfer_seq, for the network page); nothing else queries by type
     item_uid: Optional[str] = None  # indexed with seq below (ix_entry_item_seq)
     actor: str
     signer: str = Field(sa_type=AddressBytes)
-    signature: str = Field(sa_type=SignatureBytes)  # no unique index: a valid signature binds its event, whose hash is unique
+    signature: str = Field(sa_type=SignatureBytes)  # no unique index: a valid signature binds its event, appended once
     recorded_at: str
 
 

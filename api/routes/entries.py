@@ -8,6 +8,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import LedgerDep
 from api.schemas import EntriesOut, RawEntryOut
+from ledger.entry import GENESIS_PREV
+from ledger.store import Ledger
+from ledger.tables import Entry
 
 __all__ = ["router", "PAGE"]
 
@@ -20,10 +23,23 @@ def get_entries(ledger: LedgerDep, start: Annotated[int, Query(ge=0, le=2**62)] 
                 end: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> EntriesOut:
     size = ledger.size()
     stop = min(end if end is not None else start + PAGE, start + PAGE, size)
-    rows = ledger.entries(start, stop) if stop > start else []
     return EntriesOut(
         start=start, end=max(stop, start), size=size,
-        entries=[RawEntryOut(seq=r.seq, prev_hash=r.prev_hash.hex(), leaf_hash=r.leaf_hash.hex(), event=r.event.decode(),
-                             signer=r.signer, signature=r.signature, recorded_at=r.recorded_at) for r in rows],
+        entries=[RawEntryOut(seq=r.seq, prev_hash=prev.hex(), leaf_hash=r.leaf_hash.hex(), event=r.event.decode(),
+                             signer=r.signer, signature=r.signature, recorded_at=r.recorded_at)
+                 for prev, r in _linked(ledger, start, stop)],
         next=stop if stop < size else None,
     )
+
+
+def _linked(ledger: Ledger, start: int, stop: int) -> list[tuple[bytes, Entry]]:
+    """Entries [start, stop), each with its prev hash: the leaf hash stored before it (the table keeps
+    no prev hash, so entry start-1 is read too), as the audit takes it."""
+    if stop <= start:
+        return []
+    linked, prev = [], GENESIS_PREV
+    for row in ledger.entries(max(start - 1, 0), stop):
+        if row.seq >= start:
+            linked.append((prev, row))
+        prev = row.leaf_hash
+    return linked

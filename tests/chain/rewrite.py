@@ -1,9 +1,10 @@
 """An operator who rewrites history consistently: the attack only a chain anchor exposes.
 
 `rewrite_entry` changes entry k's event with plain SQL (re-signed by the actor's own key, so
-every party signature verifies), recomputes the leaf hash and prev hash of k and of every
-later entry, every Merkle node, and re-signs every checkpoint with the log key. Afterwards
-the plain audit (`tracemark verify`) passes; the anchors on chain still hold the old roots.
+every party signature verifies), recomputes its event key, the leaf hash of k and of every later
+entry (each covers the one before), every Merkle node, and re-signs every checkpoint with the
+log key. Afterwards the plain audit (`tracemark verify`) passes; the anchors on chain still hold
+the old roots.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from eth_account.signers.local import LocalAccount
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
-from ledger.codec import format_time, parse_time, sha256
+from ledger.codec import format_time, parse_time
 from ledger.db import open_database
-from ledger.entry import GENESIS_PREV, entry_leaf_hash
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
 from ledger.keys import sign
 from ledger.tables import Entry
 
@@ -49,7 +50,7 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
                     signature = sign(signer, event)
                 leaf = entry_leaf_hash(row.seq, prev, row.recorded_at, event, row.signer, signature)
                 db.execute(sqlalchemy.update(entry).where(entry.c.seq == row.seq).values(
-                    event=event, event_hash=sha256(event), signature=signature, prev_hash=prev, leaf_hash=leaf))
+                    event=event, event_key=event_key(event), signature=signature, leaf_hash=leaf))
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
                 roots[tree.size] = tree.root()
                 prev = leaf

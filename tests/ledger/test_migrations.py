@@ -1,9 +1,19 @@
-"""Migrations move a populated log both ways without changing a hashed byte (0006: signatures as bytes)."""
+"""Migrations move a populated log both ways without changing a hashed byte.
+
+0006 stores signatures as bytes; 0007 drops `entry.prev_hash` and replaces the unique
+`entry.event_hash` by an 8-byte `event_key`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 from alembic import command
+from alembic.util import pyfiles
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -11,7 +21,9 @@ from sqlmodel import SQLModel
 from ulid import ULID
 
 from ledger.audit import audit
+from ledger.codec import sha256
 from ledger.config import Settings
+from ledger.entry import GENESIS_PREV, event_key
 from ledger.migrate import alembic_config, upgrade
 from ledger.store import Ledger
 from ledger.tables import Entry
@@ -27,6 +39,21 @@ def _migrate(ledger: Ledger, revision: str) -> None:
             command.downgrade(alembic_config(connection), revision)
         connection.commit()
     ledger._forget()  # the append path's cache describes the old tables
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Migrations copy entries 3 at a time, so a small log crosses many chunk boundaries."""
+    load = pyfiles.load_module_py
+
+    def loaded(module_id: str, path: str | Path) -> ModuleType:
+        module = load(module_id, path)
+        if hasattr(module, "_CHUNK"):
+            module._CHUNK = 3
+        return module
+
+    monkeypatch.setattr(pyfiles, "load_module_py", loaded)
+    yield
 
 
 def _raw_signatures(ledger: Ledger) -> list[tuple[object, object]]:
@@ -85,3 +112,59 @@ def test_upper_case_signatures_are_stored_in_the_one_spelling(ledger: Ledger, se
         entry = session.get(Entry, receipt.seq)
     assert entry is not None and entry.signature == envelope["signature"].lower()
     _audit_ok(ledger, settings)
+
+
+def _entries(ledger: Ledger) -> list[tuple[int, bytes, bytes, int]]:
+    return [(e.seq, e.leaf_hash, e.event, e.event_key) for e in ledger.entries(0, ledger.size())]
+
+
+def _rows_0006(ledger: Ledger) -> list[tuple[object, ...]]:
+    with ledger.db.writer.connect() as connection:
+        return [tuple(row) for row in connection.execute(text("SELECT seq, prev_hash, leaf_hash, event, event_hash FROM entry ORDER BY seq"))]
+
+
+def _as_0006_stored_them(entries: list[tuple[int, bytes, bytes, int]]) -> list[tuple[object, ...]]:
+    """What the 0006 code wrote: each prev hash is the leaf hash before, each event hash the event's SHA-256."""
+    prevs = [GENESIS_PREV] + [leaf for _, leaf, _, _ in entries[:-1]]
+    return [(seq, prev, leaf, event, sha256(event)) for (seq, leaf, event, _), prev in zip(entries, prevs)]
+
+
+def test_entries_lose_prev_and_event_hashes_and_get_them_back(ledger: Ledger, settings: Settings, small_chunks: None) -> None:
+    world = World(ledger)
+    uid = world.firearm()
+    resent = world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())
+    receipt = ledger.append(resent)
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    ledger.checkpoint()
+    entries, root = _entries(ledger), ledger.root()
+    assert all(key == event_key(event) for _, _, event, key in entries)
+    size = _audit_ok(ledger, settings)
+
+    _migrate(ledger, "0006")
+    old = _rows_0006(ledger)
+    assert old == _as_0006_stored_them(entries)
+    for _ in range(2):  # 0006 -> 0007 -> 0006 -> 0007
+        _migrate(ledger, "head")
+        with ledger.db.writer.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+        assert _entries(ledger) == entries and ledger.root() == root
+        assert _audit_ok(ledger, settings) == size
+        assert ledger.append(resent) == replace(receipt, duplicate=True)
+        _migrate(ledger, "0006")
+        assert _rows_0006(ledger) == old
+    _migrate(ledger, "head")
+    world.ship(uid, "de-jagd-schmidt", "it-beretta")  # and the log goes on
+    assert _audit_ok(ledger, settings) == size + 2
+
+
+@pytest.mark.parametrize("column", ["prev_hash", "event_hash"])
+def test_a_log_whose_dropped_columns_disagree_with_it_is_refused_whole(ledger: Ledger, column: str) -> None:
+    world = World(ledger)
+    world.firearm()
+    _migrate(ledger, "0006")
+    with ledger.db.writer.begin() as connection:
+        connection.execute(text(f"UPDATE entry SET {column} = leaf_hash WHERE seq = 3"))
+    before = _rows_0006(ledger)
+    with pytest.raises(RuntimeError, match="entry 3"):
+        upgrade(ledger.db)
+    assert _rows_0006(ledger) == before

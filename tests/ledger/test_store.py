@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import update
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from ulid import ULID
 
 from ledger import merkle
 from ledger.audit import audit
 from ledger.checkpoint import LogKey, verify_checkpoint
+from ledger.codec import sha256
 from ledger.demo import run_demo
+from ledger.entry import entry_leaf_hash, event_key
 from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError
 from ledger.keys import new_account
 from ledger.personal import commit
@@ -100,8 +103,9 @@ def test_stored_proofs_equal_the_reference_and_verify_against_every_checkpoint(l
     hashes = leaves(ledger)
     size = len(hashes)
     assert size > 250 and [c.size for c in checkpoints][-1] == size
-    for seq, entry in enumerate(ledger.entries(0, size)):
-        assert entry.prev_hash == (hashes[seq - 1] if seq else bytes(32))
+    for seq, entry in enumerate(ledger.entries(0, size)):  # each leaf hash covers the one before
+        assert entry.leaf_hash == entry_leaf_hash(seq, hashes[seq - 1] if seq else bytes(32), entry.recorded_at, entry.event,
+                                                  entry.signer, entry.signature)
     for n in range(size + 1):
         assert ledger.root(n) == merkle.root_from_leaves(hashes[:n])
     for row in checkpoints:
@@ -209,7 +213,22 @@ def test_entries_hold_the_signed_bytes_and_their_hash_chain(ledger: Ledger) -> N
     with ledger.reading() as session:
         entry = session.get(Entry, receipt.seq)
     assert entry.leaf_hash == receipt.leaf_hash and entry.event_type == "mark_firearm" and entry.actor == "it-beretta"
-    assert entry.prev_hash == ledger.entries(receipt.seq - 1, receipt.seq)[0].leaf_hash
+    prev = ledger.entries(receipt.seq - 1, receipt.seq)[0].leaf_hash
+    assert entry.leaf_hash == entry_leaf_hash(entry.seq, prev, entry.recorded_at, entry.event, entry.signer, entry.signature)
+    assert receipt.event_hash == sha256(entry.event) and entry.event_key == event_key(entry.event)
+
+
+def test_events_whose_keys_collide_are_both_appended_and_a_resend_is_still_answered(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = World(ledger)
+    monkeypatch.setattr("ledger.store.event_key", lambda event: 42)  # every event from here on has the same key
+    first, second = (w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(2))
+    a = ledger.append(first)
+    b, a_again = ledger.append_batch([second, first])  # a key match that is another event, then a true resend
+    assert not a.duplicate and not b.duplicate and b.seq == a.seq + 1 and ledger.size() == b.seq + 1
+    assert a_again == replace(a, duplicate=True) and ledger.append(second) == replace(b, duplicate=True)
+    assert ledger.size() == b.seq + 1
+    with ledger.reading() as session:
+        assert list(session.exec(select(Entry.event_key).where(Entry.seq >= a.seq))) == [42, 42]
 
 
 def test_rows_made_by_one_batch_and_changed_by_a_later_one_are_stored_changed(ledger: Ledger) -> None:

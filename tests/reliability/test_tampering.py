@@ -26,7 +26,7 @@ from tests.reliability.anchored_demo import AnchoredDemo, build, grow
 
 CASES = 1000
 GROUPS = {
-    "entry": ("entry", "seq", ["event", "prev_hash", "leaf_hash", "event_hash", "recorded_at", "actor", "event_type", "item_uid"]),
+    "entry": ("entry", "seq", ["event", "leaf_hash", "event_key", "recorded_at", "actor", "event_type", "item_uid"]),
     "signature": ("entry", "seq", ["signature", "signer"]),
     "merkle_node": ("merkle_node", "level, idx", ["hash"]),
     "checkpoint": ("checkpoint", "id", ["note", "root", "size"]),
@@ -63,7 +63,8 @@ def one_byte_changed(value: object, rng: random.Random) -> object:
         at = rng.choice([i for i, c in enumerate(value) if c.isascii()])
         return value[:at] + rng.choice([c for c in PRINTABLE if c != value[at]]) + value[at + 1:]
     assert isinstance(value, int)
-    return value ^ (rng.randrange(1, 256) << (8 * rng.randrange(max(1, (value.bit_length() + 7) // 8))))
+    changed = value ^ (rng.randrange(1, 256) << (8 * rng.randrange(max(1, (value.bit_length() + 7) // 8))))
+    return (changed + 2**63) % 2**64 - 2**63  # a byte of the 64-bit two's complement integer the database stores
 
 
 def pick(db: sqlite3.Connection, group: str, rng: random.Random) -> Change:
