@@ -8,14 +8,16 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError
 from ledger.keys import normalise_address, normalise_signature
+from ledger.packing import PackError, pack, unpack
 
 __all__ = [
     "Entry",
@@ -87,6 +89,43 @@ class AddressBytes(_HexAsBytes):
         return normalise_address(text) if len(value) == 20 else text  # a damaged value is shown as it is, for the audit to report
 
 
+class PackedBytes(TypeDecorator[bytes]):
+    """Signed JSON bytes stored packed (`ledger.packing`) and read back byte for byte.
+
+    A value that no longer unpacks is read as the stored bytes themselves: it is evidence, and
+    the audit reports it (its leaf hash no longer matches) instead of failing to read the log.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            return unpack(value)
+        except PackError:
+            return value
+
+
+class PackedJSON(TypeDecorator[dict]):
+    """A JSON object of a projection row, stored as packed compact JSON (`ledger.packing`)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return pack(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else json.loads(unpack(value))
+
+
 SEQ = BigInteger().with_variant(Integer(), "sqlite")
 """A log position: 64-bit, and on SQLite an INTEGER PRIMARY KEY, which is the rowid itself (no second index)."""
 
@@ -104,7 +143,7 @@ class Entry(SQLModel, table=True):
 
     seq: int = Field(sa_type=SEQ, primary_key=True, sa_column_kwargs={"autoincrement": False})
     leaf_hash: bytes = Field(sa_type=LargeBinary)
-    event: bytes = Field(sa_type=LargeBinary, description="canonical (RFC 8785) event bytes, as signed")
+    event: bytes = Field(sa_type=PackedBytes, description="canonical (RFC 8785) event bytes, as signed (stored packed)")
     event_key: int = Field(sa_type=BigInteger, index=True)  # ix_entry_event_key, not unique
     event_type: str  # transfers are indexed (ix_entry_transfer_seq, for the network page); nothing else queries by type
     item_uid: Optional[str] = None  # indexed with seq below (ix_entry_item_seq)
@@ -179,7 +218,7 @@ class Item(SQLModel, table=True):
     kind: str  # firearm | specimen
     marker: str  # lookups by marker use uq_item_marker_serial
     serial: str = Field(index=True)
-    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    facts: dict[str, Any] = Field(sa_column=Column(PackedJSON, nullable=False))
     status: str = Field(index=True)  # active | in_transit | lost | stolen | seized | forfeited | destroyed | deactivated
     status_before: Optional[str] = None
     custodian: Optional[str] = None
@@ -300,7 +339,7 @@ class Diversion(SQLModel, table=True):
 
     uid: str = Field(primary_key=True)
     item_kind: str
-    chain: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    chain: dict[str, Any] = Field(sa_column=Column(PackedJSON, nullable=False))
     diverted_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
     diversion_kind: Optional[str] = None
     diversion_time: Optional[str] = None

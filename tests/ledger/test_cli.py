@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ledger.checkpoint import LogKey, verify_checkpoint
 from ledger.config import Settings, open_ledger
 from ledger.keys import load_keystore
+from ledger.packing import pack, unpack
 from ledger.rebuild import snapshot
 from tracemark.cli import app
 
@@ -86,13 +87,25 @@ def _flip_blob(column: str, table: str = "entry", where: str = f"seq = {SEQ}", a
     return change
 
 
+def _edit_event(old: bytes, new: bytes) -> Callable[[sqlite3.Connection], None]:
+    """Change the event's text itself and store it packed again, as a forger with the database would."""
+    def change(con: sqlite3.Connection) -> None:
+        (stored,) = con.execute(f"SELECT event FROM entry WHERE seq = {SEQ}").fetchone()
+        event = unpack(stored)
+        assert old in event and stored != event  # the row really is packed, and holds what we change
+        con.execute(f"UPDATE entry SET event = ? WHERE seq = {SEQ}", (pack(event.replace(old, new, 1)),))
+
+    return change
+
+
 def _last_seq(con: sqlite3.Connection) -> int:
     return con.execute("SELECT max(seq) FROM entry").fetchone()[0]
 
 
 # (what is changed, how, the sequence number verify must name, what it must say)
 TAMPERING = [
-    ("entry.event", _flip_blob("event", at=30), lambda con: SEQ, "leaf hash does not match"),
+    ("entry.event", _flip_blob("event", at=10), lambda con: SEQ, "leaf hash does not match"),
+    ("entry.event, repacked", _edit_event(b'"time":"2', b'"time":"1'), lambda con: SEQ, "leaf hash does not match"),
     ("entry.signature", _flip_blob("signature", at=20), lambda con: SEQ, "leaf hash does not match"),
     ("entry.signer", _flip_blob("signer", at=3), lambda con: SEQ, "leaf hash does not match"),
     ("entry.event_key", lambda con: con.execute(f"UPDATE entry SET event_key = event_key + 1 WHERE seq = {SEQ}"), lambda con: SEQ,
