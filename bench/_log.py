@@ -13,14 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 import coincurve
-from eth_hash.auto import keccak
 from ulid import ULID
 
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.events import event_bytes
-from ledger.keys import LocalAccount, new_account, sign
+from ledger.keys import LocalAccount, keccak_256, new_account, sign
 from ledger.merkle import LEAF_PREFIX
 from ledger.signatures import sign_event
 from ledger.store import Ledger
@@ -61,9 +60,9 @@ def signed_marks(maker: LocalAccount, count: int, prefix: str) -> list[dict[str,
 def recover(message: bytes, signature: str) -> str:
     """EIP-191 signer recovery straight on coincurve (lower-case address): the cheapest way to do what the ledger must."""
     raw = bytes.fromhex(signature[2:])
-    digest = keccak(b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message)
+    digest = keccak_256(b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message)
     public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([raw[64] - 27]), digest, hasher=None)
-    return "0x" + keccak(public.format(compressed=False)[1:])[-20:].hex()
+    return "0x" + keccak_256(public.format(compressed=False)[1:])[-20:].hex()
 
 
 def canonical(envelopes: Sequence[dict[str, Any]]) -> list[tuple[bytes, str, str]]:

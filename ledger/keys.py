@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import coincurve
-from Crypto.Hash import keccak
+import sha3
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_hex_address, to_checksum_address
@@ -30,6 +30,7 @@ __all__ = [
     "signature_bytes",
     "normalise_signature",
     "eip191_digest",
+    "keccak_256",
     "normalise_address",
     "save_keystore",
     "load_keystore",
@@ -146,4 +147,5 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
 
 
 def keccak_256(data: bytes) -> bytes:
-    return keccak.new(digest_bits=256, data=data).digest()
+    """Ethereum's Keccak-256 (not SHA3-256), from safe-pysha3: a quarter of pycryptodome's cost per call."""
+    return sha3.keccak_256(data).digest()

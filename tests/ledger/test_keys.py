@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import SignatureError
-from ledger.keys import SECP256K1_N, new_account, normalise_signature, recover, sign
+from Crypto.Hash import keccak
+
+from ledger.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]
 
@@ -82,3 +84,13 @@ def test_every_spelling_of_a_signature_normalises_to_eth_accounts(spelling) -> N
 def test_what_is_not_a_signature_has_no_spelling(bad) -> None:  # noqa: ANN001
     with pytest.raises(SignatureError):
         normalise_signature(bad)
+
+
+def test_keccak_is_ethereums_not_sha3() -> None:
+    assert keccak_256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_keccak_agrees_with_pycryptodome(data: bytes) -> None:
+    assert keccak_256(data) == keccak.new(digest_bits=256, data=data).digest()
