@@ -5,13 +5,18 @@ Threads that append at the same time queue their envelopes; one of them (the lea
 the queue as one batch and hands each waiter its receipt; then leadership passes to a thread
 still waiting. A refusal inside a group fails only the event it names: the rest is appended
 again without it, so a group behaves exactly like its appends made one by one.
+
+Waiters that want proofs (a receipt answered over HTTP, a scan) get one attestation for the
+whole group, read once by the leader, instead of each reading the same checkpoint again.
+Each waiter sleeps on its own event and is woken only when its own answer is ready or it is
+to lead: waking every waiter on every commit made a herd that fought over the GIL.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import LedgerError
@@ -23,43 +28,60 @@ __all__ = ["GroupCommit"]
 class _Waiting:
     envelope: Any
     checkpoint: bool
+    attest: bool
+    prove: tuple[int, ...]  # more entries whose inclusion proofs the attestation should carry
+    woken: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     receipt: Any = None
+    attestation: Any = None
     error: BaseException | None = None
 
 
 class GroupCommit:
-    def __init__(self, append_batch: Callable[..., list[Any]], max_group: int = 1000) -> None:
+    def __init__(self, append_batch: Callable[..., list[Any]], attest: Callable[[Sequence[int]], Any] | None = None,
+                 max_group: int = 1000) -> None:
         self._append_batch = append_batch
+        self._attest = attest
         self._max_group = max_group
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._leading = False
 
-    def append(self, envelope: Any, checkpoint: bool = False) -> Any:
-        """Append one envelope, possibly in one transaction with others' (blocks until committed)."""
-        me = _Waiting(envelope, checkpoint)
-        with self._cond:
+    def append(self, envelope: Any, checkpoint: bool = False, attest: bool = False, prove: Sequence[int] = ()) -> tuple[Any, Any]:
+        """Append one envelope, possibly in one transaction with others' (blocks until committed).
+
+        Returns its receipt and, with `attest`, the attestation of its group, which also proves
+        the entries `prove` names (None without `attest`).
+        """
+        me = _Waiting(envelope, checkpoint or attest, attest, tuple(prove))
+        with self._lock:
             self._queue.append(me)
-            while not me.done and self._leading:
-                self._cond.wait()
-            if not me.done:
-                self._leading = True
+            lead = not self._leading
+            self._leading = True
+        while not lead:
+            me.woken.wait()
+            me.woken.clear()
+            if me.done:
+                break
+            lead = True  # the last leader handed over to this thread
         if not me.done:
-            try:
-                self._commit(self._take())
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+            self._lead()
         if me.error is not None:
             raise me.error
-        return me.receipt
+        return me.receipt, me.attestation
 
-    def _take(self) -> list[_Waiting]:
-        with self._cond:
-            group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
-            return group
+    def _lead(self) -> None:
+        """Commit what is queued, then pass leadership to the oldest waiter left, if any."""
+        try:
+            with self._lock:
+                group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
+            self._commit(group)
+        finally:
+            with self._lock:
+                successor = self._queue[0] if self._queue else None
+                self._leading = successor is not None
+            if successor is not None:
+                successor.woken.set()
 
     def _commit(self, group: list[_Waiting]) -> None:
         while group:
@@ -75,12 +97,25 @@ class GroupCommit:
                 continue
             except BaseException as exc:  # the database went away: every waiter hears it
                 return self._finish(group, error=exc)
-            return self._finish(group, receipts=receipts)
+            return self._finish(group, receipts=receipts, attestation=self._attestation(group, receipts))
 
-    def _finish(self, group: Sequence[_Waiting], receipts: Sequence[Any] | None = None, error: BaseException | None = None) -> None:
-        with self._cond:
-            for n, waiting in enumerate(group):
-                waiting.receipt = None if receipts is None else receipts[n]
-                waiting.error = error
-                waiting.done = True
-            self._cond.notify_all()
+    def _attestation(self, group: Sequence[_Waiting], receipts: Sequence[Any]) -> Any:
+        """One attestation of the receipts whose waiters asked for it; None if it cannot be read
+        now (the events are committed all the same: the caller attests them itself)."""
+        seqs = sorted({seq for waiting, receipt in zip(group, receipts, strict=True) if waiting.attest for seq in (receipt.seq, *waiting.prove)})
+        if not seqs or self._attest is None:
+            return None
+        try:
+            return self._attest(seqs)
+        except Exception:  # noqa: BLE001 - reported by the caller's own attempt
+            return None
+
+    @staticmethod
+    def _finish(group: Sequence[_Waiting], receipts: Sequence[Any] | None = None, attestation: Any = None,
+                error: BaseException | None = None) -> None:
+        for n, waiting in enumerate(group):
+            waiting.receipt = None if receipts is None else receipts[n]
+            waiting.attestation = attestation if waiting.attest else None
+            waiting.error = error
+            waiting.done = True
+            waiting.woken.set()

@@ -12,12 +12,12 @@ import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, text
 from sqlmodel import Session, select
 
 from ledger import events as ev
@@ -56,6 +56,10 @@ _LATEST_CHECKPOINT = select(CheckpointRow).order_by(CheckpointRow.id.desc()).lim
 _LATEST_CHECKPOINT_AND_LAST_SEQ = _LATEST_CHECKPOINT.add_columns(select(func.max(Entry.seq)).scalar_subquery())
 _ANCHORED = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))  # type: ignore[union-attr]
 _ANCHORED_ORDER = (CheckpointRow.size.desc(), CheckpointRow.id.desc())
+_NEWEST_ANCHORED = _ANCHORED.order_by(*_ANCHORED_ORDER).limit(1)
+_NEWEST_ANCHORED_WITHIN = _ANCHORED.where(CheckpointRow.size <= bindparam("size")).order_by(*_ANCHORED_ORDER).limit(1)
+_BY_EVENT_KEY = select(Entry.seq, Entry.leaf_hash, Entry.event).where(Entry.event_key.in_(bindparam("keys", expanding=True)))
+# Statements are built once: building an IN or a comparison anew costs more than running it for a small group.
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class Attestation:
     inclusion: dict[int, list[bytes]]
     anchored: CheckpointRow | None
     consistency: list[bytes]  # from anchored.size to checkpoint.size (empty without an anchor)
+
+    def narrowed(self, seqs: Sequence[int]) -> "Attestation":
+        """The same attestation proving only `seqs`, in that order (a group's attestation, cut to one waiter's)."""
+        wanted = [seq for seq in dict.fromkeys(seqs) if seq in self.inclusion]
+        return replace(self, inclusion={seq: self.inclusion[seq] for seq in wanted})
 
 
 def _ints(values: set[int]) -> str:
@@ -115,7 +124,7 @@ class Ledger:
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache()
-        self._group = GroupCommit(self.append_batch)
+        self._group = GroupCommit(self.append_batch, self.attest)
 
     # ------------------------------------------------------------ sessions
 
@@ -170,7 +179,18 @@ class Ledger:
 
         With `checkpoint`, a checkpoint covering the event is signed in the same transaction.
         """
-        return self._group.append(envelope, checkpoint)
+        return self._group.append(envelope, checkpoint)[0]
+
+    def append_attested(self, envelope: ev.Envelope | dict[str, Any], prove: Sequence[int] = ()) -> tuple[Receipt, Attestation]:
+        """Append one signed event and attest it: a checkpoint covering it, the inclusion proofs of
+        it and of the entries `prove` names, and the newest anchor.
+
+        Appends at the same time share one transaction and one attestation (group commit).
+        """
+        receipt, attestation = self._group.append(envelope, attest=True, prove=prove)
+        if attestation is None:
+            return receipt, self.attest([*prove, receipt.seq])
+        return receipt, attestation.narrowed([*prove, receipt.seq])
 
     def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False) -> list[Receipt]:
         """Append signed events in one transaction (group commit): all of them or none.
@@ -286,7 +306,7 @@ class Ledger:
         """
         if not keys:
             return {}
-        rows = session.execute(select(Entry.seq, Entry.leaf_hash, Entry.event).where(Entry.event_key.in_(set(keys.values()))))
+        rows = session.execute(_BY_EVENT_KEY, {"keys": list(set(keys.values()))})
         stored = ((sha256(event), seq, leaf) for seq, leaf, event in rows)
         return {h: Receipt(seq=seq, leaf_hash=leaf, event_hash=h, duplicate=True) for h, seq, leaf in stored if h in keys}
 
@@ -413,8 +433,9 @@ class Ledger:
 
     @staticmethod
     def _latest_anchored(session: Session, size: int | None = None) -> CheckpointRow | None:
-        query = _ANCHORED if size is None else _ANCHORED.where(CheckpointRow.size <= size)
-        return session.exec(query.order_by(*_ANCHORED_ORDER).limit(1)).first()
+        if size is None:
+            return session.exec(_NEWEST_ANCHORED).first()
+        return session.exec(_NEWEST_ANCHORED_WITHIN, params={"size": size}).first()
 
     def attest(self, seqs: Sequence[int]) -> Attestation:
         """A fresh signed checkpoint with inclusion proofs of `seqs` (those it covers) and its anchor.

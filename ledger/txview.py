@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
@@ -23,6 +24,11 @@ from ledger.merkle import CompactRange
 from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["StateCache", "TxView"]
+
+
+_BY_UID = {table: select(table).where(table.uid.in_(bindparam("uids", expanding=True))) for table in ITEM_TABLES}
+_UIDS_BY_SERIAL = select(Item.uid, Item.serial).where(Item.serial.in_(bindparam("serials", expanding=True)))
+# built once: making an IN clause anew cost more than running it for the small groups of single appends
 
 
 @cache
@@ -91,13 +97,13 @@ class TxView:
                 self._absent.update((table, uid) for uid in missing - self._load(table, missing))
         wanted_serials = set(serials) - self._stored_serials.keys()
         if wanted_serials:
-            for uid, serial in self.session.execute(select(Item.uid, Item.serial).where(Item.serial.in_(wanted_serials))):
+            for uid, serial in self.session.execute(_UIDS_BY_SERIAL, {"serials": list(wanted_serials)}):
                 self._stored_serials.setdefault(serial, []).append(uid)
             for serial in wanted_serials:
                 self._stored_serials.setdefault(serial, [])
 
     def _load(self, table: type, uids: set[str]) -> set[str]:
-        rows = list(self.session.exec(select(table).where(table.uid.in_(uids))))
+        rows = list(self.session.exec(_BY_UID[table], params={"uids": list(uids)}))
         self.cache.keep(((table, row.uid), row) for row in rows)
         return {row.uid for row in rows}
 

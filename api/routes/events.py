@@ -30,9 +30,8 @@ def attested_out(attestation: Attestation) -> CheckpointOut:
     return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note, anchored=anchor)
 
 
-def receipts_out(ledger: Ledger, receipts: list[Receipt]) -> list[ReceiptOut]:
+def receipts_out(receipts: list[Receipt], attestation: Attestation) -> list[ReceiptOut]:
     """Receipts with inclusion proofs against one fresh checkpoint."""
-    attestation = ledger.attest(sorted({r.seq for r in receipts}))
     cp = attested_out(attestation)
     return [
         ReceiptOut(seq=r.seq, leaf_hash=r.leaf_hash.hex(), event_hash=r.event_hash.hex(), duplicate=r.duplicate,
@@ -59,11 +58,13 @@ def post_event(
 ) -> ReceiptOut:
     """Append the event; resending the same signed event returns its original receipt (`duplicate`)."""
     _may_submit(caller, [envelope])
-    return receipts_out(ledger, [ledger.append(envelope, checkpoint=True)])[0]
+    receipt, attestation = ledger.append_attested(envelope)
+    return receipts_out([receipt], attestation)[0]
 
 
 @router.post("/events:batch", status_code=201, response_model=BatchOut, summary="Append up to 10,000 signed events, all or nothing")
 def post_batch(batch: BatchRequest, ledger: LedgerDep, caller: CallerDep) -> BatchOut:
     """One group commit: a refusal names the `index` of the first refused event and nothing is appended."""
     _may_submit(caller, batch.envelopes)
-    return BatchOut(receipts=receipts_out(ledger, ledger.append_batch(batch.envelopes, checkpoint=True)))
+    receipts = ledger.append_batch(batch.envelopes, checkpoint=True)
+    return BatchOut(receipts=receipts_out(receipts, ledger.attest(sorted({r.seq for r in receipts}))))

@@ -18,7 +18,7 @@ from ledger.codec import format_time
 from ledger.errors import LedgerError
 from ledger.events import Envelope
 from ledger.signatures import sign_event
-from ledger.store import Ledger
+from ledger.store import Attestation, Ledger
 from ledger.tables import Party
 
 __all__ = ["router"]
@@ -39,9 +39,10 @@ def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: Setti
         if judgement.item is None:
             return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
         custody = [Custodian(**link) for link in custody_chain(session, judgement.entries)]
-    inspection = _record(ledger, request, settings, caller, body, judgement, format_time(moment))
-    seqs = [e.seq for e in judgement.entries] + ([inspection.seq] if inspection.seq is not None else [])
-    attestation = ledger.attest(seqs)
+    history = [e.seq for e in judgement.entries]
+    inspection, attestation = _record(ledger, request, settings, caller, body, judgement, format_time(moment), history)
+    if attestation is None:  # nothing was recorded: the history alone is proved
+        attestation = ledger.attest(history)
     return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
 
 
@@ -61,27 +62,28 @@ def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded,
 
 
 def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Party, body: ScanRequest,
-            judgement: Judgement, now: str) -> Recorded:
-    """Append the inspection; a refusal is reported in the answer, never in place of the verdict."""
+            judgement: Judgement, now: str, history: list[int]) -> tuple[Recorded, Attestation | None]:
+    """Append the inspection, attested with the item's `history`; a refusal is reported in the
+    answer, never in place of the verdict."""
     assert judgement.item is not None
     if body.inspect is not None:
         envelope, signed_by = body.inspect, "client"
         event = envelope.event
         if event.get("type") != "inspect" or event.get("item") != judgement.item.uid or event.get("actor") != caller.id:
-            return Recorded(recorded=False, detail=f"the signed event is not an inspect of {judgement.item.uid} by {caller.id}")
+            return Recorded(recorded=False, detail=f"the signed event is not an inspect of {judgement.item.uid} by {caller.id}"), None
     else:
         account = _managed(request, settings, caller.id)
         if account is None:
-            return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event")
+            return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event"), None
         event = {"type": "inspect", "actor": caller.id, "time": now, "item": judgement.item.uid, "country": body.country,
                  "location": body.location, "direction": body.direction, "verdict": judgement.verdict}
         envelope, signed_by = Envelope.model_validate(sign_event(account, event)), "server"
     try:
-        receipt = ledger.append(envelope, checkpoint=True)
+        receipt, attestation = ledger.append_attested(envelope, prove=history)
     except LedgerError as exc:
-        return Recorded(recorded=False, detail=f"the inspection was refused: {type(exc).__name__}: {exc}")
+        return Recorded(recorded=False, detail=f"the inspection was refused: {type(exc).__name__}: {exc}"), None
     return Recorded(recorded=True, seq=receipt.seq, leaf_hash=receipt.leaf_hash.hex(), signed_by=signed_by,
-                    detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded")
+                    detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded"), attestation
 
 
 def _managed(request: Request, settings: SettingsDep, party_id: str):  # noqa: ANN202 - LocalAccount | None

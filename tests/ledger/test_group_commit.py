@@ -58,3 +58,43 @@ def test_a_single_append_still_raises_its_refusal(sqlite_ledger) -> None:  # noq
     with pytest.raises(RuleViolation) as refused:
         world.act("de-jagd-schmidt", "mark_firearm", item=str(ULID()), marking=world.marking())
     assert refused.value.index is None
+
+
+def test_a_group_is_attested_once_and_each_waiter_gets_only_its_own_proofs(ledger) -> None:  # noqa: ANN001
+    world = World(ledger)
+    world.firearm()  # an earlier entry a waiter also wants proved, as a scan does
+    history_seq = ledger.size() - 1
+    envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(40)]
+    attests: list[list[int]] = []
+    real = ledger.attest
+
+    def counting(seqs):  # noqa: ANN001, ANN202
+        attests.append(list(seqs))
+        return real(seqs)
+
+    ledger._group._attest = counting  # observe how often the group reads an attestation
+    gate = threading.Barrier(10)
+
+    def append(n: int):  # noqa: ANN202
+        gate.wait() if n < 10 else None
+        return ledger.append_attested(envelopes[n], prove=[history_seq] if n % 2 else [])
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(append, range(40)))
+    assert len(attests) < 40, "waiters committed together should share one attestation"
+    for n, (receipt, attestation) in enumerate(answers):
+        wanted = [history_seq, receipt.seq] if n % 2 else [receipt.seq]
+        assert list(attestation.inclusion) == wanted  # nothing of the other waiters'
+        checkpoint = attestation.checkpoint
+        verify_inclusion(receipt.leaf_hash, receipt.seq, checkpoint.size, attestation.inclusion[receipt.seq], checkpoint.root)
+
+
+def test_an_attestation_that_cannot_be_read_in_the_group_is_read_by_the_waiter(sqlite_ledger) -> None:  # noqa: ANN001
+    world = World(sqlite_ledger)
+
+    def failing(seqs):  # noqa: ANN001, ANN202
+        raise OSError("disk went away for a moment")
+
+    sqlite_ledger._group._attest = failing
+    receipt, attestation = sqlite_ledger.append_attested(world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()))
+    assert list(attestation.inclusion) == [receipt.seq] and attestation.checkpoint.size == receipt.seq + 1
