@@ -6,7 +6,6 @@ Appends are serialised by one lock: on SQLite a writer engine whose transactions
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -73,11 +72,6 @@ def _insert_sql(table: Table, dialect: Dialect) -> tuple[str, tuple[str, ...], t
     return sql, tuple(column.key for column in columns), tuple((at, convert) for at, convert in processors if convert is not None)
 
 
-def _compact_json(value: object) -> str:
-    """JSON columns (item facts, custody folds) without the spaces `json.dumps` puts in by default."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def open_database(url: str = DEFAULT_URL) -> Database:
     """Engines for `url`, built on demand (never at import time) so tests pick their own database."""
     if url.startswith("postgres://"):
@@ -86,12 +80,12 @@ def open_database(url: str = DEFAULT_URL) -> Database:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE"), _sqlite_engine(url, "BEGIN"))
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_compact_json)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return Database(url, engine, engine)
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, json_serializer=_compact_json)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
