@@ -15,7 +15,7 @@ import re
 
 from ledger.merkle import leaf_hash
 
-__all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key"]
+__all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key", "key_of_hash"]
 
 GENESIS_PREV = bytes(32)  # the "previous leaf hash" of entry 0
 _PLAIN = re.compile(r"^[0-9A-Za-z:.\-]*$")
@@ -56,4 +56,9 @@ def event_key(event: bytes) -> int:
     Not unique (a collision is possible, if unlikely): a lookup by key is confirmed on the event's bytes.
     Migration 0007 holds a copy of this function: change both or neither.
     """
-    return int.from_bytes(hashlib.sha256(event).digest()[:8], "big", signed=True)
+    return key_of_hash(hashlib.sha256(event).digest())
+
+
+def key_of_hash(event_hash: bytes) -> int:
+    """`event_key` from the event's SHA-256 when it is already at hand (the append path has it)."""
+    return int.from_bytes(event_hash[:8], "big", signed=True)

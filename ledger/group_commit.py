@@ -27,8 +27,7 @@ __all__ = ["GroupCommit"]
 @dataclass
 class _Waiting:
     envelope: Any
-    checkpoint: bool
-    attest: bool
+    attest: bool  # wants a checkpoint covering the group, and proofs from it
     prove: tuple[int, ...]  # more entries whose inclusion proofs the attestation should carry
     woken: threading.Event = field(default_factory=threading.Event)
     done: bool = False
@@ -47,13 +46,13 @@ class GroupCommit:
         self._queue: list[_Waiting] = []
         self._leading = False
 
-    def append(self, envelope: Any, checkpoint: bool = False, attest: bool = False, prove: Sequence[int] = ()) -> tuple[Any, Any]:
+    def append(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> tuple[Any, Any]:
         """Append one envelope, possibly in one transaction with others' (blocks until committed).
 
         Returns its receipt and, with `attest`, the attestation of its group, which also proves
         the entries `prove` names (None without `attest`).
         """
-        me = _Waiting(envelope, checkpoint or attest, attest, tuple(prove))
+        me = _Waiting(envelope, attest, tuple(prove))
         with self._lock:
             self._queue.append(me)
             lead = not self._leading
@@ -86,7 +85,7 @@ class GroupCommit:
     def _commit(self, group: list[_Waiting]) -> None:
         while group:
             try:
-                receipts = self._append_batch([w.envelope for w in group], checkpoint=any(w.checkpoint for w in group))
+                receipts = self._append_batch([w.envelope for w in group], checkpoint=any(w.attest for w in group))
             except LedgerError as exc:
                 if exc.index is None or len(group) == 1:
                     exc.index = None

@@ -21,12 +21,14 @@ one would take a new tag, and the old one stays readable.
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import StoreError
 
-__all__ = ["PackError", "pack", "unpack"]
+__all__ = ["PackError", "pack", "unpack", "pack_object", "unpack_object"]
 
 _PLAIN = ord("{")
 _V1 = 1
@@ -73,3 +75,12 @@ def unpack(stored: bytes) -> bytes:
     if not inflate.eof or inflate.unused_data:
         raise PackError("packed value is damaged: it does not end where its DEFLATE stream does")
     return data
+
+
+def pack_object(value: dict[str, Any]) -> bytes:
+    """A JSON object of a projection row (item facts, a custody chain) as compact JSON, packed."""
+    return pack(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def unpack_object(stored: bytes) -> dict[str, Any]:
+    return json.loads(unpack(stored))

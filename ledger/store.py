@@ -25,7 +25,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database, insert_rows
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of_hash
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
@@ -174,12 +174,9 @@ class Ledger:
 
     # ------------------------------------------------------------ appends
 
-    def append(self, envelope: ev.Envelope | dict[str, Any], checkpoint: bool = False) -> Receipt:
-        """Append one signed event; threads appending at once share a transaction (group commit).
-
-        With `checkpoint`, a checkpoint covering the event is signed in the same transaction.
-        """
-        return self._group.append(envelope, checkpoint)[0]
+    def append(self, envelope: ev.Envelope | dict[str, Any]) -> Receipt:
+        """Append one signed event; threads appending at once share a transaction (group commit)."""
+        return self._group.append(envelope)[0]
 
     def append_attested(self, envelope: ev.Envelope | dict[str, Any], prove: Sequence[int] = ()) -> tuple[Receipt, Attestation]:
         """Append one signed event and attest it: a checkpoint covering it, the inclusion proofs of
@@ -272,7 +269,8 @@ class Ledger:
             envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
             signed = ev.event_bytes(envelope.event)
             signer = normalise_address(envelope.signer, "signer")
-            return _Opened(envelope, signed, sha256(signed), event_key(signed), signer, ev.parse_event(envelope.event))
+            digest = sha256(signed)
+            return _Opened(envelope, signed, digest, key_of_hash(digest), signer, ev.parse_event(envelope.event))
         except ValidationError as exc:
             error: LedgerError = EventInvalid(f"not an envelope: {exc.errors()[0]['msg']}")
         except LedgerError as exc:

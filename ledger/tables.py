@@ -8,7 +8,6 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -17,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError
 from ledger.keys import normalise_address, normalise_signature
-from ledger.packing import PackError, pack, unpack
+from ledger.packing import PackError, pack, pack_object, unpack, unpack_object
 
 __all__ = [
     "Entry",
@@ -118,12 +117,10 @@ class PackedJSON(TypeDecorator[dict]):
     cache_ok = True
 
     def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> bytes | None:
-        if value is None:
-            return None
-        return pack(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+        return None if value is None else pack_object(value)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> dict[str, Any] | None:
-        return None if value is None else json.loads(unpack(value))
+        return None if value is None else unpack_object(value)
 
 
 SEQ = BigInteger().with_variant(Integer(), "sqlite")

@@ -26,7 +26,7 @@ def test_threads_appending_at_once_each_get_their_own_receipt(ledger) -> None:  
     ledger._group._append_batch = counting  # observe how the group commit batched the appends
     start = ledger.size()
     with ThreadPoolExecutor(max_workers=12) as pool:
-        receipts = list(pool.map(lambda e: ledger.append(e, checkpoint=True), envelopes))
+        receipts = list(pool.map(ledger.append, envelopes))
     assert sorted(r.seq for r in receipts) == list(range(start, start + 60))
     assert sum(batches) == 60 and len(batches) < 60, "concurrent appends should share transactions"
     checkpoint = ledger.checkpoint()

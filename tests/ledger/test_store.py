@@ -220,7 +220,7 @@ def test_entries_hold_the_signed_bytes_and_their_hash_chain(ledger: Ledger) -> N
 
 def test_events_whose_keys_collide_are_both_appended_and_a_resend_is_still_answered(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     w = World(ledger)
-    monkeypatch.setattr("ledger.store.event_key", lambda event: 42)  # every event from here on has the same key
+    monkeypatch.setattr("ledger.store.key_of_hash", lambda event_hash: 42)  # every event from here on has the same key
     first, second = (w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(2))
     a = ledger.append(first)
     b, a_again = ledger.append_batch([second, first])  # a key match that is another event, then a true resend

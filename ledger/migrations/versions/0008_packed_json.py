@@ -20,7 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.packing import pack, unpack
+from ledger.packing import pack, pack_object, unpack
 
 revision = '0008'
 down_revision = '0007'
@@ -33,8 +33,7 @@ _OBJECTS = (("item", "uid", "facts"), ("diversion", "uid", "chain"))
 
 def _packed_object(value: object) -> bytes:
     """A JSON column's value (text on SQLite, parsed on PostgreSQL) as `PackedJSON` stores it."""
-    data = json.loads(value) if isinstance(value, (str, bytes)) else value
-    return pack(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    return pack_object(json.loads(value) if isinstance(value, (str, bytes)) else value)  # type: ignore[arg-type]
 
 
 def _packed_event(value: object) -> bytes:
@@ -46,12 +45,12 @@ def _plain_object(value: object) -> str:
     return unpack(bytes(value)).decode()  # type: ignore[arg-type]
 
 
-def _rewrite(table: str, key: str, column: str, convert: Callable[[object], object], cast: str = "") -> None:
+def _rewrite(table: str, key: str, column: str, convert: Callable[[object], object]) -> None:
     """Set `column` to `convert(column)` in every row of `table`, a chunk at a time in key order."""
     bind = op.get_bind()
     select = sa.text(f"SELECT {key}, {column} FROM {table} WHERE {key} > :after ORDER BY {key} LIMIT {_CHUNK}")
     first = sa.text(f"SELECT {key}, {column} FROM {table} ORDER BY {key} LIMIT {_CHUNK}")
-    update = sa.text(f"UPDATE {table} SET {column} = {cast or ':value'} WHERE {key} = :key")
+    update = sa.text(f"UPDATE {table} SET {column} = :value WHERE {key} = :key")
     rows = bind.execute(first).all()
     while rows:
         bind.execute(update, [{"key": row[0], "value": convert(row[1])} for row in rows])
