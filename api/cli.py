@@ -94,6 +94,8 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="server processes (scale across cores; each has its own ledger)")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                             help="log a line per request (off behind a proxy that logs them already)")] = True,
 ) -> None:
     """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys."""
     import uvicorn
@@ -121,10 +123,10 @@ def serve(
     if workers > 1:
         ledger.db.dispose()  # the workers open their own connections
         os.environ.update(TRACEMARK_DB=settings.db_url, TRACEMARK_HOME=str(settings.home), TRACEMARK_ORIGIN=settings.origin)
-        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info")
+        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info", access_log=access_log)
         return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 
 
 def _print_demo(keys_file: Path, url: str) -> None:

@@ -23,7 +23,8 @@ from ledger.tables import ApiKey, Party
 __all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "authenticate", "list_api_keys"]
 
 _TOKEN = re.compile(r"^tmk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
-_KEY_AND_PARTY = (select(ApiKey.secret_hash, ApiKey.revoked_at, ApiKey.party_id, Party)
+_PARTY_COLUMNS = tuple(Party.__table__.columns)  # type: ignore[attr-defined]
+_KEY_AND_PARTY = (select(ApiKey.secret_hash, ApiKey.revoked_at, ApiKey.party_id, *_PARTY_COLUMNS)
                   .outerjoin(Party, Party.id == ApiKey.party_id).where(ApiKey.id == bindparam("key_id")))
 """Every request reads its key (a revocation holds at once, in every process) and party in one statement."""
 
@@ -82,12 +83,12 @@ def authenticate(ledger: Ledger, authorization: str | None) -> Party:
     if match is None:
         raise Unauthorized("the API key is not a Tracemark key (tmk_<id>_<secret>)")
     key_id, secret = match.groups()
-    with ledger.reading() as session:
-        found = session.execute(_KEY_AND_PARTY, {"key_id": key_id}).first()
-    if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
+    found = ledger.db.fetch_one(_KEY_AND_PARTY, {"key_id": key_id})
+    if found is None or not hmac.compare_digest(bytes(found[0]), _hash(secret)):
         raise Unauthorized("unknown API key")
-    if found.revoked_at is not None:
-        raise Unauthorized(f"API key {key_id} was revoked at {found.revoked_at}")
-    if found.Party is None:
-        raise Unauthorized(f"API key {key_id} belongs to {found.party_id}, which is not on the log")
-    return found.Party
+    revoked_at, party_id, party = found[1], found[2], found[3:]
+    if revoked_at is not None:
+        raise Unauthorized(f"API key {key_id} was revoked at {revoked_at}")
+    if party[0] is None:
+        raise Unauthorized(f"API key {key_id} belongs to {party_id}, which is not on the log")
+    return Party(**{column.key: value for column, value in zip(_PARTY_COLUMNS, party, strict=True)})

@@ -10,12 +10,18 @@ Waiters that want proofs (a receipt answered over HTTP, a scan) get one attestat
 whole group, read once by the leader, instead of each reading the same checkpoint again.
 Each waiter sleeps on its own event and is woken only when its own answer is ready or it is
 to lead: waking every waiter on every commit made a herd that fought over the GIL.
+
+An event loop cannot lend a thread to lead, so `submit` queues an envelope and returns a future:
+when such a waiter is next to lead, the group's own commit thread leads for it. Awaiting callers
+(the HTTP routes) then hold no thread while their group commits; a server's threads no longer
+queue up behind the append lock, each contending for the GIL when woken.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +35,7 @@ class _Waiting:
     envelope: Any
     attest: bool  # wants a checkpoint covering the group, and proofs from it
     prove: tuple[int, ...]  # more entries whose inclusion proofs the attestation should carry
+    future: Future | None = None  # an awaiting caller's answer; None for a thread that waits (and may lead) itself
     woken: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     receipt: Any = None
@@ -45,6 +52,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._leading = False
+        self._committer: ThreadPoolExecutor | None = None  # leads for `submit`'s waiters; started on first use
 
     def append(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> tuple[Any, Any]:
         """Append one envelope, possibly in one transaction with others' (blocks until committed).
@@ -53,10 +61,7 @@ class GroupCommit:
         the entries `prove` names (None without `attest`).
         """
         me = _Waiting(envelope, attest, tuple(prove))
-        with self._lock:
-            self._queue.append(me)
-            lead = not self._leading
-            self._leading = True
+        lead = self._enqueue(me)
         while not lead:
             me.woken.wait()
             me.woken.clear()
@@ -69,6 +74,32 @@ class GroupCommit:
             raise me.error
         return me.receipt, me.attestation
 
+    def submit(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> Future:
+        """`append` without blocking: a future of (receipt, attestation), resolved by the thread
+        that commits its group (`asyncio.wrap_future` awaits it on an event loop)."""
+        me = _Waiting(envelope, attest, tuple(prove), future=Future())
+        if self._enqueue(me):
+            self._lead_for(me)
+        return me.future
+
+    def _enqueue(self, me: _Waiting) -> bool:
+        """Queue `me`; True if nobody leads, so that `me` must."""
+        with self._lock:
+            self._queue.append(me)
+            lead = not self._leading
+            self._leading = True
+        return lead
+
+    def _lead_for(self, waiting: _Waiting) -> None:
+        """Make `waiting` lead: wake its thread, or have the commit thread lead in its place."""
+        if waiting.future is None:
+            waiting.woken.set()
+            return
+        with self._lock:
+            if self._committer is None:
+                self._committer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        self._committer.submit(self._lead)
+
     def _lead(self) -> None:
         """Commit what is queued, then pass leadership to the oldest waiter left, if any."""
         try:
@@ -80,7 +111,7 @@ class GroupCommit:
                 successor = self._queue[0] if self._queue else None
                 self._leading = successor is not None
             if successor is not None:
-                successor.woken.set()
+                self._lead_for(successor)
 
     def _commit(self, group: list[_Waiting]) -> None:
         while group:
@@ -117,4 +148,9 @@ class GroupCommit:
             waiting.attestation = attestation if waiting.attest else None
             waiting.error = error
             waiting.done = True
-            waiting.woken.set()
+            if waiting.future is None:
+                waiting.woken.set()
+            elif error is not None:
+                waiting.future.set_exception(error)
+            else:
+                waiting.future.set_result((waiting.receipt, waiting.attestation))

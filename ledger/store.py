@@ -8,6 +8,7 @@ database transaction. A refused event raises and nothing of its batch is kept.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -187,6 +188,14 @@ class Ledger:
         receipt, attestation = self._group.append(envelope, attest=True, prove=prove)
         if attestation is None:
             return receipt, self.attest([*prove, receipt.seq])
+        return receipt, attestation.narrowed([*prove, receipt.seq])
+
+    async def append_attested_async(self, envelope: ev.Envelope | dict[str, Any], prove: Sequence[int] = ()) -> tuple[Receipt, Attestation]:
+        """`append_attested` for an event loop: the group's commit thread appends while the caller
+        awaits, holding no thread."""
+        receipt, attestation = await asyncio.wrap_future(self._group.submit(envelope, attest=True, prove=prove))
+        if attestation is None:
+            return receipt, await asyncio.to_thread(self.attest, [*prove, receipt.seq])
         return receipt, attestation.narrowed([*prove, receipt.seq])
 
     def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False) -> list[Receipt]:

@@ -51,14 +51,14 @@ def _may_submit(caller: Party, envelopes: list[Envelope]) -> None:
 
 
 @router.post("/events", status_code=201, response_model=ReceiptOut, summary="Append one signed event")
-def post_event(
+async def post_event(
     envelope: Annotated[Envelope, Body(openapi_examples={"receive": {"summary": "a dealer receives a firearm", "value": EXAMPLE_ENVELOPE}})],
     ledger: LedgerDep,
     caller: CallerDep,
 ) -> ReceiptOut:
     """Append the event; resending the same signed event returns its original receipt (`duplicate`)."""
     _may_submit(caller, [envelope])
-    receipt, attestation = ledger.append_attested(envelope)
+    receipt, attestation = await ledger.append_attested_async(envelope)
     return receipts_out([receipt], attestation)[0]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +15,7 @@ from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
+from api.codes import MarkingVerifier
 from api.verdicts import Judgement, Scan, judge
 from ledger.codec import format_time
 from ledger.errors import LedgerError
@@ -28,22 +31,32 @@ Scanner = Annotated[Party, Depends(require("customs", "police"))]
 
 
 @router.post("/scan", response_model=ScanOut, summary="Scan a marking: verdict, reasons, custody, permit, proofs")
-def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Scanner) -> ScanOut:
-    """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs."""
+async def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Scanner) -> ScanOut:
+    """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs.
+
+    The reads run in a worker thread; the append is awaited, so no thread waits on the group commit.
+    """
     moment = ledger.clock()
     declared = body.declared
     scanned = Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
                    declared.quantity, declared.destination, declared.permit)
-    with ledger.reading() as session:  # one session and one snapshot for everything read before the append
-        judgement = judge(session, scanned, moment, request.app.state.marking_verifier)
-        if judgement.item is None:
-            return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
-        custody = [Custodian(**link) for link in custody_chain(session, judgement.entries)]
+    judgement, custody = await asyncio.to_thread(_judge, ledger, scanned, moment, request.app.state.marking_verifier)
+    if judgement.item is None:
+        return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
     history = [e.seq for e in judgement.entries]
-    inspection, attestation = _record(ledger, request, settings, caller, body, judgement, format_time(moment), history)
+    inspection, attestation = await _record(ledger, request, settings, caller, body, judgement, format_time(moment), history)
     if attestation is None:  # nothing was recorded: the history alone is proved
-        attestation = ledger.attest(history)
+        attestation = await asyncio.to_thread(ledger.attest, history)
     return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
+
+
+def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None) -> tuple[Judgement, list[Custodian]]:
+    """The verdict and the item's custody, read in one session and one snapshot."""
+    with ledger.reading() as session:
+        judgement = judge(session, scanned, moment, verifier)
+        if judgement.item is None:
+            return judgement, []
+        return judgement, [Custodian(**link) for link in custody_chain(session, judgement.entries)]
 
 
 def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded, custody: list[Custodian] | None) -> ScanOut:
@@ -61,7 +74,7 @@ def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded,
     )
 
 
-def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Party, body: ScanRequest,
+async def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Party, body: ScanRequest,
             judgement: Judgement, now: str, history: list[int]) -> tuple[Recorded, Attestation | None]:
     """Append the inspection, attested with the item's `history`; a refusal is reported in the
     answer, never in place of the verdict."""
@@ -72,23 +85,23 @@ def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Par
         if event.get("type") != "inspect" or event.get("item") != judgement.item.uid or event.get("actor") != caller.id:
             return Recorded(recorded=False, detail=f"the signed event is not an inspect of {judgement.item.uid} by {caller.id}"), None
     else:
-        account = _managed(request, settings, caller.id)
+        account = await _managed(request, settings, caller.id)
         if account is None:
             return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event"), None
         event = {"type": "inspect", "actor": caller.id, "time": now, "item": judgement.item.uid, "country": body.country,
                  "location": body.location, "direction": body.direction, "verdict": judgement.verdict}
         envelope, signed_by = Envelope.model_validate(sign_event(account, event)), "server"
     try:
-        receipt, attestation = ledger.append_attested(envelope, prove=history)
+        receipt, attestation = await ledger.append_attested_async(envelope, prove=history)
     except LedgerError as exc:
         return Recorded(recorded=False, detail=f"the inspection was refused: {type(exc).__name__}: {exc}"), None
     return Recorded(recorded=True, seq=receipt.seq, leaf_hash=receipt.leaf_hash.hex(), signed_by=signed_by,
                     detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded"), attestation
 
 
-def _managed(request: Request, settings: SettingsDep, party_id: str):  # noqa: ANN202 - LocalAccount | None
-    """Managed keys are decrypted once per process (scrypt is slow on purpose)."""
+async def _managed(request: Request, settings: SettingsDep, party_id: str):  # noqa: ANN202 - LocalAccount | None
+    """Managed keys are decrypted once per process, in a worker thread (scrypt is slow on purpose)."""
     cache: dict = request.app.state.managed_keys
     if party_id not in cache:
-        cache[party_id] = load_managed_key(settings, party_id)
+        cache[party_id] = await asyncio.to_thread(load_managed_key, settings, party_id)
     return cache[party_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -98,3 +99,48 @@ def test_an_attestation_that_cannot_be_read_in_the_group_is_read_by_the_waiter(s
     sqlite_ledger._group._attest = failing
     receipt, attestation = sqlite_ledger.append_attested(world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()))
     assert list(attestation.inclusion) == [receipt.seq] and attestation.checkpoint.size == receipt.seq + 1
+
+
+def test_awaited_appends_are_committed_in_groups_by_the_commit_thread(ledger) -> None:  # noqa: ANN001
+    """The HTTP routes await their appends on the event loop: no caller thread leads, yet they group."""
+    world = World(ledger)
+    envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(40)]
+    batches: list[int] = []
+    leaders: set[str] = set()
+    real = ledger.append_batch
+
+    def counting(batch, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        batches.append(len(batch))
+        leaders.add(threading.current_thread().name)
+        return real(batch, **kwargs)
+
+    ledger._group._append_batch = counting
+
+    async def all_at_once():  # noqa: ANN202
+        return await asyncio.gather(*(ledger.append_attested_async(e) for e in envelopes))
+
+    start = ledger.size()
+    answers = asyncio.run(all_at_once())
+    assert sorted(receipt.seq for receipt, _ in answers) == list(range(start, start + 40))
+    assert sum(batches) == 40 and len(batches) < 40, "appends awaited at once should share transactions"
+    assert all(name.startswith("group-commit") for name in leaders) and threading.current_thread().name not in leaders
+    for receipt, attestation in answers:
+        assert list(attestation.inclusion) == [receipt.seq]
+        verify_inclusion(receipt.leaf_hash, receipt.seq, attestation.checkpoint.size, attestation.inclusion[receipt.seq], attestation.checkpoint.root)
+
+
+def test_an_awaited_refusal_fails_alone_and_threads_and_awaiters_mix(sqlite_ledger) -> None:  # noqa: ANN001
+    world = World(sqlite_ledger)
+    good = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(20)]
+    bad = world.envelope("de-jagd-schmidt", "mark_firearm", item=str(ULID()), marking=world.marking())  # a dealer may not mark
+
+    async def awaited():  # noqa: ANN202
+        return await asyncio.gather(*(sqlite_ledger.append_attested_async(e) for e in [*good[:10], bad]), return_exceptions=True)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:  # threads that lead themselves, appending at the same time
+        threaded = [pool.submit(sqlite_ledger.append, e) for e in good[10:]]
+        outcomes = asyncio.run(awaited())
+    assert isinstance(outcomes[-1], RuleViolation) and outcomes[-1].rule == "actor_role" and outcomes[-1].index is None
+    assert all(not isinstance(o, BaseException) for o in outcomes[:-1])
+    assert all(f.result().seq >= 0 for f in threaded)
+    assert sqlite_ledger.size() == len(world.parties) + 20
