@@ -19,7 +19,7 @@ from ledger.signatures import sign_event
 from ledger.store import Ledger
 from ledger.tables import PartyKey
 
-__all__ = ["managed_key_path", "create_managed_key", "load_managed_key"]
+__all__ = ["managed_key_path", "create_managed_key", "load_managed_key", "cached_managed_key"]
 
 
 def managed_key_path(settings: Settings, party_id: str) -> Path:
@@ -65,6 +65,13 @@ def load_managed_key(settings: Settings, party_id: str) -> LocalAccount | None:
     if not path.exists():
         return None
     return load_keystore(path, _passphrase(settings))
+
+
+def cached_managed_key(cache: dict[str, LocalAccount | None], settings: Settings, party_id: str) -> LocalAccount | None:
+    """`load_managed_key` once per process and party (scrypt is slow on purpose), kept in `cache`."""
+    if party_id not in cache:
+        cache[party_id] = load_managed_key(settings, party_id)
+    return cache[party_id]
 
 
 def _party_of(ledger: Ledger, address: str) -> str:

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Dialect, Engine, Executable, Table, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 __all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows"]
@@ -43,16 +44,21 @@ class Database:
         driver's values: no column type converts them.
         """
         sql, order = _select_sql(statement, self.reader.dialect)
-        connection = self.reader.raw_connection()
+        args = params if order is None else tuple(params[name] for name in order)
+        driver_error = self.reader.dialect.loaded_dbapi.Error
         try:
-            cursor = connection.cursor()
+            connection = self.reader.raw_connection()
             try:
-                cursor.execute(sql, params if order is None else tuple(params[name] for name in order))
-                return cursor.fetchone()
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(sql, args)
+                    return cursor.fetchone()
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends the driver's transaction if it opened one
+                connection.close()  # back to the pool, which ends the driver's transaction if it opened one
+        except driver_error as exc:  # as SQLAlchemy would raise it, so callers see one kind of database error
+            raise DBAPIError.instance(sql, args, exc, driver_error) from exc
 
     def dispose(self) -> None:
         self.writer.dispose()

@@ -28,7 +28,7 @@ from typing import Any
 
 from ledger.errors import StoreError
 
-__all__ = ["PackError", "pack", "unpack", "pack_object", "unpack_object"]
+__all__ = ["PackError", "Prepacked", "pack", "unpack", "pack_object", "unpack_object"]
 
 _PLAIN = ord("{")
 _V1 = 1
@@ -59,6 +59,13 @@ def pack(data: bytes) -> bytes:
     deflate = _V1_PRIMED.copy()
     packed = deflate.compress(data) + deflate.flush()
     return bytes((_V1,)) + packed if len(packed) < len(data) - 1 else data
+
+
+class Prepacked(bytes):
+    """JSON bytes whose packed form is made already (by a worker process, `ledger.recovery`):
+    they read as the JSON itself, and `PackedBytes` stores `packed` without packing them again."""
+
+    packed: bytes
 
 
 def unpack(stored: bytes) -> bytes:

@@ -14,13 +14,15 @@ from ledger.tables import Party
 __all__ = ["authenticate", "sign_event"]
 
 
-def authenticate(event: ev.Event, signed: bytes, signer: str, signature: str, view: View, recorded_at: str) -> Party:
+def authenticate(event: ev.Event, signed: bytes, signer: str, signature: str, view: View, recorded_at: str,
+                 recovered: str | None = None) -> Party:
     """Return the acting party if `signature` over `signed` is by a live key of `event.actor`.
 
     A revoked key is refused for events it claims to sign at or after the revocation time, and
     for any event recorded after it, so a stolen key cannot be used by backdating events.
+    `recovered` is the signature's address if it was recovered already (`ledger.recovery`).
     """
-    address = recover(signed, signature)
+    address = recover(signed, signature) if recovered is None else recovered
     claimed = normalise_address(signer, "signer")
     if address != claimed:
         raise SignatureError(f"the signature was made by {address}, not by the named signer {claimed}")

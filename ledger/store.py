@@ -33,6 +33,7 @@ from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, St
 from ledger.personal import check_opening
 from ledger.projection import apply
 from ledger.rules import check_event, marked_serial
+from ledger.recovery import PARALLEL_FROM, Recoveries
 from ledger.signatures import authenticate
 from ledger.txview import StateCache, TxView
 from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
@@ -205,7 +206,12 @@ class Ledger:
         refuses an event carries its position in the batch as `index`. With `checkpoint`, the
         log key signs a checkpoint of the result in the same transaction.
         """
-        with gc_paused(), self._appending() as (session, view):
+        with gc_paused():
+            parsed, recoveries = self._open_all(envelopes)
+            return self._append_opened(parsed, recoveries, checkpoint)
+
+    def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool) -> list[Receipt]:
+        with self._appending() as (session, view):
             head = self._head(session)
             if not self._cache.valid_for(head):
                 self._cache.clear()
@@ -215,7 +221,6 @@ class Ledger:
             assert tree is not None  # loaded just above when the cache was stale
             prev = head[1]
             recorded_at = format_time(self.clock())
-            parsed = [self._open(index, raw) for index, raw in enumerate(envelopes)]
             known = self._known(session, {opened.event_hash: opened.event_key for opened in parsed if opened.event is not None})
             view.prefetch_items(
                 (opened.event.item for opened in parsed if hasattr(opened.event, "item")),
@@ -234,7 +239,8 @@ class Ledger:
                 seq = tree.size
                 try:
                     self._check_time(event, recorded_at)
-                    actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at)
+                    recovered = None if recoveries is None else recoveries.signer(index)
+                    actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at, recovered)
                     check_event(event, seq, actor, view)
                     self._keep_personal(event, envelope, seq, view)
                 except LedgerError as exc:
@@ -245,7 +251,7 @@ class Ledger:
                 row = dict(
                     seq=seq,
                     leaf_hash=leaf,
-                    event=signed,
+                    event=signed if recoveries is None else recoveries.prepacked(index),
                     event_key=opened.event_key,
                     event_type=event.type,
                     item_uid=getattr(event, "item", None),
@@ -270,6 +276,20 @@ class Ledger:
                 session.add(self._signed_checkpoint(tree.size, tree.root()))
             self._cache.head = (tree.size, prev)
         return receipts
+
+    @classmethod
+    def _open_all(cls, envelopes: Sequence[ev.Envelope | dict[str, Any]]) -> tuple[list[_Opened], Recoveries | None]:
+        """Every envelope opened, in order; for a large batch, its signers already being recovered
+        by the worker processes (`ledger.recovery`). Needs nothing of the log, so no lock either."""
+        if len(envelopes) < PARALLEL_FROM:
+            return [cls._open(index, raw) for index, raw in enumerate(envelopes)], None
+        parsed, recoveries = [], Recoveries()
+        for index, raw in enumerate(envelopes):
+            opened = cls._open(index, raw)
+            parsed.append(opened)
+            recoveries.add(opened.signed, None if opened.envelope is None else opened.envelope.signature)
+        recoveries.flush()
+        return parsed, recoveries
 
     @staticmethod
     def _open(index: int, raw: ev.Envelope | dict[str, Any]) -> _Opened:

@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError
 from ledger.keys import normalise_address, normalise_signature
-from ledger.packing import PackError, pack, pack_object, unpack, unpack_object
+from ledger.packing import PackError, Prepacked, pack, pack_object, unpack, unpack_object
 
 __all__ = [
     "Entry",
@@ -99,6 +99,8 @@ class PackedBytes(TypeDecorator[bytes]):
     cache_ok = True
 
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if isinstance(value, Prepacked):
+            return value.packed
         return None if value is None else pack(value)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import LedgerDep, SettingsDep, require
 from api.errors import Forbidden, KeyNotFound
-from api.routes.scan import _managed
+from api.managed import cached_managed_key
 from ledger.codec import format_time
 from ledger.signatures import sign_event
 from ledger.tables import Party
@@ -65,7 +65,7 @@ class SeizeOut(BaseModel):
 @router.post("/scan/seize", response_model=SeizeOut, summary="Record a seizure from the camera page (managed key)")
 def seize(body: SeizeRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Seizer) -> SeizeOut:
     """Append a `seize` event of the caller, signed with its managed key; the ledger's rules judge it."""
-    account = _managed(request, settings, caller.id)
+    account = cached_managed_key(request.app.state.managed_keys, settings, caller.id)
     if account is None:
         raise Forbidden(f"{caller.id} has no managed key: sign the seizure with your own key and POST /v1/events")
     event = {"type": "seize", "actor": caller.id, "time": format_time(ledger.clock()), "item": body.item,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.deps import LedgerDep, SettingsDep, require
 from api.history import custody_chain, inclusion_out
-from api.managed import load_managed_key
+from api.managed import cached_managed_key
 from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
@@ -20,6 +20,7 @@ from api.verdicts import Judgement, Scan, judge
 from ledger.codec import format_time
 from ledger.errors import LedgerError
 from ledger.events import Envelope
+from ledger.keys import LocalAccount
 from ledger.signatures import sign_event
 from ledger.store import Attestation, Ledger
 from ledger.tables import Party
@@ -99,9 +100,9 @@ async def _record(ledger: Ledger, request: Request, settings: SettingsDep, calle
                     detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded"), attestation
 
 
-async def _managed(request: Request, settings: SettingsDep, party_id: str):  # noqa: ANN202 - LocalAccount | None
-    """Managed keys are decrypted once per process, in a worker thread (scrypt is slow on purpose)."""
-    cache: dict = request.app.state.managed_keys
-    if party_id not in cache:
-        cache[party_id] = await asyncio.to_thread(load_managed_key, settings, party_id)
-    return cache[party_id]
+async def _managed(request: Request, settings: SettingsDep, party_id: str) -> LocalAccount | None:
+    """The party's managed key; decrypted in a worker thread the first time (scrypt is slow on purpose)."""
+    cache: dict[str, LocalAccount | None] = request.app.state.managed_keys
+    if party_id in cache:
+        return cache[party_id]
+    return await asyncio.to_thread(cached_managed_key, cache, settings, party_id)

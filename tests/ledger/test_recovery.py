@@ -1,0 +1,84 @@
+"""Large batches have their signers recovered by worker processes: same outcome as in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from ulid import ULID
+
+from ledger import recovery
+from ledger.errors import SignatureError
+from ledger.recovery import PARALLEL_FROM
+from tests.support import World
+
+
+def _marks(world: World, count: int) -> list[dict]:
+    return [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(count)]
+
+
+def test_a_large_batch_is_appended_as_signed(ledger) -> None:  # noqa: ANN001
+    world = World(ledger)
+    batch = _marks(world, PARALLEL_FROM + 50)
+    receipts = ledger.append_batch(batch)
+    assert len({r.seq for r in receipts}) == len(batch)
+    signers = {entry.signer for entry in ledger.entries(receipts[0].seq, receipts[-1].seq + 1)}
+    assert signers == {world.parties["it-beretta"].account.address}
+
+
+@pytest.mark.parametrize("signature", ["0x" + "ab" * 65, "not hex at all"], ids=["another-key", "malformed"])
+def test_a_bad_signature_deep_in_a_large_batch_is_refused_with_its_index(sqlite_ledger, signature: str) -> None:  # noqa: ANN001
+    world = World(sqlite_ledger)
+    batch = _marks(world, PARALLEL_FROM + 50)
+    at = PARALLEL_FROM + 7  # in a later chunk than the first
+    batch[at]["signature"] = signature
+    size = sqlite_ledger.size()
+    with pytest.raises(SignatureError) as refused:
+        sqlite_ledger.append_batch(batch)
+    assert refused.value.index == at
+    assert sqlite_ledger.size() == size, "nothing of a refused batch is appended"
+
+
+def test_a_dead_worker_costs_nothing_but_time(sqlite_ledger) -> None:  # noqa: ANN001
+    world = World(sqlite_ledger)
+    sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))  # starts the workers
+    for process in list(recovery._workers()._processes.values()):  # killed, as by the OOM killer
+        process.kill()
+        process.join()
+    receipts = sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))
+    assert len(receipts) == PARALLEL_FROM
+    assert len(sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))) == PARALLEL_FROM  # and a new pool serves the next
+
+
+def test_the_workers_of_a_killed_process_do_not_outlive_it(tmp_path) -> None:  # noqa: ANN001
+    """A server killed outright must not leave recovery workers behind, waiting forever."""
+    script = tmp_path / "append.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys
+        from ledger import recovery
+        recovery.Recoveries().add(b"{}", "0x" + "00" * 65)  # starts the workers
+        recovery._workers().submit(os.getpid).result()
+        print(" ".join(str(pid) for pid in recovery._workers()._processes), flush=True)
+        os.kill(os.getpid(), 9)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    workers = [int(pid) for pid in done.stdout.split()]
+    assert workers, done.stderr
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived the process that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
