@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import APIRouter, FastAPI
 
 from api.codes import MarkingVerifier
@@ -15,7 +17,7 @@ from api.routes import camera
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
-__all__ = ["create_app", "app_from_env", "ROUTERS"]
+__all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     events.router,
@@ -68,6 +70,14 @@ def create_app(
     return app
 
 
+def freeze_startup_heap() -> None:
+    """Leave what a server built before its first request (modules, schemas, the app) out of every
+    garbage collection from now on: the collector went over all of it again and again, about a
+    tenth of a single append's time (measured: 478-487 -> 516-567 appends/s over HTTP)."""
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_env() -> FastAPI:
     """The production app of one server process, built from $TRACEMARK_DB / $TRACEMARK_HOME / $TRACEMARK_ORIGIN.
 
@@ -78,4 +88,6 @@ def app_from_env() -> FastAPI:
 
     settings = Settings.from_env()
     ledger = open_ledger(settings)
-    return create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
+    app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
+    freeze_startup_heap()
+    return app

@@ -100,7 +100,7 @@ def serve(
     """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, freeze_startup_heap
     from api.demo_keys import api_keys_path, seed_demo_api_keys
     from ledger.config import init_log
     from ledger.demo import DEMO_PASSPHRASE
@@ -126,6 +126,7 @@ def serve(
         uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info", access_log=access_log)
         return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
+    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 
 

@@ -11,6 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import bindparam
 from sqlmodel import select
@@ -91,4 +92,11 @@ def authenticate(ledger: Ledger, authorization: str | None) -> Party:
         raise Unauthorized(f"API key {key_id} was revoked at {revoked_at}")
     if party[0] is None:
         raise Unauthorized(f"API key {key_id} belongs to {party_id}, which is not on the log")
-    return Party(**{column.key: value for column, value in zip(_PARTY_COLUMNS, party, strict=True)})
+    return _party(tuple(party))
+
+
+@lru_cache(maxsize=4096)
+def _party(values: tuple[object, ...]) -> Party:
+    """The caller's party as a row, built once per distinct row: validating a SQLModel row cost a
+    sixth of a single append's time on the event loop. Requests share it, so nothing may change it."""
+    return Party(**{column.key: value for column, value in zip(_PARTY_COLUMNS, values, strict=True)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from api.app import app_from_env
 from ledger.config import Settings, init_log
 from tests.servers import free_port
 
@@ -37,3 +39,18 @@ def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert output.count("Started server process") == 2, output
+
+
+def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """What a server built before its first request is frozen (gc.freeze), so collections skip it."""
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    init_log(settings).db.dispose()
+    for name, value in {"TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}.items():
+        monkeypatch.setenv(name, value)
+    gc.unfreeze()
+    try:
+        app = app_from_env()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        app.state.ledger.db.dispose()
