@@ -58,13 +58,14 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _discard() -> None:
-    """Forget the pool once a worker died (killed, out of memory): the next use starts a new one."""
+def _discard(broken: ProcessPoolExecutor) -> None:
+    """Forget a pool whose worker died (killed, out of memory): the next use starts a new one.
+    Only that pool: another batch may already have started its successor."""
     global _pool
     with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
 
 
 _Found = tuple[str | None, str | None, bytes]  # address or None, why not or None, the message packed
@@ -92,7 +93,7 @@ class Recoveries:
 
     def __init__(self) -> None:
         self._pairs: list[tuple[bytes, str]] = []
-        self._chunks: list[Future] = []
+        self._chunks: list[tuple[ProcessPoolExecutor, Future]] = []
         self._recovered: dict[int, list[_Found]] = {}
 
     def add(self, message: bytes | None, signature: str | None) -> None:
@@ -105,11 +106,13 @@ class Recoveries:
         start = len(self._chunks) * _CHUNK
         if start < len(self._pairs):
             chunk = self._pairs[start : start + _CHUNK]
+            pool = _workers()
             try:
-                self._chunks.append(_workers().submit(_recover_chunk, chunk))
+                self._chunks.append((pool, pool.submit(_recover_chunk, chunk)))
             except BrokenProcessPool:
-                _discard()
-                self._chunks.append(_workers().submit(_recover_chunk, chunk))
+                _discard(pool)
+                pool = _workers()
+                self._chunks.append((pool, pool.submit(_recover_chunk, chunk)))
 
     def signer(self, n: int) -> str:
         address, error, _ = self._chunk(n // _CHUNK)[n % _CHUNK]
@@ -118,18 +121,22 @@ class Recoveries:
         assert address is not None
         return address
 
-    def prepacked(self, n: int) -> Prepacked:
-        """The n-th event's signed bytes, with the packed form the worker made."""
-        value = Prepacked(self._pairs[n][0])
-        value.packed = self._chunk(n // _CHUNK)[n % _CHUNK][2]
+    def prepacked(self, n: int) -> bytes:
+        """The n-th event's signed bytes, carrying the packed form the worker made."""
+        message, packed = self._pairs[n][0], self._chunk(n // _CHUNK)[n % _CHUNK][2]
+        if not packed:
+            return message
+        value = Prepacked(message)
+        value.packed = packed
         return value
 
     def _chunk(self, at: int) -> list[_Found]:
         """A chunk's signers; recovered here if its worker died, so a batch never fails for that."""
         if at not in self._recovered:
+            pool, future = self._chunks[at]
             try:
-                self._recovered = {at: self._chunks[at].result()}
+                self._recovered = {at: future.result()}
             except BrokenProcessPool:
-                _discard()
+                _discard(pool)
                 self._recovered = {at: _recover_chunk(self._pairs[at * _CHUNK : (at + 1) * _CHUNK])}
         return self._recovered[at]
