@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from api.codes import MarkingVerifier
 from api.deps import LedgerDep, SettingsDep, require
 from api.history import custody_chain, inclusion_out
 from api.managed import cached_managed_key
@@ -15,7 +16,6 @@ from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
-from api.codes import MarkingVerifier
 from api.verdicts import Judgement, Scan, judge
 from ledger.codec import format_time
 from ledger.errors import LedgerError
@@ -76,7 +76,7 @@ def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded,
 
 
 async def _record(ledger: Ledger, request: Request, settings: SettingsDep, caller: Party, body: ScanRequest,
-            judgement: Judgement, now: str, history: list[int]) -> tuple[Recorded, Attestation | None]:
+                  judgement: Judgement, now: str, history: list[int]) -> tuple[Recorded, Attestation | None]:
     """Append the inspection, attested with the item's `history`; a refusal is reported in the
     answer, never in place of the verdict."""
     assert judgement.item is not None
