@@ -216,7 +216,7 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
         return _Examined(seq, stored_leaf, leaf, tuple(problems), None, None, None, recorded_at, None)
     if recovered != signer:
         problems.append(f"signature does not verify: it recovers to {recovered}, not {signer}")
-    if event.type != event_type or event.actor != actor or getattr(event, "item", None) != item_uid:
+    if event.type != event_type or event.actor != actor or ev.event_field(event, "item") != item_uid:
         problems.append("indexed columns (type, actor, item) disagree with the event")
     if stored_key != event_key(event_bytes):  # a wrong key would let a resend of this event be appended again
         problems.append("event key does not match the event bytes")

@@ -28,6 +28,7 @@ __all__ = [
     "json_object",
     "event_bytes",
     "ITEM_EVENTS",
+    "event_field",
 ]
 
 ROLES = (
@@ -457,6 +458,12 @@ ITEM_EVENTS = {
 }
 
 _EVENT = TypeAdapter(Event)
+
+
+def event_field(event: BaseModel, name: str) -> Any:
+    """The event's field `name`, or None for a type without one. `getattr` with a default would
+    do, but a pydantic model builds and raises an AttributeError first: microseconds per event."""
+    return event.__dict__.get(name)
 
 
 class Envelope(BaseModel):

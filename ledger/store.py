@@ -206,8 +206,22 @@ class Ledger:
         refuses an event carries its position in the batch as `index`. With `checkpoint`, the
         log key signs a checkpoint of the result in the same transaction.
         """
-        with gc_paused():
-            parsed, recoveries = self._open_all(envelopes)
+        with gc_paused():  # the batch's objects are gone before the collector runs again: it finds nothing to scan in them
+            return self._append_all(envelopes, checkpoint)
+
+    def _append_all(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool) -> list[Receipt]:
+        """Open every envelope, then append them under the lock. Opening needs nothing of the log,
+        so it takes no lock; for a large batch the worker processes recover the signers meanwhile
+        (`ledger.recovery`)."""
+        if len(envelopes) < PARALLEL_FROM:
+            return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint)
+        with Recoveries() as recoveries:
+            parsed = []
+            for index, raw in enumerate(envelopes):
+                opened = self._open(index, raw)
+                parsed.append(opened)
+                recoveries.add(opened.signed, None if opened.envelope is None else opened.envelope.signature)
+            recoveries.flush()
             return self._append_opened(parsed, recoveries, checkpoint)
 
     def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool) -> list[Receipt]:
@@ -223,7 +237,7 @@ class Ledger:
             recorded_at = format_time(self.clock())
             known = self._known(session, {opened.event_hash: opened.event_key for opened in parsed if opened.event is not None})
             view.prefetch_items(
-                (opened.event.item for opened in parsed if hasattr(opened.event, "item")),
+                (uid for opened in parsed if opened.event is not None and (uid := ev.event_field(opened.event, "item")) is not None),
                 (marked_serial(opened.event) for opened in parsed if opened.event is not None and opened.event.type.startswith("mark_")),
             )
             receipts: list[Receipt] = []
@@ -254,7 +268,7 @@ class Ledger:
                     event=signed if recoveries is None else recoveries.prepacked(index),
                     event_key=opened.event_key,
                     event_type=event.type,
-                    item_uid=getattr(event, "item", None),
+                    item_uid=ev.event_field(event, "item"),
                     actor=event.actor,
                     signer=signer,
                     signature=signature,
@@ -276,20 +290,6 @@ class Ledger:
                 session.add(self._signed_checkpoint(tree.size, tree.root()))
             self._cache.head = (tree.size, prev)
         return receipts
-
-    @classmethod
-    def _open_all(cls, envelopes: Sequence[ev.Envelope | dict[str, Any]]) -> tuple[list[_Opened], Recoveries | None]:
-        """Every envelope opened, in order; for a large batch, its signers already being recovered
-        by the worker processes (`ledger.recovery`). Needs nothing of the log, so no lock either."""
-        if len(envelopes) < PARALLEL_FROM:
-            return [cls._open(index, raw) for index, raw in enumerate(envelopes)], None
-        parsed, recoveries = [], Recoveries()
-        for index, raw in enumerate(envelopes):
-            opened = cls._open(index, raw)
-            parsed.append(opened)
-            recoveries.add(opened.signed, None if opened.envelope is None else opened.envelope.signature)
-        recoveries.flush()
-        return parsed, recoveries
 
     @staticmethod
     def _open(index: int, raw: ev.Envelope | dict[str, Any]) -> _Opened:
@@ -313,7 +313,7 @@ class Ledger:
 
     @staticmethod
     def _keep_personal(event: ev.Event, envelope: ev.Envelope, seq: int, view: TxView) -> None:
-        commitment = getattr(event, "owner_commitment", None)
+        commitment = ev.event_field(event, "owner_commitment")
         if commitment is None:
             if envelope.personal is not None:
                 raise EventInvalid("personal data given but the event carries no owner_commitment", "personal")

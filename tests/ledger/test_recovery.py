@@ -14,6 +14,8 @@ from ulid import ULID
 
 from ledger import recovery
 from ledger.errors import SignatureError
+from ledger.events import event_bytes
+from ledger.packing import pack
 from ledger.recovery import PARALLEL_FROM
 from tests.support import World
 
@@ -44,15 +46,33 @@ def test_a_bad_signature_deep_in_a_large_batch_is_refused_with_its_index(sqlite_
     assert sqlite_ledger.size() == size, "nothing of a refused batch is appended"
 
 
+def test_what_workers_still_owe_a_batch_never_reaches_the_next_one(sqlite_ledger) -> None:  # noqa: ANN001
+    """A batch refused early leaves chunks in the workers' hands; their answers must not be read as the next batch's."""
+    world = World(sqlite_ledger)
+    first, second = ([(event_bytes(e["event"]), e["signature"]) for e in _marks(world, 7 * recovery._CHUNK)] for _ in range(2))
+    with recovery.Recoveries() as refused:  # more chunks than a worker is sent ahead; only the first one is read
+        for pair in first:
+            refused.add(*pair)
+        refused.flush()
+        refused.signer(0)
+    with recovery.Recoveries() as recoveries:
+        for pair in second:
+            recoveries.add(*pair)
+        recoveries.flush()
+        assert [recoveries.prepacked(n).packed for n in range(len(second))] == [pack(message) for message, _ in second]
+
+
 def test_a_dead_worker_costs_nothing_but_time(sqlite_ledger) -> None:  # noqa: ANN001
     world = World(sqlite_ledger)
     sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))  # starts the workers
-    for process in list(recovery._workers()._processes.values()):  # killed, as by the OOM killer
-        process.kill()
-        process.join()
+    killed = recovery._pool_pids()
+    assert killed, "a large batch starts recovery workers"
+    for pid in killed:  # killed, as by the OOM killer
+        os.kill(pid, 9)
     receipts = sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))
     assert len(receipts) == PARALLEL_FROM
-    assert len(sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))) == PARALLEL_FROM  # and a new pool serves the next
+    assert len(sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))) == PARALLEL_FROM  # and new workers serve the next
+    assert recovery._pool_pids() and not set(recovery._pool_pids()) & set(killed)
 
 
 def test_the_workers_of_a_killed_process_do_not_outlive_it(tmp_path) -> None:  # noqa: ANN001
@@ -61,9 +81,11 @@ def test_the_workers_of_a_killed_process_do_not_outlive_it(tmp_path) -> None:  #
     script.write_text(textwrap.dedent("""
         import os, sys
         from ledger import recovery
-        recovery.Recoveries().add(b"{}", "0x" + "00" * 65)  # starts the workers
-        recovery._workers().submit(os.getpid).result()
-        print(" ".join(str(pid) for pid in recovery._workers()._processes), flush=True)
+        with recovery.Recoveries() as started:  # starts the workers
+            started.add(b"{}", "0x" + "00" * 65)
+            started.flush()
+            started.prepacked(0)  # answered: the workers are up
+        print(" ".join(str(pid) for pid in recovery._pool_pids()), flush=True)
         os.kill(os.getpid(), 9)
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
