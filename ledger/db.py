@@ -77,7 +77,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     connection = session.connection()
     sql, names, converters = _insert_sql(table, connection.dialect)
-    values = [[row.get(name) for name in names] for row in rows]
+    values = [list(map(row.get, names)) for row in rows]
     for at, convert in converters:
         for row_values in values:
             if row_values[at] is not None:

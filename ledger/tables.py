@@ -393,9 +393,8 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
             frozenset(name for name, field in fields if field.is_required()),
         )
     defaults, required = known
-    missing = sorted(required - values.keys())
-    if missing:
-        raise TypeError(f"{table.__name__} needs {missing}")
+    if not required <= values.keys():
+        raise TypeError(f"{table.__name__} needs {sorted(required - values.keys())}")
     row = manager_of_class(table).new_instance()
     row.__dict__.update(defaults)
     row.__dict__.update(values)
