@@ -3,8 +3,9 @@
 The same run measures the machine's bare limit for the same rows (`bench._log.bare_rows`:
 SHA-256 of event and entry, secp256k1 recovery on coincurve) inserted with the bare driver:
 sqlite3 with the ledger's durability settings (WAL, synchronous=FULL), and psycopg into a
-plain table. PostgreSQL runs in a fresh schema of 127.0.0.1:5432/test (`BENCH_PG` overrides
-the URL), dropped afterwards. Events are signed before timing.
+plain table. The ledger's batches and the baseline's are taken in turns. PostgreSQL runs in a
+fresh schema of 127.0.0.1:5432/test (`BENCH_PG` overrides the URL), dropped afterwards. Events
+are signed before timing.
 
     python -m bench.append [--quick]
 """
@@ -16,7 +17,7 @@ import secrets
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,28 +38,35 @@ _PLACEHOLDERS = {"sqlite": "?", "pg": "%s"}
 _PG_TYPES = {"leaf_hash": "BYTEA", "event": "BYTEA", "event_key": "BIGINT"}  # the others as text
 
 
-def _ledger_rate(settings: Settings, envelopes: Sequence[dict[str, Any]], maker: LocalAccount, batch: int) -> float:
+def _paired_rates(settings: Settings, envelopes: Sequence[dict[str, Any]], maker: LocalAccount, batch: int,
+                  bare: AbstractContextManager[Callable[[list[tuple[Any, ...]]], None]]) -> tuple[float, float]:
+    """Events/s of the ledger and of the bare baseline on the same events, `batch` per transaction.
+
+    Their batches are taken in turns, so a slow spell of the shared machine falls on both alike
+    instead of on whichever ran during it.
+    """
     ledger = bench_log(settings, maker)
+    rows = bare_rows(canonical(envelopes), batch)  # hashed and recovered lazily: inside the baseline's timing
+    ours = theirs = 0.0
     try:
-        seconds = timed(lambda: [ledger.append_batch(envelopes[i : i + batch]) for i in range(0, len(envelopes), batch)])
+        with bare as insert:
+            for start in range(0, len(envelopes), batch):
+                ours += timed(lambda: ledger.append_batch(envelopes[start : start + batch]))
+                theirs += timed(lambda: insert(next(rows)))
         if ledger.size() != len(envelopes) + 2:
             raise AssertionError(f"log holds {ledger.size()} entries after appending {len(envelopes)} events")
     finally:
         ledger.db.dispose()
-    return len(envelopes) / seconds
-
-
-def _bare_rate(envelopes: Sequence[dict[str, Any]], batch: int, insert: Callable[[list[tuple[Any, ...]]], None]) -> float:
-    """Hash, recover and insert the same rows with nothing else, `batch` per transaction."""
-    signed = canonical(envelopes)
-    return len(signed) / timed(lambda: [insert(rows) for rows in bare_rows(signed, batch)])
+    return len(envelopes) / ours, len(envelopes) / theirs
 
 
 def _columns(style: str) -> str:
     return f"({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join(_PLACEHOLDERS[style] for _ in ENTRY_COLUMNS)})"
 
 
-def _sqlite_bare(envelopes: Sequence[dict[str, Any]], batch: int, path: Path) -> float:
+@contextmanager
+def _sqlite_bare(path: Path) -> Iterator[Callable[[list[tuple[Any, ...]]], None]]:
+    """Insert rows into a plain table with sqlite3 and the ledger's durability settings (WAL, synchronous=FULL)."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")
@@ -70,7 +78,7 @@ def _sqlite_bare(envelopes: Sequence[dict[str, Any]], batch: int, path: Path) ->
         con.execute("COMMIT")
 
     try:
-        return _bare_rate(envelopes, batch, insert)
+        yield insert
     finally:
         con.close()
 
@@ -88,7 +96,9 @@ def pg_schema(url: str = PG_URL) -> Iterator[str]:
             con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def _pg_bare(envelopes: Sequence[dict[str, Any]], batch: int, url: str) -> float:
+@contextmanager
+def _pg_bare(url: str) -> Iterator[Callable[[list[tuple[Any, ...]]], None]]:
+    """Insert rows into a plain table with psycopg, one transaction per call."""
     with psycopg.connect(url) as con:
         con.execute(f"CREATE TABLE bare_entry (seq BIGINT PRIMARY KEY, {', '.join(c + ' ' + _PG_TYPES.get(c, 'TEXT') for c in ENTRY_COLUMNS[1:])})")
         con.commit()
@@ -98,7 +108,7 @@ def _pg_bare(envelopes: Sequence[dict[str, Any]], batch: int, url: str) -> float
                 cursor.executemany(f"INSERT INTO bare_entry {_columns('pg')}", rows)
             con.commit()
 
-        return _bare_rate(envelopes, batch, insert)
+        yield insert
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -111,10 +121,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     note(f"append: {len(batched):,} events in batches of {BATCH} and {len(single):,} one at a time, SQLite and PostgreSQL")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sqlite_1000 = _ledger_rate(temp_settings(folder / "b"), batched, maker, BATCH), _sqlite_bare(batched, BATCH, folder / "bare-b.db")
-        sqlite_1 = _ledger_rate(temp_settings(folder / "s"), single, maker, 1), _sqlite_bare(single, 1, folder / "bare-s.db")
+        sqlite_1000 = _paired_rates(temp_settings(folder / "b"), batched, maker, BATCH, _sqlite_bare(folder / "bare-b.db"))
+        sqlite_1 = _paired_rates(temp_settings(folder / "s"), single, maker, 1, _sqlite_bare(folder / "bare-s.db"))
         with pg_schema() as url:
-            pg = _ledger_rate(Settings(db_url=url, home=folder / "pg", origin=ORIGIN), batched, maker, BATCH), _pg_bare(batched, BATCH, url)
+            pg = _paired_rates(Settings(db_url=url, home=folder / "pg", origin=ORIGIN), batched, maker, BATCH, _pg_bare(url))
     figures |= {"sqlite_batch_1000": sqlite_1000, "sqlite_batch_1": sqlite_1, "postgres_batch_1000": pg}
     figures["rows"] = [
         Row("append, batches of 1,000, SQLite", sqlite_1000[0], "ev/s", sqlite_1000[1], "hash+recover+sqlite3 insert",
