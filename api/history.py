@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, union_all
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, select, union_all
 
 from ledger.events import json_object
+from ledger.snapshot import Snapshot, rows_of
 from ledger.store import Attestation
 from ledger.tables import Entry, Permit
 
@@ -18,12 +17,12 @@ __all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custo
 
 PRIVATE_OWNER = "private owner"
 
-_NEWEST = select(Entry).where(Entry.item_uid == bindparam("uid")).order_by(Entry.seq.desc())  # type: ignore[union-attr]
-_STORY = select(aliased(Entry, union_all(
-    select(_NEWEST.where(Entry.event_type != "inspect").limit(bindparam("limit")).subquery()),
-    select(_NEWEST.where(Entry.event_type == "inspect").limit(1).subquery()),
-).subquery()))
-"""An item's newest custody entries and its newest inspection, in one statement."""
+_NEWEST = rows_of(Entry).where(Entry.item_uid == bindparam("uid")).order_by(Entry.seq.desc())  # type: ignore[union-attr]
+_CUSTODY = _NEWEST.where(Entry.event_type != "inspect").limit(bindparam("limit")).subquery()
+_SIGHTING = _NEWEST.where(Entry.event_type == "inspect").limit(1).subquery()
+_STORY = select(*union_all(select(*_CUSTODY.c), select(*_SIGHTING.c)).subquery().c)
+"""An item's newest custody entries and its newest inspection, in one statement (entry columns in table order)."""
+_NEWEST_SOME = _NEWEST.limit(bindparam("limit"))
 
 
 @dataclass(frozen=True)
@@ -40,21 +39,19 @@ class HistoryEntry:
     signature: str
 
 
-def item_entries(session: Session, uid: str, limit: int | None = None) -> list[HistoryEntry]:
+def item_entries(reads: Snapshot, uid: str, limit: int | None = None) -> list[HistoryEntry]:
     """The item's entries in log order (the newest `limit` of them when given)."""
-    query = select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    return [history_entry(row) for row in reversed(list(session.exec(query)))]
+    rows = reads.all(Entry, _NEWEST, {"uid": uid}) if limit is None else reads.all(Entry, _NEWEST_SOME, {"uid": uid, "limit": limit})
+    return [history_entry(row) for row in reversed(rows)]
 
 
-def item_story(session: Session, uid: str, limit: int) -> list[HistoryEntry]:
+def item_story(reads: Snapshot, uid: str, limit: int) -> list[HistoryEntry]:
     """What a scan needs of an item's past: its newest `limit` custody entries and its last sighting.
 
     Inspections pile up at every border post; a scan reads only the newest one, so its cost does
     not grow with how often the item was scanned before.
     """
-    rows = session.exec(_STORY, params={"uid": uid, "limit": limit}).all()
+    rows = reads.all(Entry, _STORY, {"uid": uid, "limit": limit})
     return [history_entry(row) for row in sorted(rows, key=lambda row: row.seq)]
 
 
@@ -64,7 +61,7 @@ def history_entry(row: Entry) -> HistoryEntry:
                         row.event, row.signer, row.signature)
 
 
-def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+def custody_chain(reads: Snapshot, entries: list[HistoryEntry]) -> list[dict[str, Any]]:
     """Who held the item, newest first: each holder with the entry and time it took the item."""
     chain: list[dict[str, Any]] = []
 
@@ -77,7 +74,7 @@ def custody_chain(session: Session, entries: list[HistoryEntry]) -> list[dict[st
         if entry.type == "mark_firearm" or entry.type in ("receive", "forfeit"):
             hold(entry.actor, entry)
         elif entry.type in ("mark_specimen", "import"):
-            permit = session.get(Permit, event.get("permit"))
+            permit = reads.get(Permit, event.get("permit"))
             hold(None if permit is None else (permit.exporter if entry.type == "mark_specimen" else permit.importer), entry)
         elif entry.type == "transfer" and event.get("owner_commitment"):
             hold(PRIVATE_OWNER, entry)

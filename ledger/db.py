@@ -15,7 +15,7 @@ from sqlalchemy import Dialect, Engine, Executable, Table, create_engine, event,
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows"]
+__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql"]
 
 DEFAULT_URL = "sqlite:///tracemark.db"
 _APPEND_LOCK_ID = 0x7472_6D6B  # "trmk": the advisory lock that serialises appends on PostgreSQL
@@ -43,8 +43,8 @@ class Database:
         result objects it took 210 µs, straight through the driver 21 µs. Columns come back as the
         driver's values: no column type converts them.
         """
-        sql, order = _select_sql(statement, self.reader.dialect)
-        args = params if order is None else tuple(params[name] for name in order)
+        compiled = select_sql(statement, self.reader.dialect)
+        sql, args = compiled.sql, compiled.arguments(params)
         driver_error = self.reader.dialect.loaded_dbapi.Error
         try:
             connection = self.reader.raw_connection()
@@ -97,11 +97,31 @@ def _insert_sql(table: Table, dialect: Dialect) -> tuple[str, tuple[str, ...], t
     return sql, tuple(column.key for column in columns), tuple((at, convert) for at, convert in processors if convert is not None)
 
 
+@dataclass(frozen=True)
+class CompiledSelect:
+    """A statement compiled for one dialect: its SQL, and how to turn parameters into the driver's arguments."""
+
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in place order, for a positional paramstyle
+    fixed: dict[str, Any]  # values the statement binds itself (its literals)
+    converters: dict[str, Callable[[Any], Any]]  # the parameter types that convert values (addresses as bytes...)
+
+    def arguments(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        values = {**self.fixed, **params}
+        for name, convert in self.converters.items():
+            if values.get(name) is not None:
+                values[name] = convert(values[name])
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+
 @cache
-def _select_sql(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """`statement` compiled once for `dialect`, and the order of its parameters if they are positional."""
+def select_sql(statement: Executable, dialect: Dialect) -> CompiledSelect:
+    """`statement` compiled once for `dialect` (no expanding IN: its SQL would change with each call)."""
     compiled = statement.compile(dialect=dialect)
-    return str(compiled), (tuple(compiled.positiontup or ()) if compiled.positional else None)
+    fixed = {name: value for name, value in compiled.params.items() if value is not None}
+    processors = {bind.key: bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in compiled.binds.values()}
+    return CompiledSelect(str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None, fixed,
+                          {name: convert for name, convert in processors.items() if convert is not None})
 
 
 def open_database(url: str = DEFAULT_URL) -> Database:

@@ -9,6 +9,7 @@ from api.history import item_entries
 from api.routes.events import attested_out
 from api.schemas import EntryOut, ItemEventsOut, ItemOut, OwnerOut
 from ledger.rules import ENFORCEMENT
+from ledger.snapshot import Snapshot
 from ledger.tables import Item, Party, PersonalRecord
 
 __all__ = ["router", "item_out"]
@@ -45,8 +46,8 @@ def get_item(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemOu
 @router.get("/{uid}/events", response_model=ItemEventsOut, summary="An item's events, each with its inclusion proof")
 def get_item_events(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemEventsOut:
     ledger.item(uid)
-    with ledger.reading() as session:
-        entries = item_entries(session, uid)
+    with Snapshot(ledger.db) as reads:
+        entries = item_entries(reads, uid)
     attestation = ledger.attest([e.seq for e in entries])  # checkpoint, proofs and anchor read together
     return ItemEventsOut(
         uid=uid,

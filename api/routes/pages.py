@@ -12,6 +12,7 @@ from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
 from ledger import verdict
 from ledger.errors import NotFound
+from ledger.snapshot import Snapshot
 from scanner.claims import claim_problem
 
 __all__ = ["router"]
@@ -46,9 +47,9 @@ def _page(request: Request, ledger: LedgerDep, uid: str, code: str | None) -> HT
     findings = verdict.flag_findings(item)
     if code is not None and (problem := claim_problem(ledger, code, item)) is not None:
         findings.insert(0, verdict.Finding("SIGNATURE_INVALID", problem))
-    with ledger.reading() as session:
-        entries = item_entries(session, item.uid, 200)
-        custody = custody_chain(session, entries)
+    with Snapshot(ledger.db) as reads:
+        entries = item_entries(reads, item.uid, 200)
+        custody = custody_chain(reads, entries)
     return templates.TemplateResponse(request, "item.html", {
         "item": item, "entries": entries[::-1], "custody": custody, "flag": _FLAG_CLASS.get(item.status, "ok"),
         "verdict": verdict.worst(findings), "findings": findings, "checked_code": code is not None,

@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from ledger.events import Envelope
 from ledger.keys import LocalAccount
 from ledger.signatures import sign_event
+from ledger.snapshot import Snapshot
 from ledger.store import Attestation, Ledger
 from ledger.tables import Party
 
@@ -53,11 +54,11 @@ async def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings:
 
 def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None) -> tuple[Judgement, list[Custodian]]:
     """The verdict and the item's custody, read in one session and one snapshot."""
-    with ledger.reading() as session:
-        judgement = judge(session, scanned, moment, verifier)
+    with Snapshot(ledger.db) as reads:
+        judgement = judge(reads, scanned, moment, verifier)
         if judgement.item is None:
             return judgement, []
-        return judgement, [Custodian(**link) for link in custody_chain(session, judgement.entries)]
+        return judgement, [Custodian(**link) for link in custody_chain(reads, judgement.entries)]
 
 
 def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded, custody: list[Custodian] | None) -> ScanOut:
