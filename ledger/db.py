@@ -6,7 +6,8 @@ Appends are serialised by one lock: on SQLite a writer engine whose transactions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import Dialect, Engine, Executable, Table, create_engine, event,
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql"]
+__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql", "driver_errors"]
 
 DEFAULT_URL = "sqlite:///tracemark.db"
 _APPEND_LOCK_ID = 0x7472_6D6B  # "trmk": the advisory lock that serialises appends on PostgreSQL
@@ -45,8 +46,7 @@ class Database:
         """
         compiled = select_sql(statement, self.reader.dialect)
         sql, args = compiled.sql, compiled.arguments(params)
-        driver_error = self.reader.dialect.loaded_dbapi.Error
-        try:
+        with driver_errors(self.reader.dialect, sql):
             connection = self.reader.raw_connection()
             try:
                 cursor = connection.cursor()
@@ -57,13 +57,22 @@ class Database:
                     cursor.close()
             finally:
                 connection.close()  # back to the pool, which ends the driver's transaction if it opened one
-        except driver_error as exc:  # as SQLAlchemy would raise it, so callers see one kind of database error
-            raise DBAPIError.instance(sql, args, exc, driver_error) from exc
 
     def dispose(self) -> None:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+@contextmanager
+def driver_errors(dialect: Dialect, sql: str) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy would raise them, for work done on a raw connection:
+    callers see one kind of database error (an unreachable database is a 503 either way)."""
+    driver_error = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except driver_error as exc:
+        raise DBAPIError.instance(sql, None, exc, driver_error) from exc
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -17,10 +17,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, Select, and_, bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
-from ledger.db import Database, select_sql
+from ledger.db import Database, driver_errors, select_sql
 from ledger.tables import new_row
 
 __all__ = ["Snapshot", "rows_of"]
@@ -57,30 +56,35 @@ class Snapshot:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._dialect = db.reader.dialect
-        self._error = self._dialect.loaded_dbapi.Error
         self._connection: Any = None
 
     def __enter__(self) -> Snapshot:
-        self._connection = self._guarded("BEGIN", self._begin)
+        with driver_errors(self._dialect, "BEGIN"):
+            self._connection = self._begin()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         try:
-            self._connection.rollback()  # only reads: nothing to keep
+            with driver_errors(self._dialect, "ROLLBACK"):
+                self._connection.rollback()  # only reads: nothing to keep
         finally:
             self._connection.close()  # back to the pool
 
     def _begin(self) -> Any:
         connection = self._db.reader.raw_connection()
-        cursor = connection.cursor()
         try:
-            if self._db.is_sqlite:  # the reader's connections run in autocommit mode: the transaction is ours to open
-                cursor.execute("BEGIN")
-            else:  # one snapshot for every statement, as SQLite's WAL gives (read committed would not)
-                connection.rollback()
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        finally:
-            cursor.close()
+            cursor = connection.cursor()
+            try:
+                if self._db.is_sqlite:  # the reader's connections run in autocommit mode: the transaction is ours to open
+                    cursor.execute("BEGIN")
+                else:  # one snapshot for every statement, as SQLite's WAL gives (read committed would not)
+                    connection.rollback()
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            finally:
+                cursor.close()
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def get(self, table: type[_Row], *key: Any) -> _Row | None:
@@ -94,7 +98,8 @@ class Snapshot:
     def all(self, table: type[_Row], statement: Select[Any], params: dict[str, Any]) -> list[_Row]:
         """The rows `statement` (a `rows_of(table)` select) reads, as `table` objects."""
         compiled = select_sql(statement, self._dialect)
-        found = self._guarded(compiled.sql, lambda: self._fetch(compiled.sql, compiled.arguments(params)))
+        with driver_errors(self._dialect, compiled.sql):
+            found = self._fetch(compiled.sql, compiled.arguments(params))
         converters = _converters(table, self._dialect)
         return [new_row(table, **{key: value if convert is None or value is None else convert(value)
                                   for (key, convert), value in zip(converters, row, strict=True)}) for row in found]
@@ -106,9 +111,3 @@ class Snapshot:
             return cursor.fetchall()
         finally:
             cursor.close()
-
-    def _guarded(self, sql: str, work: Callable[[], Any]) -> Any:
-        try:
-            return work()
-        except self._error as exc:
-            raise DBAPIError.instance(sql, None, exc, self._error) from exc
