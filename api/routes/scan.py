@@ -53,7 +53,7 @@ async def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings:
 
 
 def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None) -> tuple[Judgement, list[Custodian]]:
-    """The verdict and the item's custody, read in one session and one snapshot."""
+    """The verdict and the item's custody, read in one snapshot."""
     with Snapshot(ledger.db) as reads:
         judgement = judge(reads, scanned, moment, verifier)
         if judgement.item is None:
