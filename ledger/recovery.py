@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -55,7 +56,14 @@ def _recover_chunk(pairs: Sequence[tuple[bytes, str]]) -> list[_Found]:
 
 
 def _serve(connection: Connection, parent: int) -> None:
-    """A worker's life: answer each chunk it is sent, until its parent is gone."""
+    """A worker's life: answer each chunk it is sent, until its parent is gone.
+
+    A forked worker inherits its parent's signal handlers: a server's would only set a flag, and
+    the parent, ending, would wait forever on a worker its SIGTERM did not end. A worker ends on
+    SIGTERM, and leaves Ctrl-C (sent to the whole terminal's group) to its parent.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_parent(parent)
     while True:
         try:

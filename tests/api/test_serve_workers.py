@@ -1,19 +1,25 @@
-"""`tracemark serve --workers 2`: two server processes answer over one log."""
+"""`tracemark serve` as a deployment runs it: two server processes over one log, a frozen startup heap, a clean stop."""
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+from ulid import ULID
 
 from api.app import app_from_env
+from api.keys import create_api_key
 from ledger.config import Settings, init_log
+from ledger.recovery import PARALLEL_FROM
 from tests.servers import free_port
+from tests.support import World
 
 
 def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
@@ -24,14 +30,7 @@ def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
     server = subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port), "--workers", "2"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
         statuses = {httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code for _ in range(10)}
         assert statuses == {200}
         assert httpx.get(f"http://127.0.0.1:{port}/v1/checkpoint", timeout=5).text.startswith(settings.origin + "\n")
@@ -54,3 +53,46 @@ def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_
     finally:
         gc.unfreeze()
         app.state.ledger.db.dispose()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path: Path, stop: signal.Signals) -> None:
+    """A large batch starts worker processes; stopping the server must neither hang on them nor leave them."""
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    ledger = init_log(settings)
+    world = World(ledger)
+    token = create_api_key(ledger, "it-beretta").token
+    batch = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(PARALLEL_FROM + 10)]
+    ledger.db.dispose()
+    port = free_port()
+    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
+    server = subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/events:batch", json={"envelopes": batch},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert answer.status_code == 201, answer.text
+        workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()]
+        assert workers, "a batch this large is recovered by worker processes"
+        server.send_signal(stop)
+        server.communicate(timeout=20)  # a worker deaf to SIGTERM kept the server waiting here for ever
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a recovery worker outlived its server"
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.2)
