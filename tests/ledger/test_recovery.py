@@ -62,6 +62,20 @@ def test_what_workers_still_owe_a_batch_never_reaches_the_next_one(sqlite_ledger
         assert [recoveries.prepacked(n).packed for n in range(len(second))] == [pack(message) for message, _ in second]
 
 
+def test_batches_read_at_once_each_get_their_own_signers(sqlite_ledger) -> None:  # noqa: ANN001
+    """Two batches opened together: the second finds the workers taken (or some of them) and still gets its own answers."""
+    world = World(sqlite_ledger)
+    batches = [[(event_bytes(e["event"]), e["signature"]) for e in _marks(world, 3 * recovery._CHUNK)] for _ in range(2)]
+    with recovery.Recoveries() as first, recovery.Recoveries() as second:
+        for recoveries, pairs in zip((first, second), batches, strict=True):
+            for pair in pairs:
+                recoveries.add(*pair)
+            recoveries.flush()
+        for recoveries, pairs in zip((second, first), batches[::-1], strict=True):
+            assert [recoveries.prepacked(n).packed for n in range(len(pairs))] == [pack(message) for message, _ in pairs]
+            assert {recoveries.signer(n) for n in range(len(pairs))} == {world.parties["it-beretta"].account.address}
+
+
 def test_a_dead_worker_costs_nothing_but_time(sqlite_ledger) -> None:  # noqa: ANN001
     world = World(sqlite_ledger)
     sqlite_ledger.append_batch(_marks(world, PARALLEL_FROM))  # starts the workers
