@@ -16,7 +16,7 @@ from sqlalchemy import Dialect, Engine, Executable, Table, create_engine, event,
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql", "driver_errors"]
+__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all"]
 
 DEFAULT_URL = "sqlite:///tracemark.db"
 _APPEND_LOCK_ID = 0x7472_6D6B  # "trmk": the advisory lock that serialises appends on PostgreSQL
@@ -49,19 +49,25 @@ class Database:
         with driver_errors(self.reader.dialect, sql):
             connection = self.reader.raw_connection()
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(sql, args)
-                    return cursor.fetchone()
-                finally:
-                    cursor.close()
+                rows = fetch_all(connection, sql, args)
             finally:
                 connection.close()  # back to the pool, which ends the driver's transaction if it opened one
+        return rows[0] if rows else None
 
     def dispose(self) -> None:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+def fetch_all(connection: Any, sql: str, args: Any) -> list[tuple[Any, ...]]:
+    """Run `sql` on a raw (pooled DBAPI) connection and return its rows as the driver gives them."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 @contextmanager

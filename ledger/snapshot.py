@@ -16,11 +16,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, Select, and_, bindparam, select
-from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel
 
-from ledger.db import Database, driver_errors, select_sql
-from ledger.tables import new_row
+from ledger.db import Database, driver_errors, fetch_all, select_sql
+from ledger.tables import new_row, primary_key
 
 __all__ = ["Snapshot", "rows_of"]
 
@@ -33,9 +32,8 @@ def rows_of(table: type[SQLModel]) -> Select[Any]:
 
 
 @cache
-def _by_key(table: type[SQLModel]) -> tuple[Select[Any], tuple[str, ...]]:
-    keys = tuple(column.key for column in sa_inspect(table).primary_key)
-    return rows_of(table).where(and_(*(table.__table__.c[key] == bindparam(key) for key in keys))), keys  # type: ignore[attr-defined]
+def _by_key(table: type[SQLModel]) -> Select[Any]:
+    return rows_of(table).where(and_(*(table.__table__.c[key] == bindparam(key) for key in primary_key(table))))  # type: ignore[attr-defined]
 
 
 @cache
@@ -88,8 +86,7 @@ class Snapshot:
         return connection
 
     def get(self, table: type[_Row], *key: Any) -> _Row | None:
-        statement, names = _by_key(table)
-        return self.first(table, statement, dict(zip(names, key, strict=True)))
+        return self.first(table, _by_key(table), dict(zip(primary_key(table), key, strict=True)))
 
     def first(self, table: type[_Row], statement: Select[Any], params: dict[str, Any]) -> _Row | None:
         rows = self.all(table, statement, params)
@@ -99,15 +96,7 @@ class Snapshot:
         """The rows `statement` (a `rows_of(table)` select) reads, as `table` objects."""
         compiled = select_sql(statement, self._dialect)
         with driver_errors(self._dialect, compiled.sql):
-            found = self._fetch(compiled.sql, compiled.arguments(params))
+            found = fetch_all(self._connection, compiled.sql, compiled.arguments(params))
         converters = _converters(table, self._dialect)
         return [new_row(table, **{key: value if convert is None or value is None else convert(value)
                                   for (key, convert), value in zip(converters, row, strict=True)}) for row in found]
-
-    def _fetch(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-        finally:
-            cursor.close()

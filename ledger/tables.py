@@ -8,9 +8,11 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +34,7 @@ __all__ = [
     "PROJECTION_TABLES",
     "ITEM_TABLES",
     "new_row",
+    "primary_key",
     "Diversion",
     "TraceRequestRow",
     "Marking",
@@ -402,3 +405,9 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
     object.__setattr__(row, "__pydantic_extra__", None)
     object.__setattr__(row, "__pydantic_private__", None)
     return row
+
+
+@cache
+def primary_key(table: type) -> tuple[str, ...]:
+    """The attribute names of `table`'s primary key, in key order."""
+    return tuple(column.key for column in sa_inspect(table).primary_key)

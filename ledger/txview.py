@@ -10,18 +10,16 @@ other writer (another process, a rebuild) moves the head or resets it, and it is
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ledger.db import insert_rows
 
 from ledger.merkle import CompactRange
-from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow, primary_key
 
 __all__ = ["StateCache", "TxView"]
 
@@ -29,11 +27,6 @@ __all__ = ["StateCache", "TxView"]
 _BY_UID = {table: select(table).where(table.uid.in_(bindparam("uids", expanding=True))) for table in ITEM_TABLES}
 _UIDS_BY_SERIAL = select(Item.uid, Item.serial).where(Item.serial.in_(bindparam("serials", expanding=True)))
 # built once: making an IN clause anew cost more than running it for the small groups of single appends
-
-
-@cache
-def _key_of(table: type) -> tuple[str, ...]:
-    return tuple(column.key for column in sa_inspect(table).primary_key)
 
 
 class StateCache:
@@ -186,7 +179,7 @@ class TxView:
     def add(self, row: Any) -> None:
         """A new projection row: visible to lookups at once, inserted by `write` with the batch's others."""
         values = row.__dict__
-        identity = tuple(values[name] for name in _key_of(type(row)))
+        identity = tuple(values[name] for name in primary_key(type(row)))
         self.new[(type(row), identity[0] if len(identity) == 1 else identity)] = row
         if isinstance(row, Item):
             self._new_items_by_serial.setdefault(row.serial, []).append(row)
