@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 import pycountry
 
@@ -59,9 +60,16 @@ def country(code: str, field: str = "country") -> str:
     """An ISO 3166-1 alpha-2 code, upper-cased; EventInvalid naming the field otherwise."""
     if not isinstance(code, str) or len(code) != 2 or not code.isascii():
         raise EventInvalid(f"not an ISO 3166-1 alpha-2 country code: {code!r}", field)
-    if pycountry.countries.get(alpha_2=code.upper()) is None:
+    if not _assigned(code.upper()):
         raise EventInvalid(f"unknown ISO 3166-1 country code: {code!r}", field)
     return code.upper()
+
+
+@cache
+def _assigned(alpha_2: str) -> bool:
+    """Remembered (at most 26 x 26 answers): every event names a country or two, and pycountry's
+    lookup cost a tenth of parsing one."""
+    return pycountry.countries.get(alpha_2=alpha_2) is not None
 
 
 def one_of(value: str, allowed: set[str] | dict[str, str], field: str) -> str:

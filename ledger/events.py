@@ -49,7 +49,11 @@ _PARTY_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _SERIAL = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
 _PERMIT_NUMBER = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
 _HEX32 = r"^[0-9a-f]{64}$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_VISIBLE = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]*$"
+"""No control or invisible formatting characters (zero-width, bidi overrides, byte-order marks): a
+constraint of every free-text field, checked by pydantic-core's regex engine. Every other string
+field has a shape (pattern, code list, time, address) that refuses them already."""
+_INVISIBLE_REFUSED = "control or invisible formatting characters are not allowed"
 
 PartyId = Annotated[str, Field(pattern=_PARTY_ID, description="party id: lower-case letters, digits, . _ -")]
 Serial = Annotated[str, Field(pattern=_SERIAL, description="upper-case A-Z 0-9 . / - (no look-alike characters)")]
@@ -87,23 +91,17 @@ def _item_id(value: str) -> str:
 
 Time = Annotated[str, AfterValidator(_as_value_error(parse_time)),
                  Field(description="RFC 3339 time with timezone, e.g. 2026-11-23T10:00:00.000Z")]
-Quantity = Annotated[str, AfterValidator(_as_value_error(codes.quantity)), Field(description="positive decimal as a string, e.g. '12.5'")]
+Quantity = Annotated[str, Field(pattern=_VISIBLE, description="positive decimal as a string, e.g. '12.5'"),
+                     AfterValidator(_as_value_error(codes.quantity))]  # the pattern first: Decimal() takes "1\n"
 Country = Annotated[str, AfterValidator(_as_value_error(_upper_country)), Field(description="ISO 3166-1 alpha-2 country code")]
 Address = Annotated[str, AfterValidator(_as_value_error(normalise_address)), Field(description="an Ethereum address (0x + 40 hex)")]
 ItemId = Annotated[str, AfterValidator(_as_value_error(_item_id)), Field(min_length=26, max_length=26)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-ShortText = Annotated[str, Field(min_length=1, max_length=120)]
+Text = Annotated[str, Field(min_length=1, max_length=500, pattern=_VISIBLE)]
+ShortText = Annotated[str, Field(min_length=1, max_length=120, pattern=_VISIBLE)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and _CONTROL.search(value):
-            raise ValueError("control or invisible formatting characters are not allowed")
-        return value
 
 
 # ---------------------------------------------------------------- parties and keys
@@ -518,6 +516,8 @@ def _invalid(exc: ValidationError, skip: int = 0, prefix: str | None = None) -> 
     """The first pydantic error as an EventInvalid naming the field."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in ([prefix] if prefix else []) + list(first["loc"][skip:]))
+    if first["type"] == "string_pattern_mismatch" and first["ctx"]["pattern"] == _VISIBLE:
+        return EventInvalid(_INVISIBLE_REFUSED, field or None)
     return EventInvalid(first["msg"].removeprefix("Value error, "), field or None)
 
 

@@ -50,7 +50,9 @@ def _dictionary(name: str, sha256: str) -> bytes:
 _V1_DICTIONARY = _dictionary("packing_v1.zdict", _V1_SHA256)
 # Priming the compressor hashes the whole dictionary: done once here, then copied per value.
 # An 8 KB window holds the dictionary; memLevel 4 is as small as our values need and quicker.
-_V1_PRIMED = zlib.compressobj(6, zlib.DEFLATED, -13, 4, zlib.Z_DEFAULT_STRATEGY, _V1_DICTIONARY)
+# Level 3 rather than zlib's default 6: 1.5 µs quicker per value (two per marking on the appending
+# thread) for 1 to 2 bytes more. The level is the compressor's choice only: any level inflates alike.
+_V1_PRIMED = zlib.compressobj(3, zlib.DEFLATED, -13, 4, zlib.Z_DEFAULT_STRATEGY, _V1_DICTIONARY)
 
 
 def pack(data: bytes) -> bytes:

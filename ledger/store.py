@@ -41,6 +41,9 @@ from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party
 __all__ = ["Ledger", "Receipt", "Attestation", "MAX_FUTURE_SKEW", "gc_paused"]
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+_KEEP_NEW_ROWS = 500
+"""The most new projection rows a batch keeps in the append cache (`StateCache.new_limit`):
+those of a group commit of single appends, not those of a bulk import."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Ledger:
         self.clock = clock
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
-        self._cache = StateCache()
+        self._cache = StateCache(new_limit=_KEEP_NEW_ROWS)
         self._group = GroupCommit(self.append_batch, self.attest)
 
     # ------------------------------------------------------------ sessions
@@ -247,8 +250,8 @@ class Ledger:
                 if opened.error is not None:
                     raise opened.error
                 envelope, signed, event_hash, signer, event = opened.envelope, opened.signed, opened.event_hash, opened.signer, opened.event
-                if event_hash in known:
-                    receipts.append(known[event_hash])
+                if event_hash in known:  # in the log already, or earlier in this batch
+                    receipts.append(replace(known[event_hash], duplicate=True))
                     continue
                 seq = tree.size
                 try:
@@ -278,8 +281,8 @@ class Ledger:
                 view.pending_entries[seq] = row
                 apply(event, seq, view)
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
-                receipts.append(Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash))
-                known[event_hash] = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash, duplicate=True)
+                known[event_hash] = receipt = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash)
+                receipts.append(receipt)
                 prev = leaf
             view.write()
             if entries:

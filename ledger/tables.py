@@ -9,6 +9,7 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 from __future__ import annotations
 
 from functools import cache
+from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -377,7 +378,9 @@ PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 
 
-_DEFAULTS: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}  # per table: defaults, required columns
+_MAKERS: dict[type, tuple[dict[str, Any], frozenset[str], Callable[[], Any]]] = {}
+"""Per table: the defaults of its optional columns, its required columns, and the mapper's way to
+make an empty instance (with the ORM's state, and pydantic's slots set by SQLModel's `__new__`)."""
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
@@ -388,22 +391,21 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
     already validated, so this skips the ~20x slower `Table(**values)`; the result inserts,
     updates and dumps exactly like one (`tests/ledger/test_tables.py`).
     """
-    known = _DEFAULTS.get(table)
-    if known is None:
+    maker = _MAKERS.get(table)
+    if maker is None:
         fields = table.model_fields.items()
-        known = _DEFAULTS[table] = (
+        maker = _MAKERS[table] = (
             {name: field.get_default(call_default_factory=True) for name, field in fields if not field.is_required()},
             frozenset(name for name, field in fields if field.is_required()),
+            manager_of_class(table).new_instance,
         )
-    defaults, required = known
+    defaults, required, empty = maker
     if not required <= values.keys():
         raise TypeError(f"{table.__name__} needs {sorted(required - values.keys())}")
-    row = manager_of_class(table).new_instance()
+    row = empty()
     row.__dict__.update(defaults)
     row.__dict__.update(values)
-    object.__setattr__(row, "__pydantic_fields_set__", set(values))
-    object.__setattr__(row, "__pydantic_extra__", None)
-    object.__setattr__(row, "__pydantic_private__", None)
+    row.__pydantic_fields_set__.update(values)
     return row
 
 

@@ -35,10 +35,17 @@ class StateCache:
     Rows a batch inserted stay out of the session (`unattached`) until a later batch looks
     one up: most are never touched again within the cache's life (a marking's item, until it
     is sold), and joining the session cost more per row than inserting it.
+
+    A batch that made more than `new_limit` rows keeps none of them: the append path reads a
+    batch's rows in one query anyway (`TxView.prefetch_items`), while keeping a thousand
+    markings' rows cost 5 µs an event in garbage collection alone (the collector walked them
+    all) and would push out the rows every append needs (its parties and keys). A replay, which
+    looks rows up one by one, keeps them all (the default).
     """
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int = 10_000, new_limit: int | None = None) -> None:
         self.limit = limit
+        self.new_limit = limit if new_limit is None else new_limit
         self.rows: dict[tuple[type, Any], Any] = {}
         self.unattached: set[tuple[type, Any]] = set()
         self.head: tuple[int, bytes] | None = None
@@ -204,7 +211,8 @@ class TxView:
 
     def committed(self) -> None:
         """The new rows are stored: keep them in the cache, and look them up there from now on."""
-        self.cache.keep(self.new.items(), attached=False)
+        if len(self.new) <= self.cache.new_limit:
+            self.cache.keep(self.new.items(), attached=False)
         for serial, items in self._new_items_by_serial.items():
             self._stored_serials.setdefault(serial, []).extend(item.uid for item in items)
         self.new.clear()

@@ -71,10 +71,11 @@ def event(event_type: str, **changes: Any) -> dict[str, Any]:
         node = raw
         for part in parents:
             node = node[int(part)] if isinstance(node, list) else node[part]
+        key = int(last) if isinstance(node, list) else last
         if value is None:
-            del node[last]
+            del node[key]
         else:
-            node[last] = value
+            node[key] = value
     return raw
 
 
@@ -190,6 +191,43 @@ def test_naive_time_is_refused_in_every_type(event_type: str) -> None:
 )
 def test_bad_field_is_refused_by_name(event_type: str, changes: dict[str, Any], field: str) -> None:
     assert refused(event(event_type, **changes)).field == field
+
+
+def _string_fields(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _string_fields(item, (*path, key))]
+    if isinstance(value, list):
+        return [found for at, item in enumerate(value) for found in _string_fields(item, (*path, str(at)))]
+    return []
+
+
+_EVERY_STRING_FIELD = [
+    (event_type, path)
+    for event_type in VALID
+    for path in _string_fields(event(event_type))
+    if path != ("type",) and not (event_type == "correct" and path[0] == "marking")
+]  # a correction's marking is a patch, judged as a whole marking when it is applied (ledger.rules)
+
+
+@pytest.mark.parametrize("invisible", ["\x00", "\n", "\x7f", "\x85", "\u200b", "\u202e", "\u2066", "\ufeff"])
+@pytest.mark.parametrize(("event_type", "path"), _EVERY_STRING_FIELD, ids=lambda p: ".".join(p) if isinstance(p, tuple) else p)
+def test_no_string_field_takes_an_invisible_character(event_type: str, path: tuple[str, ...], invisible: str) -> None:
+    """Whatever its type (free text, code, id, time, quantity), a field with a control or
+    invisible formatting character in it is refused by name: what is signed is what is shown."""
+    value: Any = event(event_type)
+    for part in path:
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    raw = event(event_type, **{"__".join(path): value[:1] + invisible + value[1:]})
+    assert refused(raw).field == ".".join(path)
+
+
+@pytest.mark.parametrize("path", ["marking__make", "reference", "party__name", "reason", "tag__quantity"])
+def test_free_text_with_an_invisible_character_says_so(path: str) -> None:
+    event_type = {"marking__make": "mark_firearm", "reference": "transfer", "party__name": "register_party",
+                  "reason": "seize", "tag__quantity": "mark_specimen"}[path]
+    assert refused(event(event_type, **{path: "1\u200b2"})).detail == "control or invisible formatting characters are not allowed"
 
 
 @pytest.mark.parametrize(

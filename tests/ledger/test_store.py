@@ -244,3 +244,28 @@ def test_rows_made_by_one_batch_and_changed_by_a_later_one_are_stored_changed(le
     rebuild(ledger)
     with ledger.reading() as session:
         assert snapshot(session) == stored
+
+
+def test_a_bulk_batch_keeps_none_of_its_new_rows_cached_and_a_later_batch_reads_them_back(ledger: Ledger) -> None:
+    """A bulk import's rows stay out of the append cache (keeping them cost more in garbage
+    collection than reading back the few a later batch needs); a small batch's are kept. Either
+    way a later batch finds them and stores its changes."""
+    w = World(ledger)
+
+    def marks(count: int) -> list[dict[str, Any]]:
+        return [w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(count)]
+
+    small, bulk = marks(3), marks(300)  # 600 new rows (item and custody), beyond the cache's 500 a batch
+    ledger.append_batch(small)
+    ledger.append_batch(bulk)
+    cached = {key for table, key in ledger._cache.rows if table is Item}
+    small_uids, bulk_uids = [e["event"]["item"] for e in small], [e["event"]["item"] for e in bulk]
+    assert set(small_uids) <= cached and not cached & set(bulk_uids)
+    moved = small_uids[:2] + bulk_uids[:3] + bulk_uids[-2:]
+    ledger.append_batch([w.envelope("it-beretta", "transfer", item=uid, to="de-jagd-schmidt", reference="REF-2") for uid in moved])
+    assert [ledger.item(uid).pending_to for uid in moved] == ["de-jagd-schmidt"] * len(moved)
+    with ledger.reading() as session:
+        stored = snapshot(session)
+    rebuild(ledger)
+    with ledger.reading() as session:
+        assert snapshot(session) == stored
