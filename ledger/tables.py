@@ -9,6 +9,7 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 from __future__ import annotations
 
 from functools import cache
+from operator import itemgetter
 from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
@@ -36,6 +37,7 @@ __all__ = [
     "ITEM_TABLES",
     "new_row",
     "primary_key",
+    "identity_of",
     "Diversion",
     "TraceRequestRow",
     "Marking",
@@ -413,3 +415,9 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
 def primary_key(table: type) -> tuple[str, ...]:
     """The attribute names of `table`'s primary key, in key order."""
     return tuple(column.key for column in sa_inspect(table).primary_key)
+
+
+@cache
+def identity_of(table: type) -> Callable[[dict[str, Any]], Any]:
+    """What reads a row's identity from its values: the key itself, or a tuple for a composite key."""
+    return itemgetter(*primary_key(table))

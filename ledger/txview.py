@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from ledger.db import insert_rows
 
 from ledger.merkle import CompactRange
-from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow, primary_key
+from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
 
@@ -186,10 +186,9 @@ class TxView:
     def add(self, row: Any) -> None:
         """A new projection row: visible to lookups at once, inserted by `write` with the batch's others."""
         values = row.__dict__
-        identity = tuple(values[name] for name in primary_key(type(row)))
-        self.new[(type(row), identity[0] if len(identity) == 1 else identity)] = row
+        self.new[(type(row), identity_of(type(row))(values))] = row
         if isinstance(row, Item):
-            self._new_items_by_serial.setdefault(row.serial, []).append(row)
+            self._new_items_by_serial.setdefault(values["serial"], []).append(row)
 
     def write(self) -> None:
         """Insert the new rows with one executemany per table, then flush the changed stored rows.

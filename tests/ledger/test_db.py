@@ -1,10 +1,12 @@
-"""`Database.fetch_one`: the driver-level read that every API request makes, on both databases."""
+"""`Database.fetch_one`: the driver-level read that every API request makes, on both databases;
+and what the SQLite driver binds."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlmodel import select
 
+from ledger.db import open_database
 from ledger.tables import Entry, Party
 from tests.support import World
 
@@ -23,3 +25,16 @@ def test_fetch_one_takes_named_parameters_in_any_order_and_returns_driver_bytes(
     statement = select(Entry.seq, Entry.leaf_hash).where(Entry.seq >= bindparam("low"), Entry.seq < bindparam("high"))
     seq, leaf = ledger.db.fetch_one(statement, {"high": 2, "low": 1})
     assert seq == 1 and bytes(leaf) == ledger.entries(1, 2)[0].leaf_hash
+
+
+def test_sqlite_binds_bytes_views_and_none_as_blobs_and_nulls(tmp_path) -> None:  # noqa: ANN001
+    """The engine skips the driver's adaptation lookups (`db._bind_as_they_are`): every value is
+    still stored as itself."""
+    db = open_database(f"sqlite:///{tmp_path / 'binds.db'}")
+    values = (b"\x00\xffhash", memoryview(b"packed"), None, 7, "text")
+    with db.writer.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (a, b, c, d, e)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (?, ?, ?, ?, ?)", values)
+        stored = connection.execute(text("SELECT a, b, c, d, e, typeof(a), typeof(b), typeof(c), typeof(d), typeof(e) FROM t")).one()
+    db.dispose()
+    assert tuple(stored) == (b"\x00\xffhash", b"packed", None, 7, "text", "blob", "blob", "null", "integer", "text")
