@@ -14,18 +14,19 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, text
+from sqlalchemy import Select, bindparam, func, text
 from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
-from ledger.db import Database, insert_rows
+from ledger.db import Database, insert_rows, one_of, values_param
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of_hash
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
@@ -63,7 +64,6 @@ _ANCHORED = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))
 _ANCHORED_ORDER = (CheckpointRow.size.desc(), CheckpointRow.id.desc())
 _NEWEST_ANCHORED = _ANCHORED.order_by(*_ANCHORED_ORDER).limit(1)
 _NEWEST_ANCHORED_WITHIN = _ANCHORED.where(CheckpointRow.size <= bindparam("size")).order_by(*_ANCHORED_ORDER).limit(1)
-_BY_EVENT_KEY = select(Entry.seq, Entry.leaf_hash, Entry.event).where(Entry.event_key.in_(bindparam("keys", expanding=True)))
 # Statements are built once: building an IN or a comparison anew costs more than running it for a small group.
 
 
@@ -80,6 +80,11 @@ class Attestation:
         """The same attestation proving only `seqs`, in that order (a group's attestation, cut to one waiter's)."""
         wanted = [seq for seq in dict.fromkeys(seqs) if seq in self.inclusion]
         return replace(self, inclusion={seq: self.inclusion[seq] for seq in wanted})
+
+
+@cache
+def _by_event_key(dialect: str) -> Select:
+    return select(Entry.seq, Entry.leaf_hash, Entry.event).where(one_of(Entry.event_key, "keys", dialect))
 
 
 def _ints(values: set[int]) -> str:
@@ -336,7 +341,8 @@ class Ledger:
         """
         if not keys:
             return {}
-        rows = session.execute(_BY_EVENT_KEY, {"keys": list(set(keys.values()))})
+        dialect = session.get_bind().dialect.name
+        rows = session.execute(_by_event_key(dialect), {"keys": values_param(set(keys.values()), dialect)})
         stored = ((sha256(event), seq, leaf) for seq, leaf, event in rows)
         return {h: Receipt(seq=seq, leaf_hash=leaf, event_hash=h, duplicate=True) for h, seq, leaf in stored if h in keys}
 

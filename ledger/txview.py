@@ -10,13 +10,14 @@ other writer (another process, a rebuild) moves the head or resets it, and it is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
-from ledger.db import insert_rows
+from ledger.db import insert_rows, one_of, values_param
 
 from ledger.merkle import CompactRange
 from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
@@ -24,9 +25,16 @@ from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, Per
 __all__ = ["StateCache", "TxView"]
 
 
-_BY_UID = {table: select(table).where(table.uid.in_(bindparam("uids", expanding=True))) for table in ITEM_TABLES}
-_UIDS_BY_SERIAL = select(Item.uid, Item.serial).where(Item.serial.in_(bindparam("serials", expanding=True)))
-# built once: making an IN clause anew cost more than running it for the small groups of single appends
+@cache
+def _by_uid(table: type, dialect: str) -> Select:
+    """Built once per table and database: making an IN clause anew cost more than running it for
+    the small groups of single appends."""
+    return select(table).where(one_of(table.uid, "uids", dialect))
+
+
+@cache
+def _uids_by_serial(dialect: str) -> Select:
+    return select(Item.uid, Item.serial).where(one_of(Item.serial, "serials", dialect))
 
 
 class StateCache:
@@ -97,13 +105,15 @@ class TxView:
                 self._absent.update((table, uid) for uid in missing - self._load(table, missing))
         wanted_serials = set(serials) - self._stored_serials.keys()
         if wanted_serials:
-            for uid, serial in self.session.execute(_UIDS_BY_SERIAL, {"serials": list(wanted_serials)}):
+            dialect = self.session.get_bind().dialect.name
+            for uid, serial in self.session.execute(_uids_by_serial(dialect), {"serials": values_param(wanted_serials, dialect)}):
                 self._stored_serials.setdefault(serial, []).append(uid)
             for serial in wanted_serials:
                 self._stored_serials.setdefault(serial, [])
 
     def _load(self, table: type, uids: set[str]) -> set[str]:
-        rows = list(self.session.exec(_BY_UID[table], params={"uids": list(uids)}))
+        dialect = self.session.get_bind().dialect.name
+        rows = list(self.session.exec(_by_uid(table, dialect), params={"uids": values_param(uids, dialect)}))
         self.cache.keep(((table, row.uid), row) for row in rows)
         return {row.uid for row in rows}
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, text
 from sqlmodel import select
 
-from ledger.db import open_database
+import pytest
+
+from ledger.db import one_of, open_database, values_param
 from ledger.tables import Entry, Party
 from tests.support import World
 
@@ -38,3 +40,16 @@ def test_sqlite_binds_bytes_views_and_none_as_blobs_and_nulls(tmp_path) -> None:
         stored = connection.execute(text("SELECT a, b, c, d, e, typeof(a), typeof(b), typeof(c), typeof(d), typeof(e) FROM t")).one()
     db.dispose()
     assert tuple(stored) == (b"\x00\xffhash", b"packed", None, 7, "text", "blob", "blob", "null", "integer", "text")
+
+
+@pytest.mark.parametrize("how", ["this database's", "any database's"])
+def test_one_of_finds_exactly_the_rows_whose_key_is_listed(ledger, how: str) -> None:  # noqa: ANN001
+    """The batch lookups bind all their keys as one parameter; full 64-bit event keys match exactly."""
+    World(ledger)
+    with ledger.reading() as session:
+        dialect = session.get_bind().dialect.name if how == "this database's" else "another"
+        rows = session.execute(select(Entry.seq, Entry.event_key).order_by(Entry.seq)).all()
+        wanted = [key for _, key in rows[::2]] + [2**62 + 1, -(2**63) + 1]  # and two keys no entry has
+        found = session.execute(select(Entry.seq).where(one_of(Entry.event_key, "keys", dialect)),
+                                {"keys": values_param(wanted, dialect)}).scalars().all()
+    assert sorted(found) == [seq for seq, _ in rows[::2]] and len(rows) > 4
