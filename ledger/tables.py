@@ -8,9 +8,9 @@ the same fixed-width RFC 3339 strings used in signed data, so they sort and comp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from operator import itemgetter
-from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm.instrumentation import manager_of_class
