@@ -68,11 +68,20 @@ class StateCache:
         self.head = None
         self.frontier = None
 
-    def keep(self, rows: Iterable[tuple[tuple[type, Any], Any]], attached: bool = True) -> None:
-        rows = dict(rows)
+    def keep(self, rows: Iterable[tuple[tuple[type, Any], Any]]) -> None:
+        """Rows loaded into the writer's session."""
         self.rows.update(rows)
-        if not attached:
-            self.unattached.update(rows)
+        self._bound()
+
+    def keep_new(self, rows: dict[tuple[type, Any], Any]) -> None:
+        """Rows a batch inserted, kept out of the session until looked up; none of a batch that made more than `new_limit`."""
+        if len(rows) > self.new_limit:
+            return
+        self.rows.update(rows)
+        self.unattached.update(rows)
+        self._bound()
+
+    def _bound(self) -> None:
         if len(self.rows) > self.limit:  # a bounded cache: start again rather than grow without end
             self.rows.clear()
             self.unattached.clear()
@@ -220,8 +229,7 @@ class TxView:
 
     def committed(self) -> None:
         """The new rows are stored: keep them in the cache, and look them up there from now on."""
-        if len(self.new) <= self.cache.new_limit:
-            self.cache.keep(self.new.items(), attached=False)
+        self.cache.keep_new(self.new)
         for serial, items in self._new_items_by_serial.items():
             self._stored_serials.setdefault(serial, []).extend(item.uid for item in items)
         self.new.clear()

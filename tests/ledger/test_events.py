@@ -223,10 +223,10 @@ def test_no_string_field_takes_an_invisible_character(event_type: str, path: tup
     assert refused(raw).field == ".".join(path)
 
 
-@pytest.mark.parametrize("path", ["marking__make", "reference", "party__name", "reason", "tag__quantity"])
-def test_free_text_with_an_invisible_character_says_so(path: str) -> None:
-    event_type = {"marking__make": "mark_firearm", "reference": "transfer", "party__name": "register_party",
-                  "reason": "seize", "tag__quantity": "mark_specimen"}[path]
+@pytest.mark.parametrize(("event_type", "path"), [("mark_firearm", "marking__make"), ("transfer", "reference"),
+                                                  ("register_party", "party__name"), ("seize", "reason"),
+                                                  ("mark_specimen", "tag__quantity")])
+def test_free_text_with_an_invisible_character_says_so(event_type: str, path: str) -> None:
     assert refused(event(event_type, **{path: "1\u200b2"})).detail == "control or invisible formatting characters are not allowed"
 
 
