@@ -11,11 +11,15 @@ entry seq-1. `event_key` is the short key the table indexes events by, to answer
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 
+import orjson
+
+from ledger.codec import parse_time
 from ledger.merkle import leaf_hash
 
-__all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key", "key_of_hash"]
+__all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key", "key_of"]
 
 GENESIS_PREV = bytes(32)  # the "previous leaf hash" of entry 0
 _PLAIN = re.compile(r"^[0-9A-Za-z:.\-]*$")
@@ -51,14 +55,24 @@ def entry_leaf_hash(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, 
 
 
 def event_key(event: bytes) -> int:
-    """The first 8 bytes of SHA-256(event) as a signed big-endian integer: fits a BIGINT, indexes in 8 bytes.
+    """The event's index key (`key_of`), from its canonical bytes alone: the audit recomputes it.
 
-    Not unique (a collision is possible, if unlikely): a lookup by key is confirmed on the event's bytes.
-    Migration 0007 holds a copy of this function: change both or neither.
+    Migration 0009 holds a copy of `key_of`: change both or neither.
     """
-    return key_of_hash(hashlib.sha256(event).digest())
+    return key_of(hashlib.sha256(event).digest(), orjson.loads(event)["time"])
 
 
-def key_of_hash(event_hash: bytes) -> int:
-    """`event_key` from the event's SHA-256 when it is already at hand (the append path has it)."""
-    return int.from_bytes(event_hash[:8], "big", signed=True)
+KEY_HASH_BITS = 30
+_SECONDS = (-(2**33), 2**33 - 1)  # 1698 to 2242: the seconds shifted past the hash bits still fit a signed BIGINT
+
+
+def key_of(event_hash: bytes, time: str) -> int:
+    """A BIGINT that sorts by the event's own time: its second above 30 bits of its SHA-256.
+
+    Events arrive in about the order of their times, so new keys land at the index's right edge.
+    A key from the hash alone put each one on a random leaf of a 10^7-entry index: a batch
+    dirtied a page per event, and appends wrote 10 KB an event at 10^6 entries, slowing as the
+    log grew. Not unique: a lookup by key is confirmed on the event's bytes.
+    """
+    seconds = min(max(math.floor(parse_time(time).timestamp()), _SECONDS[0]), _SECONDS[1])
+    return (seconds << KEY_HASH_BITS) | int.from_bytes(event_hash[:4], "big") >> (32 - KEY_HASH_BITS)

@@ -27,7 +27,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database, insert_rows, one_of, values_param
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of_hash
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
 from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
@@ -306,8 +306,8 @@ class Ledger:
             envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
             signed = ev.event_bytes(envelope.event)
             signer = normalise_address(envelope.signer, "signer")
-            digest = sha256(signed)
-            return _Opened(envelope, signed, digest, key_of_hash(digest), signer, ev.parse_event(envelope.event))
+            digest, event = sha256(signed), ev.parse_event(envelope.event)
+            return _Opened(envelope, signed, digest, key_of(digest, event.time), signer, event)
         except ValidationError as exc:
             error: LedgerError = EventInvalid(f"not an envelope: {exc.errors()[0]['msg']}")
         except LedgerError as exc:

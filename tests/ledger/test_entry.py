@@ -1,8 +1,9 @@
-"""The entry bytes built by concatenation are exactly RFC 8785 of the same object (checked against rfc8785)."""
+"""The entry bytes built by concatenation are exactly RFC 8785 of the same object (checked against rfc8785),
+and the event key sorts by the event's own time."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import rfc8785
@@ -10,8 +11,8 @@ from eth_utils import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.codec import format_time
-from ledger.entry import entry_bytes, entry_leaf_hash
+from ledger.codec import format_time, sha256
+from ledger.entry import entry_bytes, entry_leaf_hash, event_key, key_of
 from ledger.events import event_bytes
 from ledger.merkle import leaf_hash
 
@@ -42,3 +43,29 @@ def test_values_that_would_need_escaping_are_refused(field: str, bad: str) -> No
     values[field] += bad
     with pytest.raises(ValueError, match=field):
         entry_bytes(1, bytes(32), values["recorded_at"], b"{}", values["signer"], values["signature"])
+
+
+hashes = st.binary(min_size=32, max_size=32)
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+moments = st.datetimes(min_value=datetime(1700, 1, 2), max_value=datetime(2240, 12, 30), timezones=offsets)
+
+
+@given(first=moments, later=moments, h1=hashes, h2=hashes)
+def test_event_keys_sort_by_the_events_second_whatever_their_hashes(first: datetime, later: datetime, h1: bytes, h2: bytes) -> None:
+    """Events come in about the order of their times, so their keys land at the index's right edge."""
+    if int(first.timestamp()) != int(later.timestamp()):
+        early, late = sorted((first, later))
+        assert key_of(h1, early.isoformat()) < key_of(h2, late.isoformat())
+
+
+@given(moment=st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(timezone.utc)).map(format_time), h1=hashes, h2=hashes)
+def test_an_event_key_fits_a_bigint_and_within_a_second_its_hash_decides(moment: str, h1: bytes, h2: bytes) -> None:
+    assert -(2**63) <= key_of(h1, moment) < 2**63  # clamped outside 1698-2242
+    if h1[:3] != h2[:3]:  # the key holds the hash's first 30 bits
+        assert key_of(h1, moment) != key_of(h2, moment)
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_the_key_from_stored_bytes_is_the_key_from_the_appended_event(name: str) -> None:
+    signed = event_bytes(event(name))
+    assert event_key(signed) == key_of(sha256(signed), event(name)["time"])

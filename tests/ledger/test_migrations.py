@@ -1,7 +1,7 @@
 """Migrations move a populated log both ways without changing a hashed byte.
 
 0006 stores signatures as bytes; 0007 drops `entry.prev_hash` and replaces the unique
-`entry.event_hash` by an 8-byte `event_key`.
+`entry.event_hash` by an 8-byte `event_key`, which 0009 orders by the event's time.
 """
 
 from __future__ import annotations
@@ -168,3 +168,42 @@ def test_a_log_whose_dropped_columns_disagree_with_it_is_refused_whole(ledger: L
     with pytest.raises(RuntimeError, match="entry 3"):
         upgrade(ledger.db)
     assert _rows_0006(ledger) == before
+
+
+def _hash_key(event: bytes) -> int:
+    """0007's event key: the first 8 bytes of the event's SHA-256."""
+    return int.from_bytes(sha256(event)[:8], "big", signed=True)
+
+
+def _stored_keys(ledger: Ledger) -> list[int]:
+    with ledger.db.writer.connect() as connection:
+        return list(connection.execute(text("SELECT event_key FROM entry ORDER BY seq")).scalars())
+
+
+def test_event_keys_move_to_time_order_and_back(ledger: Ledger, settings: Settings, small_chunks: None) -> None:
+    world = World(ledger)
+    uid = world.firearm()
+    resent = world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())
+    receipt = ledger.append(resent)
+    entries, root = _entries(ledger), ledger.root()
+    size = _audit_ok(ledger, settings)
+
+    _migrate(ledger, "0008")
+    assert _stored_keys(ledger) == [_hash_key(event) for _, _, event, _ in entries]
+    _migrate(ledger, "head")
+    assert _stored_keys(ledger) == [event_key(event) for _, _, event, _ in entries] == [key for *_, key in entries]
+    assert _entries(ledger) == entries and ledger.root() == root and _audit_ok(ledger, settings) == size
+    assert ledger.append(resent) == replace(receipt, duplicate=True)  # a resend is still found by its key
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")  # and the log goes on
+    assert _audit_ok(ledger, settings) == size + 2
+
+
+def test_an_entry_whose_event_cannot_be_read_keeps_its_key_for_the_audit_to_report(ledger: Ledger) -> None:
+    World(ledger).firearm()
+    _migrate(ledger, "0008")
+    with ledger.db.writer.begin() as connection:
+        connection.execute(text("UPDATE entry SET event = :damaged WHERE seq = 3"), {"damaged": b"\x01not deflate"})
+    before = _stored_keys(ledger)
+    _migrate(ledger, "head")
+    after = _stored_keys(ledger)
+    assert after[3] == before[3] and after[:3] != before[:3]

@@ -218,9 +218,20 @@ def test_entries_hold_the_signed_bytes_and_their_hash_chain(ledger: Ledger) -> N
     assert receipt.event_hash == sha256(entry.event) and entry.event_key == event_key(entry.event)
 
 
+def test_event_keys_grow_with_the_log_when_events_come_in_time_order(ledger: Ledger) -> None:
+    """New keys land at the index's right edge: a key from the hash alone put each on a random page."""
+    w = World(ledger)
+    uid = w.firearm()
+    w.ship(uid, "it-beretta", "de-jagd-schmidt")
+    ledger.append_batch([w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(5)])
+    with ledger.reading() as session:
+        keys = list(session.exec(select(Entry.event_key).order_by(Entry.seq)))
+    assert len(keys) > 8 and keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
 def test_events_whose_keys_collide_are_both_appended_and_a_resend_is_still_answered(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     w = World(ledger)
-    monkeypatch.setattr("ledger.store.key_of_hash", lambda event_hash: 42)  # every event from here on has the same key
+    monkeypatch.setattr("ledger.store.key_of", lambda event_hash, time: 42)  # every event from here on has the same key
     first, second = (w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(2))
     a = ledger.append(first)
     b, a_again = ledger.append_batch([second, first])  # a key match that is another event, then a true resend
