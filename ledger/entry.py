@@ -62,7 +62,7 @@ def event_key(event: bytes) -> int:
     return key_of(hashlib.sha256(event).digest(), orjson.loads(event)["time"])
 
 
-KEY_HASH_BITS = 30
+_KEY_HASH_BITS = 30
 _SECONDS = (-(2**33), 2**33 - 1)  # 1698 to 2242: the seconds shifted past the hash bits still fit a signed BIGINT
 
 
@@ -75,4 +75,4 @@ def key_of(event_hash: bytes, time: str) -> int:
     log grew. Not unique: a lookup by key is confirmed on the event's bytes.
     """
     seconds = min(max(math.floor(parse_time(time).timestamp()), _SECONDS[0]), _SECONDS[1])
-    return (seconds << KEY_HASH_BITS) | int.from_bytes(event_hash[:4], "big") >> (32 - KEY_HASH_BITS)
+    return (seconds << _KEY_HASH_BITS) | int.from_bytes(event_hash[:4], "big") >> (32 - _KEY_HASH_BITS)

@@ -8,9 +8,9 @@ and slowed as the log grew. The key is now the event's second (its `time` member
 still found by key and confirmed on its bytes.
 
 Every entry's key is recomputed from its stored event, `_CHUNK` rows at a time, with the index
-dropped meanwhile. An event that does not unpack or parse, or has no time, keeps the key it had: the audit
-reports that entry either way. The downgrade writes 0007's hash keys back. The packing format is
-frozen, so this migration may import it.
+dropped meanwhile. An event that does not unpack or parse, or has no time, keeps the key it
+had: the audit reports that entry either way. The downgrade writes 0007's hash keys back. The
+packing format is frozen, so this migration may import it.
 
 Revision ID: 0009
 Revises: 0008
