@@ -25,8 +25,8 @@ from sqlmodel import Session, select
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
-from ledger.codec import parse_time
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
+from ledger.codec import parse_time, sha256
+from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import normalise_address, recover
 from ledger.store import gc_paused
@@ -218,7 +218,7 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
         problems.append(f"signature does not verify: it recovers to {recovered}, not {signer}")
     if event.type != event_type or event.actor != actor or ev.event_field(event, "item") != item_uid:
         problems.append("indexed columns (type, actor, item) disagree with the event")
-    if stored_key != event_key(event_bytes):  # a wrong key would let a resend of this event be appended again
+    if stored_key != key_of(sha256(event_bytes), event.time):  # a wrong key would let a resend of this event be appended again
         problems.append("event key does not match the event bytes")
     key_event = event_bytes if event.type in _KEY_EVENTS else None
     return _Examined(seq, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,

@@ -55,7 +55,7 @@ def entry_leaf_hash(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, 
 
 
 def event_key(event: bytes) -> int:
-    """The event's index key (`key_of`), from its canonical bytes alone: the audit recomputes it.
+    """The event's index key (`key_of`) from its canonical bytes alone, for callers without the parsed event.
 
     Migration 0009 holds a copy of `key_of`: change both or neither.
     """
@@ -63,7 +63,7 @@ def event_key(event: bytes) -> int:
 
 
 _KEY_HASH_BITS = 30
-_SECONDS = (-(2**33), 2**33 - 1)  # 1698 to 2242: the seconds shifted past the hash bits still fit a signed BIGINT
+_EARLIEST, _LATEST = -(2**33), 2**33 - 1  # seconds, 1698 to 2242: shifted past the hash bits they still fit a signed BIGINT
 
 
 def key_of(event_hash: bytes, time: str) -> int:
@@ -74,5 +74,5 @@ def key_of(event_hash: bytes, time: str) -> int:
     dirtied a page per event, and appends wrote 10 KB an event at 10^6 entries, slowing as the
     log grew. Not unique: a lookup by key is confirmed on the event's bytes.
     """
-    seconds = min(max(math.floor(parse_time(time).timestamp()), _SECONDS[0]), _SECONDS[1])
+    seconds = min(max(math.floor(parse_time(time).timestamp()), _EARLIEST), _LATEST)
     return (seconds << _KEY_HASH_BITS) | int.from_bytes(event_hash[:4], "big") >> (32 - _KEY_HASH_BITS)

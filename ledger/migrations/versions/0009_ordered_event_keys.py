@@ -34,7 +34,7 @@ depends_on = None
 
 _CHUNK = 10_000
 _HASH_BITS = 30
-_SECONDS = (-(2**33), 2**33 - 1)
+_EARLIEST, _LATEST = -(2**33), 2**33 - 1
 
 
 def _ordered_key(event: bytes, old: int) -> int:
@@ -46,7 +46,7 @@ def _ordered_key(event: bytes, old: int) -> int:
         return old
     if moment.tzinfo is None:
         return old
-    seconds = min(max(math.floor(moment.astimezone(timezone.utc).timestamp()), _SECONDS[0]), _SECONDS[1])
+    seconds = min(max(math.floor(moment.astimezone(timezone.utc).timestamp()), _EARLIEST), _LATEST)
     return (seconds << _HASH_BITS) | int.from_bytes(hashlib.sha256(event).digest()[:4], "big") >> (32 - _HASH_BITS)
 
 
