@@ -10,8 +10,9 @@ stalls the loop with it; every route needs that database in any case.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
@@ -22,7 +23,10 @@ from ledger.config import Settings
 from ledger.store import Ledger
 from ledger.tables import Party
 
-__all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "bearer"]
+__all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "bearer", "run_reads"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer tmk_...`")
 
@@ -56,3 +60,15 @@ def require(*roles: str) -> Callable[[Party], Party]:
         return caller
 
     return check
+
+
+async def run_reads(ledger: Ledger, reads: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """`reads(*args)` where it costs least: on the event loop for SQLite, in a worker thread otherwise.
+
+    SQLite reads are local CPU work of microseconds; in a worker thread a scan's reads cost five
+    times their own CPU (0.24 ms alone, 1.2 ms there), the thread winning the GIL back from the
+    loop after every driver call. PostgreSQL's reads wait on the network, which must not stall the loop.
+    """
+    if ledger.db.is_sqlite:
+        return reads(*args, **kwargs)
+    return await asyncio.to_thread(reads, *args, **kwargs)

@@ -15,10 +15,17 @@ An event loop cannot lend a thread to lead, so `submit` queues an envelope and r
 when such a waiter is next to lead, the group's own commit thread leads for it. Awaiting callers
 (the HTTP routes) then hold no thread while their group commits; a server's threads no longer
 queue up behind the append lock, each contending for the GIL when woken.
+
+On an embedded database (`lead_on_loop`) the waiter's own event loop leads instead, between two
+of its callbacks. The append is local CPU work, like everything else the loop does, and a second
+thread only takes the GIL from the loop and gives it back: on SQLite a scan cost 2.5 ms of CPU
+with its reads and its commit on threads, 1.5 ms with both on the loop. Requests that arrive
+while a group commits are parsed and judged in the loop's next pass and queue for the next group.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +43,7 @@ class _Waiting:
     attest: bool  # wants a checkpoint covering the group, and proofs from it
     prove: tuple[int, ...]  # more entries whose inclusion proofs the attestation should carry
     future: Future | None = None  # an awaiting caller's answer; None for a thread that waits (and may lead) itself
+    loop: asyncio.AbstractEventLoop | None = None  # the awaiting caller's loop, when that loop leads for it
     woken: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     receipt: Any = None
@@ -45,10 +53,11 @@ class _Waiting:
 
 class GroupCommit:
     def __init__(self, append_batch: Callable[..., list[Any]], attest: Callable[[Sequence[int]], Any] | None = None,
-                 max_group: int = 1000) -> None:
+                 max_group: int = 1000, lead_on_loop: bool = False) -> None:
         self._append_batch = append_batch
         self._attest = attest
         self._max_group = max_group
+        self._lead_on_loop = lead_on_loop
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._leading = False
@@ -76,8 +85,10 @@ class GroupCommit:
 
     def submit(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> Future:
         """`append` without blocking: a future of (receipt, attestation), resolved by the thread
-        that commits its group (`asyncio.wrap_future` awaits it on an event loop)."""
-        me = _Waiting(envelope, attest, tuple(prove), future=Future())
+        that commits its group (`asyncio.wrap_future` awaits it on an event loop). Called on an
+        event loop with `lead_on_loop`, that loop commits the group when it is this waiter's turn."""
+        loop = _running_loop() if self._lead_on_loop else None
+        me = _Waiting(envelope, attest, tuple(prove), future=Future(), loop=loop)
         if self._enqueue(me):
             self._lead_for(me)
         return me.future
@@ -95,6 +106,12 @@ class GroupCommit:
         if waiting.future is None:
             waiting.woken.set()
             return
+        if waiting.loop is not None:
+            try:
+                waiting.loop.call_soon_threadsafe(self._lead)  # safe from the loop itself and from a leading thread
+                return
+            except RuntimeError:  # its loop has closed (a server shutting down): the commit thread leads
+                pass
         with self._lock:
             if self._committer is None:
                 self._committer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
@@ -154,3 +171,10 @@ class GroupCommit:
                 waiting.future.set_exception(error)
             else:
                 waiting.future.set_result((waiting.receipt, waiting.attestation))
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # called from a thread: the commit thread leads for it
+        return None

@@ -134,7 +134,7 @@ class Ledger:
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache(new_limit=_KEEP_NEW_ROWS)
-        self._group = GroupCommit(self.append_batch, self.attest)
+        self._group = GroupCommit(self.append_batch, self.attest, lead_on_loop=db.is_sqlite)
 
     # ------------------------------------------------------------ sessions
 

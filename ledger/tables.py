@@ -23,6 +23,7 @@ from ledger.keys import normalise_address, normalise_signature
 from ledger.packing import PackError, Prepacked, pack, pack_object, unpack, unpack_object
 
 __all__ = [
+    "NOT_INSPECTION",
     "Entry",
     "MerkleNode",
     "CheckpointRow",
@@ -291,7 +292,13 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+NOT_INSPECTION = text("event_type != 'inspect'")
+"""An entry that is part of an item's custody: everything but the inspections (a literal, so that
+SQLite and PostgreSQL can match a query carrying it to `ix_entry_item_custody`)."""
+
 Index("ix_entry_item_seq", Entry.__table__.c.item_uid, Entry.__table__.c.seq)
+Index("ix_entry_item_custody", Entry.__table__.c.item_uid, Entry.__table__.c.seq, sqlite_where=NOT_INSPECTION,
+      postgresql_where=NOT_INSPECTION)
 Index("ix_entry_transfer_seq", Entry.__table__.c.seq, sqlite_where=text("event_type = 'transfer'"),
       postgresql_where=text("event_type = 'transfer'"))
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.codes import MarkingVerifier
-from api.deps import LedgerDep, SettingsDep, require
+from api.deps import LedgerDep, SettingsDep, require, run_reads
 from api.history import custody_chain, inclusion_out
 from api.managed import cached_managed_key
 from api.routes.events import attested_out
@@ -36,19 +36,20 @@ Scanner = Annotated[Party, Depends(require("customs", "police"))]
 async def scan(body: ScanRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Scanner) -> ScanOut:
     """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs.
 
-    The reads run in a worker thread; the append is awaited, so no thread waits on the group commit.
+    The reads run where they cost least (`run_reads`); the append is awaited, so no thread waits
+    on the group commit.
     """
     moment = ledger.clock()
     declared = body.declared
     scanned = Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
                    declared.quantity, declared.destination, declared.permit)
-    judgement, custody = await asyncio.to_thread(_judge, ledger, scanned, moment, request.app.state.marking_verifier)
+    judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, request.app.state.marking_verifier)
     if judgement.item is None:
         return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
     history = [e.seq for e in judgement.entries]
     inspection, attestation = await _record(ledger, request, settings, caller, body, judgement, format_time(moment), history)
     if attestation is None:  # nothing was recorded: the history alone is proved
-        attestation = await asyncio.to_thread(ledger.attest, history)
+        attestation = await run_reads(ledger, ledger.attest, history)
     return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from api.history import item_entries, item_story
+from api.verdicts import HISTORY_LIMIT
 from ledger.db import open_database
 from ledger.snapshot import Snapshot, rows_of
 from ledger.tables import Entry, Item, PartyKey
@@ -48,6 +49,44 @@ def test_an_item_story_keeps_its_custody_and_only_the_newest_sighting(ledger) ->
     assert [(e.type, e.seq) for e in story] == [("transfer", everything[1].seq), ("receive", everything[2].seq),
                                                  ("inspect", inspections[-1].seq)]
     assert [e.seq for e in newest] == [inspections[-2].seq, inspections[-1].seq]
+
+
+def _story_steps(ledger, uid: str) -> tuple[int, list[int]]:  # noqa: ANN001
+    """SQLite's virtual-machine steps to read `uid`'s story for a scan, and the story's seqs."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    with Snapshot(ledger.db) as reads:
+        driver = reads._connection.driver_connection
+        driver.set_progress_handler(count, 1)
+        try:
+            story = item_story(reads, uid, HISTORY_LIMIT)
+        finally:
+            driver.set_progress_handler(None, 1)
+    return steps, [entry.seq for entry in story]
+
+
+def test_a_story_costs_the_same_however_often_the_item_was_inspected(sqlite_ledger) -> None:  # noqa: ANN001
+    """Custody entries are read by `ix_entry_item_custody`: inspections piling up at border posts are
+    never stepped over (through `ix_entry_item_seq` each one cost a row read at every later scan)."""
+    world = World(sqlite_ledger)
+    uid = world.firearm()
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+
+    def inspect(n: int) -> int:
+        return world.act("de-customs", "inspect", item=uid, country="DE", location=f"FRA gate {n}", direction="import",
+                         verdict="VALID").seq
+
+    inspect(0)
+    few_steps, few_story = _story_steps(sqlite_ledger, uid)
+    newest = [inspect(n) for n in range(1, 61)][-1]
+    many_steps, many_story = _story_steps(sqlite_ledger, uid)
+    assert many_story == [*few_story[:-1], newest]  # the same custody, and the newest sighting
+    assert many_steps == few_steps
 
 
 def test_every_read_of_a_snapshot_sees_the_log_as_its_first_read_did(ledger) -> None:  # noqa: ANN001
