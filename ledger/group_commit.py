@@ -19,8 +19,13 @@ queue up behind the append lock, each contending for the GIL when woken.
 On an embedded database (`lead_on_loop`) the waiter's own event loop leads instead, between two
 of its callbacks. The append is local CPU work, like everything else the loop does, and a second
 thread only takes the GIL from the loop and gives it back: on SQLite a scan cost 2.5 ms of CPU
-with its reads and its commit on threads, 1.5 ms with both on the loop. Requests that arrive
-while a group commits are parsed and judged in the loop's next pass and queue for the next group.
+with its reads and its commit on threads, 1.5 ms with both on the loop.
+
+The loop leads `commit_delay` seconds after its waiter's turn comes, as PostgreSQL's
+`commit_delay` does: requests arriving meanwhile are judged and join the group. A group has a
+fixed cost of about 1.4 ms of CPU (its transaction, the checkpoint it signs, the attestation it
+reads) whatever its size; leading at once made groups of 7-17 scans under 50 clients, and a
+millisecond's wait groups of 25-55: 1.13 -> 0.84 ms of CPU a scan, 870 -> 1,150 scans/s.
 """
 
 from __future__ import annotations
@@ -53,11 +58,12 @@ class _Waiting:
 
 class GroupCommit:
     def __init__(self, append_batch: Callable[..., list[Any]], attest: Callable[[Sequence[int]], Any] | None = None,
-                 max_group: int = 1000, lead_on_loop: bool = False) -> None:
+                 max_group: int = 1000, lead_on_loop: bool = False, commit_delay: float = 0.0) -> None:
         self._append_batch = append_batch
         self._attest = attest
         self._max_group = max_group
         self._lead_on_loop = lead_on_loop
+        self._commit_delay = commit_delay
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._leading = False
@@ -108,7 +114,8 @@ class GroupCommit:
             return
         if waiting.loop is not None:
             try:
-                waiting.loop.call_soon_threadsafe(self._lead)  # safe from the loop itself and from a leading thread
+                # call_soon_threadsafe is safe from the loop itself and from a leading thread; call_later is not
+                waiting.loop.call_soon_threadsafe(waiting.loop.call_later, self._commit_delay, self._lead)
                 return
             except RuntimeError:  # its loop has closed (a server shutting down): the commit thread leads
                 pass
@@ -167,6 +174,8 @@ class GroupCommit:
             waiting.done = True
             if waiting.future is None:
                 waiting.woken.set()
+            elif not waiting.future.set_running_or_notify_cancel():
+                continue  # its caller gave up waiting (a client that hung up): nobody to tell, and the group goes on
             elif error is not None:
                 waiting.future.set_exception(error)
             else:

@@ -42,6 +42,9 @@ from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party
 __all__ = ["Ledger", "Receipt", "Attestation", "MAX_FUTURE_SKEW", "gc_paused"]
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+_LOOP_COMMIT_DELAY = 0.001
+"""Seconds an event loop waits before it commits its awaiting appends on SQLite, so that more
+join the group (`GroupCommit`'s commit_delay); a thread never waits."""
 _KEEP_NEW_ROWS = 500
 """The most new projection rows a batch keeps in the append cache (`StateCache.new_limit`):
 those of a group commit of single appends, not those of a bulk import."""
@@ -134,7 +137,7 @@ class Ledger:
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache(new_limit=_KEEP_NEW_ROWS)
-        self._group = GroupCommit(self.append_batch, self.attest, lead_on_loop=db.is_sqlite)
+        self._group = GroupCommit(self.append_batch, self.attest, lead_on_loop=db.is_sqlite, commit_delay=_LOOP_COMMIT_DELAY)
 
     # ------------------------------------------------------------ sessions
 

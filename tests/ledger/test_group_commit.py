@@ -10,6 +10,7 @@ import pytest
 from ulid import ULID
 
 from ledger.errors import RuleViolation
+from ledger.group_commit import GroupCommit
 from ledger.merkle import verify_inclusion
 from tests.support import World
 
@@ -177,3 +178,48 @@ def test_an_awaited_append_whose_loop_has_closed_is_committed_by_the_commit_thre
         release.set()
         assert threaded.result(10).seq + 1 == queued.result(10)[0].seq
     assert sqlite_ledger.append(third).seq == queued.result()[0].seq + 1
+
+
+def test_an_awaiting_caller_that_gives_up_leaves_its_group_answered(ledger) -> None:  # noqa: ANN001
+    """A client that hangs up mid-append cancels its awaiting task: its event is committed with
+    its group all the same (a commit is never half-undone), and every other waiter gets its answer."""
+    world = World(ledger)
+    envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(6)]
+
+    async def one_gives_up():  # noqa: ANN202
+        tasks = [asyncio.create_task(ledger.append_attested_async(e)) for e in envelopes]
+        await asyncio.sleep(0)  # every task has queued its envelope
+        tasks[2].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    start = ledger.size()
+    outcomes = asyncio.run(one_gives_up())
+    assert isinstance(outcomes[2], asyncio.CancelledError)
+    answered = [outcome for n, outcome in enumerate(outcomes) if n != 2]
+    assert sorted(receipt.seq for receipt, _ in answered) == [seq for seq in range(start, start + 6) if seq != start + 2]
+    assert ledger.size() == start + 6
+    assert ledger.append(world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())).seq == start + 6
+
+
+@pytest.mark.parametrize(("delay", "groups"), [(0.0, [["first"], ["later"]]), (0.05, [["first", "later"]])])
+def test_a_loop_waits_its_commit_delay_for_more_appends_to_join_the_group(delay: float, groups: list[list[str]]) -> None:
+    """An append submitted a few loop passes after another joins its group only if the loop
+    waits before it leads (a commit's fixed cost is then shared)."""
+    batches: list[list[str]] = []
+
+    def append_batch(envelopes, checkpoint):  # noqa: ANN001, ANN202
+        batches.append(list(envelopes))
+        return [f"receipt of {e}" for e in envelopes]
+
+    group = GroupCommit(append_batch, lead_on_loop=True, commit_delay=delay)
+
+    async def two_passes_apart():  # noqa: ANN202
+        first = asyncio.wrap_future(group.submit("first"))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        later = asyncio.wrap_future(group.submit("later"))
+        return await asyncio.gather(first, later)
+
+    answers = asyncio.run(two_passes_apart())
+    assert [receipt for receipt, _ in answers] == ["receipt of first", "receipt of later"]
+    assert batches == groups
