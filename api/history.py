@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, union_all
 from ledger.events import json_object
 from ledger.snapshot import Snapshot, rows_of
 from ledger.store import Attestation
-from ledger.tables import NOT_INSPECTION, Entry, Permit
+from ledger.tables import INSPECTION, NOT_INSPECTION, Entry, Permit
 
 __all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "inclusion_out",
            "PRIVATE_OWNER"]
@@ -19,7 +19,7 @@ PRIVATE_OWNER = "private owner"
 
 _NEWEST = rows_of(Entry).where(Entry.item_uid == bindparam("uid")).order_by(Entry.seq.desc())  # type: ignore[union-attr]
 _CUSTODY = _NEWEST.where(NOT_INSPECTION).limit(bindparam("limit")).subquery()  # by ix_entry_item_custody, past any number of inspections
-_SIGHTING = _NEWEST.where(Entry.event_type == "inspect").limit(1).subquery()
+_SIGHTING = _NEWEST.where(INSPECTION).limit(1).subquery()
 _STORY = select(*union_all(select(*_CUSTODY.c), select(*_SIGHTING.c)).subquery().c)
 """An item's newest custody entries and its newest inspection, in one statement (entry columns in table order)."""
 _NEWEST_SOME = _NEWEST.limit(bindparam("limit"))
