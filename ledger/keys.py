@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,8 +53,37 @@ def sign(account: LocalAccount, message: bytes) -> str:
     `tests/ledger/test_keys.py`), made straight on libsecp256k1: eth-account builds key objects
     on every call and took 200 us, as long as the rest of a server-signed scan's append.
     """
-    raw = _secp256k1_key(bytes(account.key)).sign_recoverable(eip191_digest(message), hasher=None)
-    return "0x" + raw[:64].hex() + f"{raw[64] + 27:02x}"
+    digest = eip191_digest(message)
+    raw = _secp256k1_key(bytes(account.key)).sign_recoverable(digest, hasher=None)
+    signature = "0x" + raw[:64].hex() + f"{raw[64] + 27:02x}"
+    _made_here.remember((digest, signature), account.address)
+    return signature
+
+
+class _Recent:
+    """The addresses of the last `size` signatures this process made, by (digest, signature).
+
+    A server-signed event (an inspection with a managed key) is recovered again when it is
+    appended, a twentieth of a scan's CPU: the signer is known, since this process signed it.
+    Only a signature made here, over that digest, is found; any other is recovered as before.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._found: dict[tuple[bytes, str], str] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: tuple[bytes, str], address: str) -> None:
+        with self._lock:
+            if len(self._found) >= self._size:
+                del self._found[next(iter(self._found))]  # the oldest: dicts keep insertion order
+            self._found[key] = address
+
+    def get(self, key: tuple[bytes, str]) -> str | None:
+        return self._found.get(key)
+
+
+_made_here = _Recent(4096)
 
 
 @lru_cache(maxsize=64)
@@ -72,6 +102,10 @@ def recover(message: bytes, signature: str) -> str:
     This is the append and audit hot path, so it calls libsecp256k1 (coincurve) directly;
     `tests/ledger/test_keys.py` checks it agrees with eth-account's `recover_message`.
     """
+    digest = eip191_digest(message)
+    known = _made_here.get((digest, signature))
+    if known is not None:
+        return known
     raw = signature_bytes(signature)
     r, s, v = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
     if v not in (0, 1, 27, 28):
@@ -79,7 +113,7 @@ def recover(message: bytes, signature: str) -> str:
     if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
         raise SignatureError("signature r or s is out of range")
     try:
-        public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([v % 27]), eip191_digest(message), hasher=None)
+        public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([v % 27]), digest, hasher=None)
     except ValueError as exc:
         raise SignatureError(f"signature does not recover to any key: {exc}") from exc
     return _address_of(public.format(compressed=False)[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import coincurve
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.errors import SignatureError
 from Crypto.Hash import keccak
 
-from ledger.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
+from ledger.keys import SECP256K1_N, _Recent, keccak_256, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]
 
@@ -33,8 +34,33 @@ def fast(message: bytes, signature: str) -> str | None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600), st.sampled_from(ACCOUNTS))
 def test_genuine_signatures_recover_to_the_signer_in_both(message: bytes, account) -> None:  # noqa: ANN001
-    signature = sign(account, message)
+    """Signed by eth-account, not here: libsecp256k1 recovers them (nothing is remembered of them)."""
+    signature = "0x" + account.sign_message(encode_defunct(primitive=message)).signature.hex().removeprefix("0x")
     assert fast(message, signature) == reference(message, signature) == account.address
+
+
+def test_a_signature_made_here_is_known_without_recovering_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server-signed event is not recovered again when appended; any other signature still is."""
+    account, other = ACCOUNTS[0], ACCOUNTS[1]
+    made_here = sign(account, b"inspect")
+    elsewhere = "0x" + other.sign_message(encode_defunct(primitive=b"inspect")).signature.hex().removeprefix("0x")
+
+    def unavailable(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("libsecp256k1 was asked to recover")
+
+    monkeypatch.setattr(coincurve.PublicKey, "from_signature_and_message", unavailable)
+    assert recover(b"inspect", made_here) == account.address
+    with pytest.raises(AssertionError, match="asked to recover"):
+        recover(b"inspect", elsewhere)
+    with pytest.raises(AssertionError, match="asked to recover"):
+        recover(b"another message", made_here)  # the same signature over other bytes is not the one made here
+
+
+def test_only_the_newest_signatures_are_remembered() -> None:
+    recent = _Recent(2)
+    for n in range(3):
+        recent.remember((bytes([n]), f"0x{n}"), f"address {n}")
+    assert [recent.get((bytes([n]), f"0x{n}")) for n in range(3)] == [None, "address 1", "address 2"]
 
 
 @settings(max_examples=200, deadline=None)
