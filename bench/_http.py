@@ -82,26 +82,31 @@ def bare_server(folder: Path, workers: int = SERVER_WORKERS) -> Iterator[str]:
         yield url
 
 
-async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, str], clients: int, seconds: float, ok: int) -> dict[str, float]:
+async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, str], clients: int, seconds: float, ok: int,
+                rate: float | None) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
-        stop = time.perf_counter() + seconds
+        began = time.perf_counter()
+        stop = began + seconds
 
-        async def worker() -> None:
+        async def worker(n: int) -> None:
             nonlocal errors
+            due = began + (n / rate if rate else 0.0)  # paced clients start spread over one period
             for body in bodies:  # shared: each body is posted once
-                if time.perf_counter() >= stop:
+                if rate:  # wait for this request's turn; its latency counts from then, however late it starts
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                start = due if rate else time.perf_counter()
+                if start >= stop:
                     return
-                start = time.perf_counter()
                 async with client.post(url, json=body) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - start)
                 errors += response.status != ok
+                due += clients / rate if rate else 0.0
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(n) for n in range(clients)))
         elapsed = time.perf_counter() - began
     if len(latencies) < 2:
         raise RuntimeError(f"only {len(latencies)} requests to {url} finished in {seconds} s")
@@ -111,9 +116,13 @@ async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, s
 
 
 def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], *, clients: int, seconds: float,
-         headers: dict[str, str] | None = None, ok: int = 200) -> dict[str, float]:
-    """`clients` concurrent clients post `bodies` (each once) back to back for at most `seconds`.
+         headers: dict[str, str] | None = None, ok: int = 200, rate: float | None = None) -> dict[str, float]:
+    """`clients` concurrent clients post `bodies` (each once) for at most `seconds`.
 
+    Without `rate` each client posts again as soon as it is answered: the server's most requests/s.
+    With `rate` the clients together post `rate` requests/s on a fixed schedule (each client one
+    every `clients / rate` seconds), and a request's latency counts from the moment it was due,
+    so a server that falls behind is charged for the wait it causes (no coordinated omission).
     Returns requests, non-`ok` answers, requests/s, p50 and p99 latency in ms.
     """
-    return asyncio.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok))
+    return asyncio.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok, rate))

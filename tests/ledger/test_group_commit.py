@@ -201,25 +201,39 @@ def test_an_awaiting_caller_that_gives_up_leaves_its_group_answered(ledger) -> N
     assert ledger.append(world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())).seq == start + 6
 
 
-@pytest.mark.parametrize(("delay", "groups"), [(0.0, [["first"], ["later"]]), (0.05, [["first", "later"]])])
-def test_a_loop_waits_its_commit_delay_for_more_appends_to_join_the_group(delay: float, groups: list[list[str]]) -> None:
-    """An append submitted a few loop passes after another joins its group only if the loop
-    waits before it leads (a commit's fixed cost is then shared)."""
-    batches: list[list[str]] = []
+def _groups_of(timed_submits: list[float], quiet: float, delay: float) -> list[list[int]]:
+    """The groups a loop-led GroupCommit makes of appends submitted at these offsets (seconds)."""
+    batches: list[list[int]] = []
 
     def append_batch(envelopes, checkpoint):  # noqa: ANN001, ANN202
         batches.append(list(envelopes))
         return [f"receipt of {e}" for e in envelopes]
 
-    group = GroupCommit(append_batch, lead_on_loop=True, commit_delay=delay)
+    group = GroupCommit(append_batch, lead_on_loop=True, commit_quiet=quiet, commit_delay=delay)
 
-    async def two_passes_apart():  # noqa: ANN202
-        first = asyncio.wrap_future(group.submit("first"))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        later = asyncio.wrap_future(group.submit("later"))
-        return await asyncio.gather(first, later)
+    async def submitted():  # noqa: ANN202
+        loop, futures = asyncio.get_running_loop(), []
+        began = loop.time()
+        for n, at in enumerate(timed_submits):
+            await asyncio.sleep(max(0.0, began + at - loop.time()))
+            futures.append(asyncio.wrap_future(group.submit(n)))
+        return await asyncio.gather(*futures)
 
-    answers = asyncio.run(two_passes_apart())
-    assert [receipt for receipt, _ in answers] == ["receipt of first", "receipt of later"]
-    assert batches == groups
+    answers = asyncio.run(submitted())
+    assert [receipt for receipt, _ in answers] == [f"receipt of {n}" for n in range(len(timed_submits))]
+    return batches
+
+
+def test_a_loop_commits_only_once_appends_stop_arriving() -> None:
+    """Appends queued a few loop passes apart join one group when the loop waits for a lull (a
+    group's fixed cost is then shared); leading at once commits the first alone."""
+    assert _groups_of([0.0, 0.0, 0.0], quiet=0.0, delay=0.0) != [[0, 1, 2]]
+    assert _groups_of([0.0, 0.0, 0.0], quiet=0.05, delay=1.0) == [[0, 1, 2]]
+
+
+def test_a_loop_that_never_meets_a_lull_commits_when_the_oldest_has_waited_long_enough() -> None:
+    """Appends every 5 ms never leave a 50 ms lull: the 30 ms cap still commits them in several groups."""
+    arrivals = [n * 0.005 for n in range(30)]
+    assert len(_groups_of(arrivals, quiet=0.05, delay=10.0)) == 1
+    groups = _groups_of(arrivals, quiet=0.05, delay=0.03)
+    assert len(groups) > 1 and sorted(n for g in groups for n in g) == list(range(30))
