@@ -93,18 +93,18 @@ async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, s
 
         async def worker(n: int) -> None:
             nonlocal errors
-            due = began + (n / rate if rate else 0.0)  # paced clients start spread over one period
-            for body in bodies:  # shared: each body is posted once
-                if rate:  # wait for this request's turn; its latency counts from then, however late it starts
-                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                start = due if rate else time.perf_counter()
+            for turn, body in enumerate(bodies):  # shared: each body is posted once
+                if rate:  # this client's turn-th request is due then; its latency counts from then, however late it starts
+                    start = began + (n + turn * clients) / rate
+                    await asyncio.sleep(max(0.0, start - time.perf_counter()))
+                else:
+                    start = time.perf_counter()
                 if start >= stop:
                     return
                 async with client.post(url, json=body) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - start)
                 errors += response.status != ok
-                due += clients / rate if rate else 0.0
 
         await asyncio.gather(*(worker(n) for n in range(clients)))
         elapsed = time.perf_counter() - began
