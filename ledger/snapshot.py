@@ -92,6 +92,11 @@ class Snapshot:
         rows = self.all(table, statement, params)
         return rows[0] if rows else None
 
+    def raw(self, sql: str) -> list[tuple[Any, ...]]:
+        """The driver's rows of `sql`, sent as it is: SQL whose values are written into it."""
+        with driver_errors(self._dialect, sql):
+            return fetch_all(self._connection, sql, ())
+
     def all(self, table: type[_Row], statement: Select[Any], params: dict[str, Any]) -> list[_Row]:
         """The rows `statement` (a `rows_of(table)` select) reads, as `table` objects."""
         compiled = select_sql(statement, self._dialect)
