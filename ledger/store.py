@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, func
+from sqlalchemy import Select, bindparam, func, insert
 from sqlmodel import Session, select
 
 from ledger import events as ev
@@ -67,6 +67,8 @@ _ANCHORED = select(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))
 _ANCHORED_ORDER = (CheckpointRow.size.desc(), CheckpointRow.id.desc())
 _NEWEST_ANCHORED = _ANCHORED.order_by(*_ANCHORED_ORDER).limit(1)
 _NEWEST_ANCHORED_WITHIN = _ANCHORED.where(CheckpointRow.size <= bindparam("size")).order_by(*_ANCHORED_ORDER).limit(1)
+_INSERT_CHECKPOINT = insert(CheckpointRow.__table__)  # type: ignore[arg-type]
+"""A group's checkpoint, inserted without the ORM: its unit of work cost 0.2 ms a group for one row."""
 # The same two reads for a `Snapshot` (an attestation's, once a group commit): through an ORM session they cost 0.3 ms.
 _LATEST_CHECKPOINT_ROW = rows_of(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
 _NEWEST_ANCHORED_WITHIN_ROW = (rows_of(CheckpointRow).where(CheckpointRow.anchor_block.is_not(None))  # type: ignore[union-attr]
@@ -310,7 +312,9 @@ class Ledger:
             if nodes:
                 insert_rows(session, MerkleNode.__table__, nodes)
             if checkpoint and self.log_key is not None and entries:
-                session.add(self._signed_checkpoint(tree.size, tree.root()))
+                signed = self._signed_checkpoint(tree.size, tree.root())
+                session.execute(_INSERT_CHECKPOINT, {"size": signed.size, "root": signed.root, "note": signed.note,
+                                                     "created_at": signed.created_at})
             self._cache.head = (tree.size, prev)
         return receipts
 
