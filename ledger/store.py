@@ -38,7 +38,7 @@ from ledger.recovery import PARALLEL_FROM, Recoveries
 from ledger.signatures import authenticate
 from ledger.snapshot import Snapshot, rows_of
 from ledger.txview import StateCache, TxView
-from ledger.tables import new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
+from ledger.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
 __all__ = ["Ledger", "Receipt", "Attestation", "MAX_FUTURE_SKEW", "gc_paused"]
 
@@ -46,6 +46,9 @@ MAX_FUTURE_SKEW = timedelta(minutes=5)
 _LOOP_COMMIT_QUIET, _LOOP_COMMIT_DELAY = 0.001, 0.005
 """On SQLite an event loop commits its awaiting appends once none has arrived for a millisecond,
 or the oldest has waited 5 ms (`GroupCommit`); a thread never waits."""
+_CATCH_UP_MOST = 1000
+"""The most entries of another writer's the append cache catches up on (`Ledger._catch_up`)
+rather than start again."""
 _KEEP_NEW_ROWS = 500
 """The most new projection rows a batch keeps in the append cache (`StateCache.new_limit`):
 those of a group commit of single appends, not those of a bulk import."""
@@ -252,7 +255,7 @@ class Ledger:
     def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool) -> list[Receipt]:
         with self._appending() as (session, view):
             head = self._head(session)
-            if not self._cache.valid_for(head):
+            if not self._cache.valid_for(head) and not self._catch_up(session, head):
                 self._cache.clear()
                 session.expunge_all()
                 self._cache.frontier = merkle.CompactRange(head[0], self._hashes(session, merkle.complete_subtrees(0, head[0])))
@@ -317,6 +320,33 @@ class Ledger:
                                                      "created_at": signed.created_at})
             self._cache.head = (tree.size, prev)
         return receipts
+
+    def _catch_up(self, session: Session, head: tuple[int, bytes]) -> bool:
+        """Bring the append cache from its head to `head` if another writer (a second server
+        process) appended only inspections since; False if the cache must start again.
+
+        An inspection changes only its item's rows (`ITEM_TABLES`): those are dropped from the
+        cache and the session, to be read again when wanted, and the tree's frontier takes the new
+        leaves. Starting again instead cost two processes half a millisecond a group commit, each
+        dropping every cached row after every commit of the other's.
+        """
+        cached, tree = self._cache.head, self._cache.frontier
+        if cached is None or tree is None or not 0 < cached[0] < head[0] or head[0] - cached[0] > _CATCH_UP_MOST:
+            return False
+        since = _raw(session, f"SELECT seq, leaf_hash, event_type, item_uid FROM entry WHERE seq >= {cached[0] - 1} ORDER BY seq")
+        if [row[0] for row in since] != list(range(cached[0] - 1, head[0])) or bytes(since[0][1]) != cached[1]:
+            return False  # not the log this cache was built on (a rebuild, a restore)
+        if any(event_type != "inspect" for _, _, event_type, _ in since[1:]):
+            return False
+        for table, uid in {(table, uid) for *_, uid in since[1:] for table in ITEM_TABLES}:
+            row = self._cache.rows.pop((table, uid), None)
+            self._cache.unattached.discard((table, uid))
+            if row is not None and row in session:
+                session.expunge(row)
+        for _, leaf, _, _ in since[1:]:
+            tree.append(bytes(leaf))
+        self._cache.head = head
+        return True
 
     @staticmethod
     def _open(index: int, raw: ev.Envelope | dict[str, Any]) -> _Opened:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -23,8 +24,9 @@ from ledger.keys import new_account
 from ledger.personal import commit
 from ledger.rebuild import rebuild, snapshot
 from ledger.signatures import sign_event
+from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
-from ledger.tables import Entry, Item, PersonalRecord
+from ledger.tables import Diversion, Entry, Item, PersonalRecord
 
 from tests.conftest import NOW
 from tests.support import World
@@ -255,6 +257,54 @@ def test_rows_made_by_one_batch_and_changed_by_a_later_one_are_stored_changed(le
     rebuild(ledger)
     with ledger.reading() as session:
         assert snapshot(session) == stored
+
+
+def _item_rows(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
+    with ledger.reading() as session:
+        return ({row.uid: row.model_dump() for row in session.exec(select(Item))},
+                {row.uid: row.model_dump() for row in session.exec(select(Diversion))})
+
+
+def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one_writer_would(
+        ledger: Ledger, settings: Settings, sqlite_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two server processes on one database: one appends inspections between the other's groups.
+    The other keeps its append cache, drops only the inspected item's rows, and the state it
+    writes next is the state one writer appending the same log would write."""
+    world = World(ledger)
+    uid, untouched = world.firearm(), world.firearm()
+    second = open_ledger(settings)  # the second process's writer
+    second.clock = ledger.clock
+    for location in ("FRA cargo", "MUC cargo"):  # an import with no shipment declared diverts the item's chain
+        second.append(world.envelope("de-customs", "inspect", item=uid, country="DE", location=location, direction="import",
+                                     verdict="VALID"))
+    started_again: list[bool] = []
+    monkeypatch.setattr(ledger._cache, "clear", lambda: started_again.append(True))
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    world.ship(untouched, "it-beretta", "de-jagd-schmidt")
+    assert started_again == []
+
+    sqlite_ledger.clock = ledger.clock
+    for entry in ledger.entries(0, ledger.size()):  # the same log, appended by one writer
+        sqlite_ledger.append({"event": json.loads(entry.event), "signer": entry.signer, "signature": entry.signature})
+    assert leaves(sqlite_ledger) == leaves(ledger)
+    assert _item_rows(ledger) == _item_rows(sqlite_ledger)
+    assert _item_rows(ledger)[1][uid]["diverted_seq"] is not None
+
+
+def test_a_writer_starts_again_after_another_writer_s_other_events(ledger: Ledger, settings: Settings,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything but inspections may change any row (a party, a key, a permit): the cache starts again."""
+    world = World(ledger)
+    uid = world.firearm()
+    second = open_ledger(settings)
+    second.clock = ledger.clock
+    second.append(world.envelope("it-beretta", "transfer", item=uid, to="de-jagd-schmidt", reference="REF-2"))
+    started_again: list[bool] = []
+    clear = ledger._cache.clear
+    monkeypatch.setattr(ledger._cache, "clear", lambda: started_again.append(True) or clear())
+    world.act("de-jagd-schmidt", "receive", item=uid)
+    assert started_again == [True]
+    assert ledger.item(uid).custodian == "de-jagd-schmidt"
 
 
 def test_a_bulk_batch_keeps_none_of_its_new_rows_cached_and_a_later_batch_reads_them_back(ledger: Ledger) -> None:
