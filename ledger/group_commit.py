@@ -28,7 +28,8 @@ arrived meanwhile have been judged and joined the group), or once the group's ol
 waited `commit_delay`, whichever comes first: PostgreSQL's `commit_delay`, ended early by a lull.
 Leading at once made groups of 7-17 scans under 50 clients (1.13 ms of CPU a scan); waiting a
 millisecond, 25-55 (0.84 ms). Scans paced at 1,000/s arrive one by one and met a lull at once:
-groups of two or three, and the server could not keep up (p99 62 ms); a 5 ms cap gave 27 ms.
+groups of two or three, and one server process could not keep up (p99 62 ms); waiting 5 ms
+gave 27 ms in the same test.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Select, bindparam, func, insert
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from ledger import events as ev
@@ -339,9 +340,10 @@ class Ledger:
         if any(event_type != "inspect" for _, _, event_type, _ in since[1:]):
             return False
         for table, uid in {(table, uid) for *_, uid in since[1:] for table in ITEM_TABLES}:
-            row = self._cache.rows.pop((table, uid), None)
+            self._cache.rows.pop((table, uid), None)
             self._cache.unattached.discard((table, uid))
-            if row is not None and row in session:
+            row = session.identity_map.get(identity_key(table, uid))  # held by the session even if the cache let it go
+            if row is not None:
                 session.expunge(row)
         for _, leaf, _, _ in since[1:]:
             tree.append(bytes(leaf))
