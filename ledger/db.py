@@ -7,6 +7,7 @@ Appends are serialised by one lock: on SQLite a writer engine whose transactions
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from sqlalchemy import ColumnElement, Dialect, Engine, Executable, Table, any_, 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["DEFAULT_URL", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all", "one_of", "values_param"]
+from ledger.errors import AppendLockBusy
+
+__all__ = ["DEFAULT_URL", "without_waiting", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all", "one_of", "values_param"]
 
 DEFAULT_URL = "sqlite:///tracemark.db"
 _APPEND_LOCK_ID = 0x7472_6D6B  # "trmk": the advisory lock that serialises appends on PostgreSQL
@@ -194,9 +197,25 @@ def _bind_as_they_are() -> None:
         sqlite3.register_adapter(kind, same)
 
 
+_no_wait = threading.local()
+_BUSY_TIMEOUT_MS = 60_000
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Write transactions this thread begins on SQLite meanwhile raise AppendLockBusy instead of
+    waiting in SQLite's busy handler, which sleeps (1, 2, 5, 10 ms...) on the caller's thread:
+    an event loop committing a group must not sleep while another process commits."""
+    _no_wait.on = True
+    try:
+        yield
+    finally:
+        _no_wait.on = False
+
+
 def _sqlite_engine(url: str, begin: str) -> Engine:
     _bind_as_they_are()
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -209,6 +228,16 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql(begin)
+        if not getattr(_no_wait, "on", False):
+            connection.exec_driver_sql(begin)
+            return
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA busy_timeout = 0")  # fail at once if another process holds the lock
+        try:
+            driver.execute(begin)
+        except sqlite3.OperationalError as exc:
+            raise AppendLockBusy(str(exc)) from exc
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
     return engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "AppendLockBusy",
     "LedgerError",
     "EventInvalid",
     "SignatureError",
@@ -64,3 +65,8 @@ class NotFound(LedgerError):
 
 class StoreError(LedgerError):
     """The store cannot do what was asked (no schema, a conflicting concurrent append, ...)."""
+
+
+class AppendLockBusy(Exception):
+    """Another process holds SQLite's write lock, and this append was not to wait for it
+    (`ledger.db.without_waiting`): nothing was read or written, so it can simply be tried again."""

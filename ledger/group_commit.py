@@ -42,7 +42,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.errors import LedgerError
+from ledger.errors import AppendLockBusy, LedgerError
+
+_LOCK_RETRY = 0.001
+"""Seconds a loop-led group waits before trying a busy write lock again."""
 
 __all__ = ["GroupCommit"]
 
@@ -142,36 +145,56 @@ class GroupCommit:
         if wait > 0:
             loop.call_later(wait, self._lead_when_quiet, loop)
         else:
-            self._lead()
+            self._lead(loop)
 
-    def _lead(self) -> None:
-        """Commit what is queued, then pass leadership to the oldest waiter left, if any."""
+    def _lead(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Commit what is queued, then pass leadership to the oldest waiter left, if any.
+
+        Leading on `loop`, the commit does not wait for a write lock another process holds (its
+        busy wait would sleep on the loop): the group goes back to the queue, the loop serves
+        others, and it tries again in `_LOCK_RETRY` seconds with whatever has joined meanwhile.
+        """
+        retry = False
         try:
             with self._lock:
                 group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
-            self._commit(group)
+            retry = not self._commit(group, wait=loop is None)
+            if retry:
+                with self._lock:
+                    self._queue[:0] = group
+                assert loop is not None
+                loop.call_later(_LOCK_RETRY, self._lead_when_quiet, loop)
         finally:
-            with self._lock:
-                successor = self._queue[0] if self._queue else None
-                self._leading = successor is not None
-            if successor is not None:
-                self._lead_for(successor)
+            if not retry:
+                with self._lock:
+                    successor = self._queue[0] if self._queue else None
+                    self._leading = successor is not None
+                if successor is not None:
+                    self._lead_for(successor)
 
-    def _commit(self, group: list[_Waiting]) -> None:
+    def _commit(self, group: list[_Waiting], wait: bool = True) -> bool:
+        """Append `group` (a refused event fails alone) and answer its waiters; False, with nothing
+        done, if the write lock was busy and `wait` is False."""
         while group:
             try:
-                receipts = self._append_batch([w.envelope for w in group], checkpoint=any(w.attest for w in group))
+                receipts = self._append_batch([w.envelope for w in group], checkpoint=any(w.attest for w in group), wait=wait)
+            except AppendLockBusy:
+                return False
             except LedgerError as exc:
                 if exc.index is None or len(group) == 1:
                     exc.index = None
-                    return self._finish(group, error=exc)
+                    self._finish(group, error=exc)
+                    return True
                 refused = group.pop(exc.index)
                 exc.index = None
                 self._finish([refused], error=exc)
                 continue
             except BaseException as exc:  # the database went away: every waiter hears it
-                return self._finish(group, error=exc)
-            return self._finish(group, receipts=receipts, attestation=self._attestation(group, receipts))
+                self._finish(group, error=exc)
+                return True
+            self._finish(group, receipts=receipts, attestation=self._attestation(group, receipts))
+            return True
+        return True
 
     def _attestation(self, group: Sequence[_Waiting], receipts: Sequence[Any]) -> Any:
         """One attestation of the receipts whose waiters asked for it; None if it cannot be read

@@ -27,11 +27,11 @@ from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.codec import format_time, parse_time, sha256, utc_now
-from ledger.db import Database, insert_rows, one_of, values_param
+from ledger.db import Database, insert_rows, one_of, values_param, without_waiting
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
-from ledger.errors import EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
+from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
 from ledger.rules import check_event, marked_serial
@@ -180,18 +180,26 @@ class Ledger:
                 self._forget()
 
     @contextmanager
-    def _appending(self) -> Iterator[tuple[Session, TxView]]:
-        """The append transaction, on a long-lived session whose loaded rows the cache keeps."""
+    def _appending(self, wait: bool = True) -> Iterator[tuple[Session, TxView]]:
+        """The append transaction, on a long-lived session whose loaded rows the cache keeps.
+
+        Without `wait`, a SQLite write lock held by another process raises AppendLockBusy at once.
+        """
         with self._append_mutex:
             if self._append_session is None:
                 self._append_session = Session(self.db.writer, expire_on_commit=False, autoflush=False)
             session = self._append_session
             try:
                 with session.begin():
+                    if not wait and self.db.is_sqlite:
+                        with without_waiting():
+                            session.connection()  # begins the transaction: takes the lock, or raises
                     self.db.lock_for_append(session)
                     view = TxView(session, self._cache)
                     yield session, view
                 view.committed()
+            except AppendLockBusy:
+                raise  # nothing was read or written: the cache still holds
             except BaseException:
                 self._forget()
                 raise
@@ -228,22 +236,24 @@ class Ledger:
             return receipt, await asyncio.to_thread(self.attest, [*prove, receipt.seq])
         return receipt, attestation.narrowed([*prove, receipt.seq])
 
-    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False) -> list[Receipt]:
+    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False,
+                     wait: bool = True) -> list[Receipt]:
         """Append signed events in one transaction (group commit): all of them or none.
 
         Resending an event already in the log returns its original receipt. The error that
         refuses an event carries its position in the batch as `index`. With `checkpoint`, the
-        log key signs a checkpoint of the result in the same transaction.
+        log key signs a checkpoint of the result in the same transaction. Without `wait`, a SQLite
+        write lock held by another process raises AppendLockBusy instead of waiting for it.
         """
         with gc_paused():  # the batch's objects are gone before the collector runs again: it finds nothing to scan in them
-            return self._append_all(envelopes, checkpoint)
+            return self._append_all(envelopes, checkpoint, wait)
 
-    def _append_all(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool) -> list[Receipt]:
+    def _append_all(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool, wait: bool) -> list[Receipt]:
         """Open every envelope, then append them under the lock. Opening needs nothing of the log,
         so it takes no lock; for a large batch the worker processes recover the signers meanwhile
         (`ledger.recovery`)."""
         if len(envelopes) < PARALLEL_FROM:
-            return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint)
+            return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint, wait)
         with Recoveries() as recoveries:
             parsed = []
             for index, raw in enumerate(envelopes):
@@ -251,10 +261,11 @@ class Ledger:
                 parsed.append(opened)
                 recoveries.add(opened.signed, None if opened.envelope is None else opened.envelope.signature)
             recoveries.flush()
-            return self._append_opened(parsed, recoveries, checkpoint)
+            return self._append_opened(parsed, recoveries, checkpoint, wait)
 
-    def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool) -> list[Receipt]:
-        with self._appending() as (session, view):
+    def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool,
+                       wait: bool = True) -> list[Receipt]:
+        with self._appending(wait) as (session, view):
             head = self._head(session)
             if not self._cache.valid_for(head) and not self._catch_up(session, head):
                 self._cache.clear()

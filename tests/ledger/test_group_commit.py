@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from ulid import ULID
 
-from ledger.errors import RuleViolation
+from ledger.errors import AppendLockBusy, RuleViolation
 from ledger.group_commit import GroupCommit
 from ledger.merkle import verify_inclusion
 from tests.support import World
@@ -205,7 +206,7 @@ def _groups_of(timed_submits: list[float], quiet: float, delay: float) -> list[l
     """The groups a loop-led GroupCommit makes of appends submitted at these offsets (seconds)."""
     batches: list[list[int]] = []
 
-    def append_batch(envelopes, checkpoint):  # noqa: ANN001, ANN202
+    def append_batch(envelopes, checkpoint, wait=True):  # noqa: ANN001, ANN202
         batches.append(list(envelopes))
         return [f"receipt of {e}" for e in envelopes]
 
@@ -237,3 +238,36 @@ def test_a_loop_that_never_meets_a_lull_commits_when_the_oldest_has_waited_long_
     assert len(_groups_of(arrivals, quiet=0.05, delay=10.0)) == 1
     groups = _groups_of(arrivals, quiet=0.05, delay=0.03)
     assert len(groups) > 1 and sorted(n for g in groups for n in g) == list(range(30))
+
+
+def test_a_loop_serves_on_while_another_process_holds_the_write_lock(sqlite_ledger) -> None:  # noqa: ANN001
+    """SQLite's busy wait would sleep on the event loop while the other process commits: instead
+    the group goes back to the queue, the loop goes on with other work, and the group commits
+    once the lock is free, with no row of the append cache lost."""
+    world = World(sqlite_ledger)
+    uid = world.firearm()
+    envelope = world.envelope("de-customs", "inspect", item=uid, country="DE", location="FRA", direction="import", verdict="VALID")
+    other = sqlite3.connect(sqlite_ledger.db.writer.url.database, isolation_level=None)  # the other process's writer
+    other.execute("BEGIN IMMEDIATE")
+    cached = dict(sqlite_ledger._cache.rows)
+
+    async def append_meanwhile():  # noqa: ANN202
+        appended = asyncio.create_task(sqlite_ledger.append_attested_async(envelope))
+        ticks = 0
+        while ticks < 20:  # the loop is free: it runs this while the append waits for the lock
+            await asyncio.sleep(0.002)
+            ticks += 1
+        assert not appended.done()
+        other.execute("ROLLBACK")
+        return ticks, await asyncio.wait_for(appended, 10)
+
+    ticks, (receipt, attestation) = asyncio.run(append_meanwhile())
+    assert ticks == 20 and receipt.seq == sqlite_ledger.size() - 1 and list(attestation.inclusion) == [receipt.seq]
+    assert cached.keys() <= sqlite_ledger._cache.rows.keys()  # the busy lock did not make it start its cache again
+    with pytest.raises(AppendLockBusy):  # and a caller that will not wait hears so at once
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            sqlite_ledger.append_batch([world.envelope("de-customs", "inspect", item=uid, country="DE", location="MUC",
+                                                       direction="import", verdict="VALID")], wait=False)
+        finally:
+            other.execute("ROLLBACK")
