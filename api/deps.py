@@ -5,7 +5,8 @@ dependency per request. The caller's lookup is one read of the API key by its pr
 runs on the event loop too. In a worker thread it cost more than the read: the thread must win the
 GIL back from the loop and the group-commit thread after every driver call, and HTTP appends ran
 at 280/s against 446/s with the read on the loop (16 clients, SQLite). A database that stalls
-stalls the loop with it; every route needs that database in any case.
+stalls the loop with it; every route needs that database in any case. `run_reads` puts a route's
+own reads on the loop too, on SQLite.
 """
 
 from __future__ import annotations

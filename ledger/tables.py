@@ -143,7 +143,8 @@ class Entry(SQLModel, table=True):
     The link itself is not stored: an entry's prev hash is entry seq-1's leaf hash (`GENESIS_PREV`
     for seq 0), which its leaf hash commits to. `event_key` (`ledger.entry.key_of`: the event's own
     second, then 30 bits of its SHA-256) finds a resent event in a small index that grows at its
-    right edge; it is not unique, so a match is confirmed on the event bytes. Receipts and exports hash the event bytes for its full SHA-256.
+    right edge; it is not unique, so a match is confirmed on the event bytes. Receipts and exports
+    hash the event bytes for its full SHA-256.
     """
 
     __tablename__ = "entry"
