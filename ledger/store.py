@@ -30,6 +30,7 @@ from ledger.codec import format_time, parse_time, sha256, utc_now
 from ledger.db import Database, insert_rows, one_of, values_param, without_waiting
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
+from ledger.range_cache import RangeHashes
 from ledger.keys import normalise_address, normalise_signature
 from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
@@ -103,6 +104,12 @@ def _raw(reads: Session | Snapshot, sql: str) -> list[Any]:
     return list(reads.connection().exec_driver_sql(sql).fetchall())
 
 
+def _leaves(node: tuple[int, int]) -> tuple[int, int]:
+    """The leaf range of stored node (level, index)."""
+    level, index = node
+    return index << level, (index + 1) << level
+
+
 def _ints(values: set[int]) -> str:
     return ", ".join(str(int(value)) for value in sorted(values))
 
@@ -150,6 +157,7 @@ class Ledger:
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache(new_limit=_KEEP_NEW_ROWS)
+        self._ranges = RangeHashes()
         self._group = GroupCommit(self.append_batch, self.attest, lead_on_loop=db.is_sqlite,
                                   commit_quiet=_LOOP_COMMIT_QUIET, commit_delay=_LOOP_COMMIT_DELAY)
 
@@ -439,10 +447,21 @@ class Ledger:
         return [found[p] for p in positions]
 
     def _range_hashes(self, reads: Session | Snapshot, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        per_range = [merkle.complete_subtrees(lo, hi) for lo, hi in ranges]
-        flat = [p for positions in per_range for p in positions]
-        hashes = dict(zip(flat, self._hashes(reads, flat), strict=True))
-        return [merkle.range_root([hashes[p] for p in positions]) for positions in per_range]
+        """MTH of each leaf range: known (`RangeHashes`), or folded from its complete subtrees read
+        in one query. Every caller reads committed leaves only, so what it finds may be kept."""
+        hashes = self._ranges.known(ranges)
+        todo = [leaves for leaves in dict.fromkeys(ranges) if leaves not in hashes]
+        if todo:
+            per_range = [merkle.complete_subtrees(lo, hi) for lo, hi in todo]
+            leaves_of = {p: _leaves(p) for positions in per_range for p in positions}
+            known = self._ranges.known(leaves_of.values())
+            nodes = {p: known[leaves] for p, leaves in leaves_of.items() if leaves in known}
+            unread = [p for p in leaves_of if p not in nodes]
+            nodes.update(zip(unread, self._hashes(reads, unread), strict=True))
+            folded = {leaves: merkle.range_root([nodes[p] for p in positions]) for leaves, positions in zip(todo, per_range, strict=True)}
+            self._ranges.learn({**{leaves_of[p]: nodes[p] for p in unread}, **folded})
+            hashes.update(folded)
+        return [hashes[leaves] for leaves in ranges]
 
     def _proofs(self, reads: Session | Snapshot, proofs: Sequence[Sequence[tuple[int, int]]]) -> list[list[bytes]]:
         """Several proofs, each given by its leaf ranges, read together in one query."""

@@ -1,0 +1,71 @@
+"""Merkle range hashes kept between proofs: bounded, and proofs stay the reference's as it forgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from ulid import ULID
+
+from ledger import merkle
+from ledger.range_cache import RangeHashes
+from ledger.store import Ledger
+
+from tests.support import World
+
+
+def test_it_keeps_at_most_its_bound_forgetting_the_oldest_learnt() -> None:
+    ranges = RangeHashes(most=3)
+    ranges.learn({(0, 1): b"a", (1, 2): b"b"})
+    ranges.learn({(2, 3): b"c", (0, 2): b"d", (0, 4): b"e"})
+    assert len(ranges) == 3
+    assert ranges.known([(0, 1), (1, 2), (2, 3), (0, 2), (0, 4), (4, 8)]) == {(2, 3): b"c", (0, 2): b"d", (0, 4): b"e"}
+
+
+def _grow(ledger: Ledger, w: World, count: int) -> None:
+    ledger.append_batch([w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(count)])
+
+
+def _leaves(ledger: Ledger) -> list[bytes]:
+    return [entry.leaf_hash for entry in ledger.entries(0, ledger.size())]
+
+
+def test_proofs_through_a_cache_that_keeps_forgetting_equal_the_reference(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ledger, "_ranges", RangeHashes(most=5))
+    w = World(ledger)
+    sizes = []
+    for chunk in (3, 1, 13, 8, 40):
+        _grow(ledger, w, chunk)
+        sizes.append(ledger.size())
+        hashes = _leaves(ledger)
+        for size in sizes:  # older trees too, after the newer ones' ranges were kept
+            for seq in range(0, size, 3):
+                assert ledger.inclusion_proof(seq, size) == merkle.inclusion_proof(hashes[:size], seq)
+            assert ledger.root(size) == merkle.root_from_leaves(hashes[:size])
+            assert ledger.consistency_proof(sizes[0], size) == merkle.consistency_proof(hashes[:size], sizes[0])
+
+
+def test_a_fresh_attestation_reads_only_the_nodes_the_new_entries_made(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a scan's answer costs: its proofs against the newest checkpoint mostly repeat the last scan's."""
+    w = World(ledger)
+    _grow(ledger, w, 300)
+    read: list[tuple[int, int]] = []
+    hashes_of = ledger._hashes
+
+    def counted(reads: object, positions: Sequence[tuple[int, int]]) -> list[bytes]:
+        read.extend(positions)
+        return hashes_of(reads, positions)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger, "_hashes", counted)
+    seqs = [5, 17, 120, 250]
+    first = ledger.attest(seqs)
+    assert len(read) > 20  # a cold cache reads every node of the proofs
+    read.clear()
+    assert ledger.attest(seqs) == first
+    assert read == []
+    _grow(ledger, w, 1)
+    again = ledger.attest(seqs)
+    size = again.checkpoint.size
+    assert 0 < len(read) <= size.bit_length()  # the new right edge of the tree, no more
+    hashes = _leaves(ledger)
+    assert again.inclusion == {seq: merkle.inclusion_proof(hashes, seq) for seq in seqs}
