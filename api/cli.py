@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 from api.errors import ApiError
 from ledger.cli import DbOption, HomeOption, fail, settings_from
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["register"]
 
@@ -123,11 +126,28 @@ def serve(
     if workers > 1:
         ledger.db.dispose()  # the workers open their own connections
         os.environ.update(TRACEMARK_DB=settings.db_url, TRACEMARK_HOME=str(settings.home), TRACEMARK_ORIGIN=settings.origin)
-        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info", access_log=access_log)
+        _serve_workers(uvicorn.Config("api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                                      log_level="info", access_log=access_log))
         return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
     freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+
+
+def _serve_workers(config: uvicorn.Config) -> None:
+    """uvicorn's supervisor over `config.workers` processes, each listening on a socket of its own."""
+    from uvicorn.supervisors import Multiprocess
+
+    from api.listening import listening_address
+
+    try:
+        address = listening_address(config.host, config.port)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot listen on {config.host}:{config.port}: {exc.strerror}", param_hint="--port") from exc
+    try:
+        Multiprocess(config, sockets=[address]).run()
+    finally:
+        address.close()
 
 
 def _print_demo(keys_file: Path, url: str) -> None:

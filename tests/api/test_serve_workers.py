@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,39 @@ def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert output.count("Started server process") == 2, output
+
+
+def test_connections_opened_together_reach_every_server_process(tmp_path: Path) -> None:
+    """Scanners that connect at once are spread over the processes, not all taken by the first awake."""
+    port, server = _serve(tmp_path, "--workers", "2")
+    connections: list[socket.socket] = []
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        processes = _children(server.pid)
+        for _ in range(40):  # all queued before any worker accepts: one shared socket went to one process
+            connections.append(socket.create_connection(("127.0.0.1", port)))
+        for connection in connections:  # each answered on its own connection
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: scanner\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(64).startswith(b"HTTP/1.1 200")
+        held = [n for n in (_connections_on(pid, port) for pid in processes) if n]  # the supervisor's helpers hold none
+        assert len(held) == 2 and sum(held) == 40 and min(held) >= 8, held
+    finally:
+        for connection in connections:
+            connection.close()
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+def test_server_processes_refuse_a_port_another_server_listens_on(tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        _, server = _serve(tmp_path, "--workers", "2", port=port)
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in output and "in use" in output, output
 
 
 def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -85,6 +119,32 @@ def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a recovery worker outlived its server"
+
+
+def _serve(tmp_path: Path, *args: str, port: int | None = None) -> tuple[int, subprocess.Popen[str]]:
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    init_log(settings).db.dispose()
+    port = port or free_port()
+    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
+    return port, subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port), *args], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+
+
+def _connections_on(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds, from /proc."""
+    inodes = {os.readlink(fd)[len("socket:["):-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
+              if os.readlink(fd).startswith("socket:[")}
+    established = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+        if local_port == port and state == "01":
+            established.add(inode)
+    return len(inodes & established)
 
 
 def _wait_for(url: str) -> None:
