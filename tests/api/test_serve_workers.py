@@ -22,19 +22,16 @@ from ledger.recovery import PARALLEL_FROM
 from tests.servers import free_port
 from tests.support import World
 
+ORIGIN = "test.tracemark.local/log"
+
 
 def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
-    init_log(settings).db.dispose()
-    port = free_port()
-    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
-    server = subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port), "--workers", "2"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port, server = _serve(tmp_path, "--workers", "2")
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
         statuses = {httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code for _ in range(10)}
         assert statuses == {200}
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/checkpoint", timeout=5).text.startswith(settings.origin + "\n")
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/checkpoint", timeout=5).text.startswith(ORIGIN + "\n")
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
@@ -47,6 +44,10 @@ def test_connections_opened_together_reach_every_server_process(tmp_path: Path) 
     connections: list[socket.socket] = []
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
+        deadline = time.monotonic() + 30
+        while len(_sockets_on(port, _LISTEN)) < 2:  # the second worker may still be starting
+            assert time.monotonic() < deadline, "the second worker did not start listening"
+            time.sleep(0.1)
         processes = _children(server.pid)
         for _ in range(40):  # all queued before any worker accepts: one shared socket went to one process
             connections.append(socket.create_connection(("127.0.0.1", port)))
@@ -76,7 +77,7 @@ def test_server_processes_refuse_a_port_another_server_listens_on(tmp_path: Path
 
 def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """What a server built before its first request is frozen (gc.freeze), so collections skip it."""
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
     init_log(settings).db.dispose()
     for name, value in {"TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}.items():
         monkeypatch.setenv(name, value)
@@ -92,7 +93,7 @@ def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path: Path, stop: signal.Signals) -> None:
     """A large batch starts worker processes; stopping the server must neither hang on them nor leave them."""
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
     ledger = init_log(settings)
     world = World(ledger)
     token = create_api_key(ledger, "it-beretta").token
@@ -122,7 +123,7 @@ def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path
 
 
 def _serve(tmp_path: Path, *args: str, port: int | None = None) -> tuple[int, subprocess.Popen[str]]:
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin="test.tracemark.local/log")
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
     init_log(settings).db.dispose()
     port = port or free_port()
     env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
@@ -134,17 +135,24 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
 
 
-def _connections_on(pid: int, port: int) -> int:
-    """Established TCP connections to `port` that process `pid` holds, from /proc."""
-    inodes = {os.readlink(fd)[len("socket:["):-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
-              if os.readlink(fd).startswith("socket:[")}
-    established = set()
+_LISTEN, _ESTABLISHED = "0A", "01"
+
+
+def _sockets_on(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets on local `port` in `state` (/proc/net/tcp's hex code)."""
+    inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
-        if local_port == port and state == "01":
-            established.add(inode)
-    return len(inodes & established)
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            inodes.add(fields[9])
+    return inodes
+
+
+def _connections_on(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds."""
+    inodes = {os.readlink(fd)[len("socket:["):-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
+              if os.readlink(fd).startswith("socket:[")}
+    return len(inodes & _sockets_on(port, _ESTABLISHED))
 
 
 def _wait_for(url: str) -> None:
