@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_hex_address, to_checksum_address
 
+from ledger.bounded import Bounded
 from ledger.errors import EventInvalid, SignatureError
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -56,34 +56,14 @@ def sign(account: LocalAccount, message: bytes) -> str:
     digest = eip191_digest(message)
     raw = _secp256k1_key(bytes(account.key)).sign_recoverable(digest, hasher=None)
     signature = "0x" + raw[:64].hex() + f"{raw[64] + 27:02x}"
-    _made_here.remember((digest, signature), account.address)
+    _made_here.update({(digest, signature): account.address})
     return signature
 
 
-class _Recent:
-    """The addresses of the last `size` signatures this process made, by (digest, signature).
-
-    A server-signed event (an inspection with a managed key) is recovered again when it is
-    appended, a twentieth of a scan's CPU: the signer is known, since this process signed it.
-    Only a signature made here, over that digest, is found; any other is recovered as before.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._found: dict[tuple[bytes, str], str] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, key: tuple[bytes, str], address: str) -> None:
-        with self._lock:
-            if len(self._found) >= self._size:
-                del self._found[next(iter(self._found))]  # the oldest: dicts keep insertion order
-            self._found[key] = address
-
-    def get(self, key: tuple[bytes, str]) -> str | None:
-        return self._found.get(key)
-
-
-_made_here = _Recent(4096)
+_made_here: Bounded[tuple[bytes, str], str] = Bounded(4096)
+"""The addresses of the last signatures this process made, by (digest, signature). A server-signed
+event (an inspection with a managed key) was recovered again when it was appended, a twentieth of
+a scan's CPU; only a signature made here, over that digest, is found, any other is recovered."""
 
 
 @lru_cache(maxsize=64)

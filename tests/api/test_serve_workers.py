@@ -17,7 +17,7 @@ from ulid import ULID
 
 from api.app import app_from_env
 from api.keys import create_api_key
-from ledger.config import Settings, init_log
+from ledger.config import Settings, init_log, open_ledger
 from ledger.recovery import PARALLEL_FROM
 from tests.servers import free_port
 from tests.support import World
@@ -26,7 +26,7 @@ ORIGIN = "test.tracemark.local/log"
 
 
 def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
-    port, server = _serve(tmp_path, "--workers", "2")
+    port, server = _serve(_new_log(tmp_path), "--workers", "2")
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
         statuses = {httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code for _ in range(10)}
@@ -40,7 +40,7 @@ def test_two_server_processes_serve_one_log(tmp_path: Path) -> None:
 
 def test_connections_opened_together_reach_every_server_process(tmp_path: Path) -> None:
     """Scanners that connect at once are spread over the processes, not all taken by the first awake."""
-    port, server = _serve(tmp_path, "--workers", "2")
+    port, server = _serve(_new_log(tmp_path), "--workers", "2")
     connections: list[socket.socket] = []
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
@@ -69,7 +69,7 @@ def test_server_processes_refuse_a_port_another_server_listens_on(tmp_path: Path
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        _, server = _serve(tmp_path, "--workers", "2", port=port)
+        _, server = _serve(_new_log(tmp_path), "--workers", "2", port=port)
         output = server.communicate(timeout=30)[0]
     assert server.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in output and "in use" in output, output
@@ -77,9 +77,7 @@ def test_server_processes_refuse_a_port_another_server_listens_on(tmp_path: Path
 
 def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """What a server built before its first request is frozen (gc.freeze), so collections skip it."""
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
-    init_log(settings).db.dispose()
-    for name, value in {"TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}.items():
+    for name, value in _env(_new_log(tmp_path)).items():
         monkeypatch.setenv(name, value)
     gc.unfreeze()
     try:
@@ -93,22 +91,19 @@ def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collection(tmp_
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path: Path, stop: signal.Signals) -> None:
     """A large batch starts worker processes; stopping the server must neither hang on them nor leave them."""
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
-    ledger = init_log(settings)
+    settings = _new_log(tmp_path)
+    ledger = open_ledger(settings)
     world = World(ledger)
     token = create_api_key(ledger, "it-beretta").token
     batch = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(PARALLEL_FROM + 10)]
     ledger.db.dispose()
-    port = free_port()
-    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
-    server = subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port, server = _serve(settings)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/events:batch", json={"envelopes": batch},
                             headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert answer.status_code == 201, answer.text
-        workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()]
+        workers = _children(server.pid)
         assert workers, "a batch this large is recovered by worker processes"
         server.send_signal(stop)
         server.communicate(timeout=20)  # a worker deaf to SIGTERM kept the server waiting here for ever
@@ -122,12 +117,21 @@ def test_a_server_that_used_recovery_workers_stops_and_takes_them_along(tmp_path
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a recovery worker outlived its server"
 
 
-def _serve(tmp_path: Path, *args: str, port: int | None = None) -> tuple[int, subprocess.Popen[str]]:
+def _new_log(tmp_path: Path) -> Settings:
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'log.db'}", home=tmp_path / "home", origin=ORIGIN)
     init_log(settings).db.dispose()
+    return settings
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    """What `tracemark serve` and `app_from_env` read the log's place from."""
+    return {"TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
+
+
+def _serve(settings: Settings, *args: str, port: int | None = None) -> tuple[int, subprocess.Popen[str]]:
+    """`tracemark serve` on `settings`' log, its output captured; its port (a free one unless given)."""
     port = port or free_port()
-    env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin}
-    return port, subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port), *args], env=env,
+    return port, subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(port), *args], env={**os.environ, **_env(settings)},
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

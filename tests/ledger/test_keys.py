@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.errors import SignatureError
 from Crypto.Hash import keccak
 
-from ledger.keys import SECP256K1_N, _Recent, keccak_256, new_account, normalise_signature, recover, sign
+from ledger.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]
 
@@ -54,13 +54,6 @@ def test_a_signature_made_here_is_known_without_recovering_it(monkeypatch: pytes
         recover(b"inspect", elsewhere)
     with pytest.raises(AssertionError, match="asked to recover"):
         recover(b"another message", made_here)  # the same signature over other bytes is not the one made here
-
-
-def test_only_the_newest_signatures_are_remembered() -> None:
-    recent = _Recent(2)
-    for n in range(3):
-        recent.remember((bytes([n]), f"0x{n}"), f"address {n}")
-    assert [recent.get((bytes([n]), f"0x{n}")) for n in range(3)] == [None, "address 1", "address 2"]
 
 
 @settings(max_examples=200, deadline=None)

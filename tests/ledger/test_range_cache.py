@@ -1,4 +1,4 @@
-"""Merkle range hashes kept between proofs: bounded, and proofs stay the reference's as it forgets."""
+"""Merkle range hashes kept between proofs: proofs stay the reference's while the cache forgets, and a warm one reads little."""
 
 from __future__ import annotations
 
@@ -8,18 +8,10 @@ import pytest
 from ulid import ULID
 
 from ledger import merkle
-from ledger.range_cache import RangeHashes
+from ledger.bounded import Bounded
 from ledger.store import Ledger
 
 from tests.support import World
-
-
-def test_it_keeps_at_most_its_bound_forgetting_the_oldest_learnt() -> None:
-    ranges = RangeHashes(most=3)
-    ranges.learn({(0, 1): b"a", (1, 2): b"b"})
-    ranges.learn({(2, 3): b"c", (0, 2): b"d", (0, 4): b"e"})
-    assert len(ranges) == 3
-    assert ranges.known([(0, 1), (1, 2), (2, 3), (0, 2), (0, 4), (4, 8)]) == {(2, 3): b"c", (0, 2): b"d", (0, 4): b"e"}
 
 
 def _grow(ledger: Ledger, w: World, count: int) -> None:
@@ -31,7 +23,7 @@ def _leaves(ledger: Ledger) -> list[bytes]:
 
 
 def test_proofs_through_a_cache_that_keeps_forgetting_equal_the_reference(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger, "_ranges", RangeHashes(most=5))
+    monkeypatch.setattr(ledger, "_ranges", Bounded[tuple[int, int], bytes](5))
     w = World(ledger)
     sizes = []
     for chunk in (3, 1, 13, 8, 40):
