@@ -6,6 +6,7 @@ import gc
 
 from fastapi import APIRouter, FastAPI
 
+from api import lean
 from api.codes import MarkingVerifier
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
@@ -62,6 +63,7 @@ def create_app(
     app.state.managed_keys = {}
     app.state.metrics = Metrics(ledger)
     install(app)
+    lean.install(app)
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.add_middleware(BodyLimit, max_bytes=max_body)

@@ -24,12 +24,14 @@ from ledger.config import Settings
 from ledger.store import Ledger
 from ledger.tables import Party
 
-__all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "bearer", "run_reads"]
+__all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "caller_in", "BEARER_SECURITY", "bearer", "run_reads"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer tmk_...`")
+BEARER_SECURITY = {"security": [{bearer.scheme_name: []}]}
+"""The `openapi_extra` of a route that calls `caller_in` itself: what a `require` dependency documents."""
 
 
 async def get_ledger(request: Request) -> Ledger:
@@ -56,11 +58,20 @@ def require(*roles: str) -> Callable[[Party], Party]:
     """A dependency admitting only callers of `roles`."""
 
     async def check(caller: CallerDep) -> Party:
-        if caller.role not in roles:
-            raise Forbidden(f"a {caller.role} may not call this; only {' or '.join(roles)}")
-        return caller
+        return _admitted(caller, roles)
 
     return check
+
+
+def caller_in(request: Request, roles: tuple[str, ...]) -> Party:
+    """The calling party, admitted only in `roles`: `require` for a route that takes the request alone (api.lean)."""
+    return _admitted(authenticate(request.app.state.ledger, request.headers.get("authorization")), roles)
+
+
+def _admitted(caller: Party, roles: tuple[str, ...]) -> Party:
+    if caller.role not in roles:
+        raise Forbidden(f"a {caller.role} may not call this; only {' or '.join(roles)}")
+    return caller
 
 
 async def run_reads(ledger: Ledger, reads: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import LedgerDep, SettingsDep, require
 from api.errors import Forbidden, KeyNotFound
 from api.managed import cached_managed_key
+from api.routes.scan import SCANNERS
 from ledger.codec import format_time
 from ledger.signatures import sign_event
 from ledger.tables import Party
@@ -32,7 +33,7 @@ ASSETS = {
     "zxing-reader.js": ("vendor/zxing-reader.js", "text/javascript"),
     "zxing_reader.wasm": ("vendor/zxing_reader.wasm", "application/wasm"),
 }
-Seizer = Annotated[Party, Depends(require("customs", "police"))]
+Seizer = Annotated[Party, Depends(require(*SCANNERS))]
 
 
 @router.get("/scan", response_class=FileResponse, summary="The camera scanning page (HTML)")

@@ -259,6 +259,7 @@ def test_only_customs_and_police_scan(client, world, auth):
     body = {"code": uid, "country": "DE", "location": "shop", "direction": "inland"}
     assert_problem(client.post("/v1/scan", json=body, headers=auth("de-jagd-schmidt")), 403, "forbidden")
     assert_problem(client.post("/v1/scan", json=body), 401, "unauthorized")
+    assert_problem(client.post("/v1/scan", json={"code": uid}), 401, "unauthorized")  # who asks comes before what is asked
 
 
 def test_bad_scan_input_is_422_naming_the_field(client, world, auth):
@@ -269,3 +270,24 @@ def test_bad_scan_input_is_422_naming_the_field(client, world, auth):
     for field, body in cases.items():
         problem = assert_problem(client.post("/v1/scan", json=body, headers=auth("de-police")), 422, "validation")
         assert problem["field"] == field, problem
+
+
+@pytest.mark.parametrize(("raw", "detail"), [(b"", "body: Field required"), (b'{"code": "X",', "body.13: JSON decode error"),
+                                             (b"\xff\xfe{}", "body.0: JSON decode error"),
+                                             (b'["X", "DE"]', "body: Input should be a valid dictionary")])
+def test_a_scan_body_that_is_missing_or_not_a_json_object_is_422(client, world, auth, raw, detail):  # noqa: ANN001
+    headers = {**auth("de-police"), "Content-Type": "application/json"}
+    problem = assert_problem(client.post("/v1/scan", content=raw, headers=headers), 422, "validation")
+    assert problem["detail"].startswith(detail), problem
+
+
+def test_openapi_documents_the_scan_body_answer_and_key(client):
+    schema = client.get("/openapi.json").json()
+    operation = schema["paths"]["/v1/scan"]["post"]
+    assert operation["requestBody"] == {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScanRequest"}}}}
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ScanOut"}
+    assert operation["security"] == [{"HTTPBearer": []}]
+    components = schema["components"]["schemas"]
+    assert {"code", "country", "location", "direction", "declared", "inspect"} <= components["ScanRequest"]["properties"].keys()
+    assert components["ScanRequest"]["properties"]["declared"] == {"$ref": "#/components/schemas/Declared"}
+    assert "serial" in components["Declared"]["properties"] and "signature" in components["Envelope"]["properties"]
