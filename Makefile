@@ -23,10 +23,10 @@ run: $(STAMP)
 	@if [ ! -s tracemark.db ]; then $(BIN)/tracemark demo; fi
 	$(BIN)/tracemark serve
 
-## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator)
+## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator, HTTP load)
 system-deps:
 	@missing=""; \
-	for pair in chromium:chromium ffmpeg:ffmpeg docker-compose:docker-compose; do \
+	for pair in chromium:chromium ffmpeg:ffmpeg docker-compose:docker-compose wrk:wrk; do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -49,11 +49,11 @@ contracts: $(NODE_STAMP)
 	cd contracts && node compile.js
 
 ## bench: every benchmark at full size (up to about two hours: a real signed log grown to 10^7 events)
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
 
 ## bench-quick: every benchmark at small sizes, under two minutes
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) system-deps
 	$(BIN)/python -m bench --quick
 
 clean:

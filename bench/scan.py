@@ -6,10 +6,10 @@ parsing the same body runs under uvicorn on the same machine in the same run, wi
 processes; the ratio says what the ledger costs on top of the web stack.
 
 Each side is loaded twice by 50 clients. Back to back (each client posts again as soon as it is
-answered) gives the most scans/s; its latency is then 50 / (scans/s) on average whatever the
-server does, since 50 requests are always waiting. Paced at 1,000 scans/s (the target rate, each
-client posting every 50 ms, latency counted from when the request was due) gives the latency
-a border post sees at that rate.
+answered, from `wrk`) gives the most scans/s; its latency is then 50 / (scans/s) on average
+whatever the server does, since 50 requests are always waiting. Paced at 1,000 scans/s (the
+target rate, each client posting every 50 ms from aiohttp, latency counted from when the request
+was due) gives the latency a border post sees at that rate.
 
     python -m bench.scan [--quick]
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import Row, cli, note, temp_settings
-from bench._http import bare_server, load, tracemark_server
+from bench._http import bare_server, blast, load, tracemark_server
 from ledger.config import init_log
 from ledger.demo import run_demo
 
@@ -55,10 +55,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         with tracemark_server(settings, folder, workers=WORKERS) as url:
             token = json.loads((settings.home / "api-keys.json").read_text())["de-customs"]["api_key"]
             headers = {"Authorization": f"Bearer {token}"}
-            scan = load(f"{url}/v1/scan", itertools.cycle(bodies), clients=CLIENTS, seconds=seconds, headers=headers)
+            scan = blast(f"{url}/v1/scan", bodies, clients=CLIENTS, seconds=seconds, headers=headers, folder=folder)
             paced = load(f"{url}/v1/scan", itertools.cycle(bodies), clients=CLIENTS, seconds=seconds, headers=headers, rate=PACE)
         with bare_server(folder, workers=WORKERS) as url:
-            bare = load(f"{url}/bare", itertools.cycle(bodies), clients=CLIENTS, seconds=seconds)
+            bare = blast(f"{url}/bare", bodies, clients=CLIENTS, seconds=seconds, folder=folder)
             bare_paced = load(f"{url}/bare", itertools.cycle(bodies), clients=CLIENTS, seconds=seconds, rate=PACE)
     return {
         "quick": quick, "clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "pace": PACE,

@@ -1,26 +1,35 @@
-"""The HTTP load generator: back to back it measures the most a server answers; paced, the latency
-at a given rate, charging a server that falls behind for every request it kept waiting."""
+"""The HTTP load generators: back to back they measure the most a server answers (`blast` from wrk,
+`load` from aiohttp); paced, the latency at a given rate, charging a server that falls behind for
+every request it kept waiting."""
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench._http import load
+from pathlib import Path
+
+from bench._http import blast, load
 
 
 @contextmanager
-def _server(seconds_per_request: float) -> Iterator[str]:
-    """A local HTTP server answering every POST after `seconds_per_request`."""
+def _server(seconds_per_request: float, seen: list[tuple[str, bytes]] | None = None, status: int = 200) -> Iterator[str]:
+    """A local HTTP server answering every POST with `status` after `seconds_per_request`,
+    keeping each request's headers and body in `seen`."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as wrk expects
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            self.rfile.read(int(self.headers["Content-Length"]))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if seen is not None:
+                seen.append((str(self.headers), body))
             time.sleep(seconds_per_request)
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
@@ -58,3 +67,20 @@ def test_a_server_that_falls_behind_is_charged_for_the_wait_it_causes() -> None:
         back_to_back = load(url, _bodies(), clients=2, seconds=1.0)
         paced = load(url, _bodies(), clients=2, seconds=1.0, rate=80.0)
     assert back_to_back["p99_ms"] < 200 < paced["p99_ms"]
+
+
+def test_wrk_posts_every_body_round_robin_with_the_headers_given(tmp_path: Path) -> None:
+    seen: list[tuple[str, bytes]] = []
+    with _server(0.0, seen) as url:
+        result = blast(url, [{"n": 1}, {"n": 2}, {"n": 3}], clients=2, seconds=1.0, headers={"Authorization": "Bearer t"}, folder=tmp_path)
+    assert 10 < result["requests"] <= len(seen) and result["errors"] == 0  # wrk leaves out the requests still open at the end
+    assert all("Authorization: Bearer t" in headers and "Content-Type: application/json" in headers for headers, _ in seen)
+    counts = Counter(body for _, body in seen)
+    assert set(counts) == {b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'} and max(counts.values()) - min(counts.values()) <= 1  # round robin
+
+
+def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes(tmp_path: Path) -> None:
+    with _server(0.05, status=503) as url:
+        result = blast(url, [{"n": 1}], clients=2, seconds=1.0, folder=tmp_path)
+    assert result["errors"] == result["requests"] > 0
+    assert 45 <= result["p50_ms"] <= result["p99_ms"]
