@@ -5,7 +5,8 @@ processes on the same machine, loaded the same way in the same run. Back to back
 from `wrk` (C, one thread: `blast`), so the load generator takes next to nothing of the cores the
 server needs; aiohttp's client took 0.13 ms of CPU a request, an eighth of a scan's, and the scan
 server answered 1,600 scans/s under it against 1,950 under wrk. Paced, and where each body must
-be posted once, it comes from aiohttp's client (`load`), several times lighter than httpx's.
+be posted once, it comes from aiohttp's client on uvloop (`load`), several times lighter than
+httpx's (uvloop takes a tenth off its CPU a request: 0.24 -> 0.21 ms paced at 1,000/s).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import uvloop
 
 from ledger.config import Settings
 
@@ -132,7 +134,7 @@ def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], 
     so a server that falls behind is charged for the wait it causes (no coordinated omission).
     Returns requests, non-`ok` answers, requests/s, p50 and p99 latency in ms.
     """
-    return asyncio.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok, rate))
+    return uvloop.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok, rate))
 
 
 def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: float, headers: dict[str, str] | None = None,
