@@ -224,7 +224,7 @@ class Ledger:
 
     def append(self, envelope: ev.Envelope | dict[str, Any]) -> Receipt:
         """Append one signed event; threads appending at once share a transaction (group commit)."""
-        return self._group.append(envelope)[0]
+        return self._group.append(self._opened(envelope))[0]
 
     def append_attested(self, envelope: ev.Envelope | dict[str, Any], prove: Sequence[int] = ()) -> tuple[Receipt, Attestation]:
         """Append one signed event and attest it: a checkpoint covering it, the inclusion proofs of
@@ -232,7 +232,7 @@ class Ledger:
 
         Appends at the same time share one transaction and one attestation (group commit).
         """
-        receipt, attestation = self._group.append(envelope, attest=True, prove=prove)
+        receipt, attestation = self._group.append(self._opened(envelope), attest=True, prove=prove)
         if attestation is None:
             return receipt, self.attest([*prove, receipt.seq])
         return receipt, attestation.narrowed([*prove, receipt.seq])
@@ -240,12 +240,12 @@ class Ledger:
     async def append_attested_async(self, envelope: ev.Envelope | dict[str, Any], prove: Sequence[int] = ()) -> tuple[Receipt, Attestation]:
         """`append_attested` for an event loop: the group's commit thread appends while the caller
         awaits, holding no thread."""
-        receipt, attestation = await asyncio.wrap_future(self._group.submit(envelope, attest=True, prove=prove))
+        receipt, attestation = await asyncio.wrap_future(self._group.submit(self._opened(envelope), attest=True, prove=prove))
         if attestation is None:
             return receipt, await asyncio.to_thread(self.attest, [*prove, receipt.seq])
         return receipt, attestation.narrowed([*prove, receipt.seq])
 
-    def append_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool = False,
+    def append_batch(self, envelopes: Sequence[_Opened | ev.Envelope | dict[str, Any]], checkpoint: bool = False,
                      wait: bool = True) -> list[Receipt]:
         """Append signed events in one transaction (group commit): all of them or none.
 
@@ -257,7 +257,7 @@ class Ledger:
         with gc_paused():  # the batch's objects are gone before the collector runs again: it finds nothing to scan in them
             return self._append_all(envelopes, checkpoint, wait)
 
-    def _append_all(self, envelopes: Sequence[ev.Envelope | dict[str, Any]], checkpoint: bool, wait: bool) -> list[Receipt]:
+    def _append_all(self, envelopes: Sequence[_Opened | ev.Envelope | dict[str, Any]], checkpoint: bool, wait: bool) -> list[Receipt]:
         """Open every envelope, then append them under the lock. Opening needs nothing of the log,
         so it takes no lock; for a large batch the worker processes recover the signers meanwhile
         (`ledger.recovery`)."""
@@ -370,9 +370,23 @@ class Ledger:
         self._cache.head = head
         return True
 
+    def _opened(self, envelope: ev.Envelope | dict[str, Any]) -> _Opened:
+        """`envelope` opened before it joins a group commit: a malformed one is refused at once, and
+        a group that finds the write lock busy tries again without opening its envelopes again
+        (at 1,000 scans/s on two processes a third of the groups did, each opening again costing
+        0.6 ms of the event loop's time)."""
+        opened = self._open(0, envelope)
+        if opened.error is not None:
+            opened.error.index = None
+            raise opened.error
+        return opened
+
     @staticmethod
-    def _open(index: int, raw: ev.Envelope | dict[str, Any]) -> _Opened:
-        """Validate one envelope and its event; an error is kept, to be raised in batch order."""
+    def _open(index: int, raw: _Opened | ev.Envelope | dict[str, Any]) -> _Opened:
+        """Validate one envelope and its event; an error is kept, to be raised in batch order.
+        An envelope `_opened` already is taken as it is."""
+        if isinstance(raw, _Opened):
+            return raw
         try:
             envelope = raw if isinstance(raw, ev.Envelope) else ev.Envelope.model_validate(raw)
             signed = ev.event_bytes(envelope.event)
