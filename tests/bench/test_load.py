@@ -4,6 +4,7 @@ every request it kept waiting."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import Counter
 import time
@@ -84,3 +85,30 @@ def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes(tmp_path:
         result = blast(url, [{"n": 1}], clients=2, seconds=1.0, folder=tmp_path)
     assert result["errors"] == result["requests"] > 0
     assert 45 <= result["p50_ms"] <= result["p99_ms"]
+
+
+def test_the_garbage_collector_does_not_stall_the_clients_while_they_post() -> None:
+    """Its full passes stalled every client at once, and each late request was charged for it."""
+    posted: list[int] = []
+    passes: list[int] = []  # how many bodies had been posted when a pass began
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(len(posted))
+
+    def cyclic_bodies() -> Iterator[dict[str, int]]:
+        for n, body in enumerate(_bodies()):
+            garbage: list[object] = []
+            garbage.append(garbage)  # only the collector frees it, once enough such cycles pile up
+            garbage.extend(object() for _ in range(n % 50))
+            posted.append(n)
+            yield body
+
+    with _server(0.0) as url:
+        gc.callbacks.append(count)
+        try:
+            result = load(url, cyclic_bodies(), clients=4, seconds=1.0, rate=200.0)
+        finally:
+            gc.callbacks.remove(count)
+    assert result["requests"] > 150 and gc.isenabled()
+    assert [n for n in passes if 0 < n < len(posted)] == []  # the collector may run once the load is over
