@@ -27,10 +27,11 @@ from ledger.snapshot import Snapshot
 from ledger.store import Attestation, Ledger
 from ledger.tables import Party
 
-__all__ = ["router"]
+__all__ = ["router", "SCANNERS"]
 
 router = APIRouter(prefix="/v1", tags=["scan"])
 SCANNERS = ("customs", "police")
+"""The roles that scan, and seize what a scan finds (`api.routes.camera`)."""
 
 
 @router.post("/scan", response_model=ScanOut, summary="Scan a marking: verdict, reasons, custody, permit, proofs",
