@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -118,11 +119,19 @@ async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, s
 
         await asyncio.gather(*(worker(n) for n in range(clients)))
         elapsed = time.perf_counter() - began
-    if len(latencies) < 2:
-        raise RuntimeError(f"only {len(latencies)} requests to {url} finished in {seconds} s")
+    _require_finished(url, len(latencies), seconds)
     cuts = statistics.quantiles(latencies, n=100)
-    return {"requests": len(latencies), "errors": errors, "per_s": len(latencies) / elapsed,
-            "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
+    return _figures(len(latencies), errors, elapsed, cuts[49], cuts[98])
+
+
+def _require_finished(url: str, requests: int, seconds: float) -> None:
+    if requests < 2:
+        raise RuntimeError(f"only {requests} requests to {url} finished in {seconds} s")
+
+
+def _figures(requests: int, errors: int, elapsed: float, p50: float, p99: float) -> dict[str, float]:
+    """A load's figures as the benchmarks report them (latencies given in seconds, reported in ms)."""
+    return {"requests": requests, "errors": errors, "per_s": requests / elapsed, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000}
 
 
 def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], *, clients: int, seconds: float,
@@ -143,22 +152,22 @@ def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], 
         return uvloop.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok, rate))
 
 
-def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: float, headers: dict[str, str] | None = None,
-          folder: Path) -> dict[str, float]:
+def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: float,
+          headers: dict[str, str] | None = None) -> dict[str, float]:
     """`clients` connections post `bodies` round robin back to back for `seconds`, from `wrk`
     (Debian's package, installed by `make system-deps`). Returns what `load` does; `errors`
     counts answers that are not 2xx or 3xx and requests that failed."""
-    lines = folder / "wrk-bodies.jsonl"
-    lines.write_text("".join(json.dumps(body) + "\n" for body in bodies))
     args = ["wrk", "--threads", "1", "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
             "--timeout", "60s", "--script", str(WRK_SCRIPT), "--header", "Content-Type: application/json"]
     for name, value in (headers or {}).items():
         args += ["--header", f"{name}: {value}"]
-    run = subprocess.run([*args, url, "--", str(lines)], capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory() as folder:
+        lines = Path(folder) / "bodies.jsonl"
+        lines.write_text("".join(json.dumps(body) + "\n" for body in bodies))
+        run = subprocess.run([*args, url, "--", str(lines)], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
     figures = json.loads(run.stdout.strip().splitlines()[-1])
-    if figures["requests"] < 2:
-        raise RuntimeError(f"only {figures['requests']} requests to {url} finished in {seconds} s")
-    return {"requests": figures["requests"], "errors": figures["failed"] + figures["refused"],
-            "per_s": figures["requests"] / figures["seconds"], "p50_ms": figures["p50_us"] / 1000, "p99_ms": figures["p99_us"] / 1000}
+    _require_finished(url, figures["requests"], seconds)
+    return _figures(figures["requests"], figures["failed"] + figures["refused"], figures["seconds"],
+                    figures["p50_us"] / 1e6, figures["p99_us"] / 1e6)

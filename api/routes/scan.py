@@ -50,7 +50,6 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     """The scan, on the hot path of every border post, so its plumbing is `api.lean`'s. The reads run
     where they cost least (`run_reads`); the append is awaited, so no thread waits on the group commit."""
     ledger: Ledger = request.app.state.ledger
-    settings: Settings = request.app.state.settings
     moment = ledger.clock()
     declared = body.declared
     scanned = Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
@@ -59,7 +58,7 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     if judgement.item is None:
         return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
     history = [e.seq for e in judgement.entries]
-    inspection, attestation = await _record(ledger, request, settings, caller, body, judgement, format_time(moment), history)
+    inspection, attestation = await _record(ledger, request, caller, body, judgement, format_time(moment), history)
     if attestation is None:  # nothing was recorded: the history alone is proved
         attestation = await run_reads(ledger, ledger.attest, history)
     return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
@@ -89,7 +88,7 @@ def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded,
     )
 
 
-async def _record(ledger: Ledger, request: Request, settings: Settings, caller: Party, body: ScanRequest,
+async def _record(ledger: Ledger, request: Request, caller: Party, body: ScanRequest,
                   judgement: Judgement, now: str, history: list[int]) -> tuple[Recorded, Attestation | None]:
     """Append the inspection, attested with the item's `history`; a refusal is reported in the
     answer, never in place of the verdict."""
@@ -100,7 +99,7 @@ async def _record(ledger: Ledger, request: Request, settings: Settings, caller: 
         if event.get("type") != "inspect" or event.get("item") != judgement.item.uid or event.get("actor") != caller.id:
             return Recorded(recorded=False, detail=f"the signed event is not an inspect of {judgement.item.uid} by {caller.id}"), None
     else:
-        account = await _managed(request, settings, caller.id)
+        account = await _managed(request, caller.id)
         if account is None:
             return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event"), None
         event = {"type": "inspect", "actor": caller.id, "time": now, "item": judgement.item.uid, "country": body.country,
@@ -114,9 +113,10 @@ async def _record(ledger: Ledger, request: Request, settings: Settings, caller: 
                     detail="recorded as a duplicate of an earlier identical inspection" if receipt.duplicate else "recorded"), attestation
 
 
-async def _managed(request: Request, settings: Settings, party_id: str) -> LocalAccount | None:
+async def _managed(request: Request, party_id: str) -> LocalAccount | None:
     """The party's managed key; decrypted in a worker thread the first time (scrypt is slow on purpose)."""
     cache: dict[str, LocalAccount | None] = request.app.state.managed_keys
     if party_id in cache:
         return cache[party_id]
+    settings: Settings = request.app.state.settings
     return await asyncio.to_thread(cached_managed_key, cache, settings, party_id)

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from pathlib import Path
-
 from bench._http import blast, load
 
 
@@ -70,19 +68,19 @@ def test_a_server_that_falls_behind_is_charged_for_the_wait_it_causes() -> None:
     assert back_to_back["p99_ms"] < 200 < paced["p99_ms"]
 
 
-def test_wrk_posts_every_body_round_robin_with_the_headers_given(tmp_path: Path) -> None:
+def test_wrk_posts_every_body_round_robin_with_the_headers_given() -> None:
     seen: list[tuple[str, bytes]] = []
     with _server(0.0, seen) as url:
-        result = blast(url, [{"n": 1}, {"n": 2}, {"n": 3}], clients=2, seconds=1.0, headers={"Authorization": "Bearer t"}, folder=tmp_path)
+        result = blast(url, [{"n": 1}, {"n": 2}, {"n": 3}], clients=2, seconds=1.0, headers={"Authorization": "Bearer t"})
     assert 10 < result["requests"] <= len(seen) and result["errors"] == 0  # wrk leaves out the requests still open at the end
     assert all("Authorization: Bearer t" in headers and "Content-Type: application/json" in headers for headers, _ in seen)
     counts = Counter(body for _, body in seen)
     assert set(counts) == {b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'} and max(counts.values()) - min(counts.values()) <= 1  # round robin
 
 
-def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes(tmp_path: Path) -> None:
+def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes() -> None:
     with _server(0.05, status=503) as url:
-        result = blast(url, [{"n": 1}], clients=2, seconds=1.0, folder=tmp_path)
+        result = blast(url, [{"n": 1}], clients=2, seconds=1.0)
     assert result["errors"] == result["requests"] > 0
     assert 45 <= result["p50_ms"] <= result["p99_ms"]
 
