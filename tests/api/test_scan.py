@@ -273,7 +273,7 @@ def test_bad_scan_input_is_422_naming_the_field(client, world, auth):
 
 
 @pytest.mark.parametrize(("raw", "detail"), [(b"", "body: Field required"), (b'{"code": "X",', "body.13: JSON decode error"),
-                                             (b"\xff\xfe{}", "body.0: JSON decode error"),
+                                             (b'{"code": "\xff"}', "body.10: JSON decode error"),
                                              (b'["X", "DE"]', "body: Input should be a valid dictionary")])
 def test_a_scan_body_that_is_missing_or_not_a_json_object_is_422(client, world, auth, raw, detail):  # noqa: ANN001
     headers = {**auth("de-police"), "Content-Type": "application/json"}
