@@ -19,7 +19,8 @@ import sqlalchemy
 from ledger.config import Settings, init_log
 
 PG_ADMIN_URL = os.environ.get("TRACEMARK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TESTDATA = Path(__file__).resolve().parent / "testdata"
+"""Vectors and schemas the tests read, with their licences: a clone needs nothing beside it."""
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 

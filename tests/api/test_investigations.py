@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from ledger.store import Ledger
 from tests.api.conftest import assert_problem
-from tests.conftest import SHARED
+from tests.conftest import TESTDATA
 from tests.support import World
 
-SCHEMA = json.loads((SHARED / "vectors" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+SCHEMA = json.loads((TESTDATA / "epcis" / "EPCIS-JSON-Schema.json").read_text())
 
 
 def stolen_and_seized(world: World) -> str:

@@ -13,9 +13,9 @@ from ledger.demo import run_demo
 from ledger.epcis import NS, epcis_document, item_uri
 from ledger.store import Ledger
 
-from tests.conftest import NOW, SHARED
+from tests.conftest import NOW, TESTDATA
 
-SCHEMA = json.loads((SHARED / "vectors" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+SCHEMA = json.loads((TESTDATA / "epcis" / "EPCIS-JSON-Schema.json").read_text())
 
 
 def validator() -> jsonschema.Draft7Validator:

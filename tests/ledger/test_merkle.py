@@ -31,8 +31,9 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.conftest import TESTDATA
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "rfc6962"
+VECTORS = TESTDATA / "rfc6962"
 
 # Vectors whose expectation we deliberately do not follow, with the reason. Each one is still
 # run: it must raise ProofError instead of verifying.
