@@ -171,9 +171,10 @@ def install(app: FastAPI) -> None:
     document in OpenAPI which routes take a key."""
     rows, unlisted = {}, []
     for route, method, key in route_rows(app):
-        if key not in ACCESS:
+        if key in ACCESS:
+            rows[id(route), method] = ACCESS[key]
+        else:
             unlisted.append(key)
-        rows[id(route), method] = ACCESS.get(key)
     if unlisted:
         raise UnlistedRoute(f"routes missing from api.access.ACCESS: {', '.join(unlisted)}")
     app.state.access = rows
@@ -247,7 +248,7 @@ def _within(admitted: Admission, uid: str, reach: Reach) -> None:
     assert caller is not None
     if admitted.scope is Scope.COUNTRY and caller.country not in reach.countries:
         raise Forbidden(f"{caller.id} is a {caller.role} of {caller.country}; item {uid} was never marked, held, "
-                        f"seen or seized there (only in {', '.join(sorted(reach.countries))})")
+                        f"sent, seen or seized there")
     if admitted.scope is Scope.OWN_EVENTS and caller.id not in reach.parties:
         raise Forbidden(f"{caller.id} took no part in item {uid}: a {caller.role} reads only the items it acted on or was sent")
 
