@@ -6,7 +6,7 @@ import gc
 
 from fastapi import APIRouter, FastAPI
 
-from api import lean
+from api import access, lean
 from api.codes import MarkingVerifier
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
@@ -18,7 +18,7 @@ from api.routes import camera
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
-__all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS"]
+__all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
 
 ROUTERS: list[APIRouter] = [
     events.router,
@@ -35,7 +35,9 @@ ROUTERS: list[APIRouter] = [
     investigations.router,
     camera.router,
 ]
-"""Every router of the service: add a feature's router here, one line."""
+"""Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
+LEAN: list[APIRouter] = [scan.router]
+"""Routers whose routes admit their caller themselves (`api.access.admit`): the hot path, without dependencies."""
 
 
 def create_app(
@@ -65,7 +67,8 @@ def create_app(
     install(app)
     lean.install(app)
     for router in ROUTERS:
-        app.include_router(router, responses=PROBLEM_RESPONSES)
+        app.include_router(router, responses=PROBLEM_RESPONSES, dependencies=[] if router in LEAN else [access.ADMITTED])
+    access.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body)
     app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

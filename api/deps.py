@@ -1,6 +1,6 @@
-"""Request dependencies: the ledger, the settings and the calling party, as `Annotated` types.
+"""Request dependencies: the ledger and the settings, as `Annotated` types (the caller is `api.access`'s).
 
-All are `async`: FastAPI runs a plain `def` dependency in the thread pool, a hand-over per
+All are `async`, as is `api.access.admission`: FastAPI runs a plain `def` dependency in the thread pool, a hand-over per
 dependency per request. The caller's lookup is one read of the API key by its primary key, and it
 runs on the event loop too. In a worker thread it cost more than the read: the thread must win the
 GIL back from the loop and the group-commit thread after every driver call, and HTTP appends ran
@@ -16,22 +16,14 @@ from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
 
-from api.errors import Forbidden
-from api.keys import authenticate
 from ledger.config import Settings
 from ledger.store import Ledger
-from ledger.tables import Party
 
-__all__ = ["LedgerDep", "SettingsDep", "CallerDep", "require", "caller_in", "BEARER_SECURITY", "bearer", "run_reads"]
+__all__ = ["LedgerDep", "SettingsDep", "run_reads"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer tmk_...`")
-BEARER_SECURITY = {"security": [{bearer.scheme_name: []}]}
-"""The `openapi_extra` of a route that calls `caller_in` itself: what a `require` dependency documents."""
 
 
 async def get_ledger(request: Request) -> Ledger:
@@ -44,34 +36,6 @@ async def get_settings(request: Request) -> Settings:
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-async def get_caller(request: Request, ledger: LedgerDep, _: Annotated[object, Depends(bearer)] = None) -> Party:
-    """The party whose API key signs this request (the `bearer` scheme documents it in OpenAPI)."""
-    return authenticate(ledger, request.headers.get("authorization"))
-
-
-CallerDep = Annotated[Party, Depends(get_caller)]
-
-
-def require(*roles: str) -> Callable[[Party], Party]:
-    """A dependency admitting only callers of `roles`."""
-
-    async def check(caller: CallerDep) -> Party:
-        return _admitted(caller, roles)
-
-    return check
-
-
-def caller_in(request: Request, roles: tuple[str, ...]) -> Party:
-    """The calling party, admitted only in `roles`: `require` for a route that takes the request alone (api.lean)."""
-    return _admitted(authenticate(request.app.state.ledger, request.headers.get("authorization")), roles)
-
-
-def _admitted(caller: Party, roles: tuple[str, ...]) -> Party:
-    if caller.role not in roles:
-        raise Forbidden(f"a {caller.role} may not call this; only {' or '.join(roles)}")
-    return caller
 
 
 async def run_reads(ledger: Ledger, reads: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:

@@ -20,7 +20,7 @@ from ledger.custody import DIVERSION_KINDS
 from ledger.errors import EventInvalid
 from ledger.events import json_object
 from ledger.store import Ledger
-from ledger.tables import Diversion, Entry
+from ledger.tables import Diversion, Entry, Party
 
 __all__ = ["ITEM_KINDS", "Hotspot", "Route", "SeizedPermit", "Findings", "investigate", "transfer_links"]
 
@@ -107,8 +107,9 @@ def investigate(
     )
 
 
-def transfer_links(ledger: Ledger, limit: int = 20_000) -> Counter[tuple[str, str]]:
-    """How often each party shipped to another, over the newest `limit` transfers between parties."""
+def transfer_links(ledger: Ledger, limit: int = 20_000, country: str | None = None) -> Counter[tuple[str, str]]:
+    """How often each party shipped to another, over the newest `limit` transfers between parties;
+    with `country`, only the links with a party of that country at either end."""
     links: Counter[tuple[str, str]] = Counter()
     with ledger.reading() as session:
         rows = session.exec(select(Entry.actor, Entry.event).where(Entry.event_type == "transfer").order_by(Entry.seq.desc()).limit(limit))
@@ -116,6 +117,9 @@ def transfer_links(ledger: Ledger, limit: int = 20_000) -> Counter[tuple[str, st
             receiver = json_object(raw).get("to")
             if receiver is not None:
                 links[(actor, receiver)] += 1
+        if country is not None:
+            local = set(session.exec(select(Party.id).where(Party.country == country)))
+            links = Counter({link: n for link, n in links.items() if local.intersection(link)})
     return links
 
 

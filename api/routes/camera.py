@@ -9,19 +9,17 @@ server-held key `/v1/scan` signs inspections with.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import LedgerDep, SettingsDep, require
+from api.access import CallerDep
+from api.deps import LedgerDep, SettingsDep
 from api.errors import Forbidden, KeyNotFound
 from api.managed import cached_managed_key
-from api.routes.scan import SCANNERS
 from ledger.codec import format_time
 from ledger.signatures import sign_event
-from ledger.tables import Party
 
 __all__ = ["router"]
 
@@ -33,7 +31,6 @@ ASSETS = {
     "zxing-reader.js": ("vendor/zxing-reader.js", "text/javascript"),
     "zxing_reader.wasm": ("vendor/zxing_reader.wasm", "application/wasm"),
 }
-Seizer = Annotated[Party, Depends(require(*SCANNERS))]
 
 
 @router.get("/scan", response_class=FileResponse, summary="The camera scanning page (HTML)")
@@ -64,7 +61,7 @@ class SeizeOut(BaseModel):
 
 
 @router.post("/scan/seize", response_model=SeizeOut, summary="Record a seizure from the camera page (managed key)")
-def seize(body: SeizeRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: Seizer) -> SeizeOut:
+def seize(body: SeizeRequest, request: Request, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep) -> SeizeOut:
     """Append a `seize` event of the caller, signed with its managed key; the ledger's rules judge it."""
     account = cached_managed_key(request.app.state.managed_keys, settings, caller.id)
     if account is None:

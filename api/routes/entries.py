@@ -1,4 +1,9 @@
-"""Raw log entries, paged, so anyone can mirror the log and audit it."""
+"""Raw log entries, paged, so an auditor can mirror the log and audit it.
+
+The entries carry every event's body (case numbers, court orders, licence numbers), so only
+admins and investigators read them (`api.access`); anyone checks the log through the signed
+checkpoint and the proofs, which carry hashes only.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from api.deps import CallerDep, LedgerDep
+from api.access import CallerDep
+from api.deps import LedgerDep
 from api.errors import Forbidden
 from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
 from ledger.events import Envelope

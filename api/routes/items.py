@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
-from api.deps import CallerDep, LedgerDep
+from api.access import AdmissionDep, CallerDep
+from api.deps import LedgerDep
 from api.history import item_entries
 from api.routes.events import attested_out
 from api.schemas import EntryOut, ItemEventsOut, ItemOut, OwnerOut
@@ -44,10 +45,11 @@ def get_item(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemOu
 
 
 @router.get("/{uid}/events", response_model=ItemEventsOut, summary="An item's events, each with its inclusion proof")
-def get_item_events(ledger: LedgerDep, caller: CallerDep, uid: str = UidPath) -> ItemEventsOut:
+def get_item_events(ledger: LedgerDep, admitted: AdmissionDep, uid: str = UidPath) -> ItemEventsOut:
+    """Every event for investigators and the item's countries' authorities; a licensed party's own events only."""
     ledger.item(uid)
     with Snapshot(ledger.db) as reads:
-        entries = item_entries(reads, uid)
+        entries = [e for e in item_entries(reads, uid) if admitted.shows(e.actor, e.event)]
     attestation = ledger.attest([e.seq for e in entries])  # checkpoint, proofs and anchor read together
     return ItemEventsOut(
         uid=uid,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from sqlmodel import select
 
-from api.deps import CallerDep, LedgerDep
+from api.access import CallerDep
+from api.deps import LedgerDep
 from api.schemas import PartyKeyOut, PartyOut
 from ledger.tables import PartyKey
 

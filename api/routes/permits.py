@@ -7,7 +7,8 @@ from decimal import Decimal
 from fastapi import APIRouter, Path
 from sqlmodel import select
 
-from api.deps import CallerDep, LedgerDep
+from api.access import CallerDep
+from api.deps import LedgerDep
 from api.schemas import PermitLineOut, PermitOut
 from ledger.store import Ledger
 from ledger.tables import Permit, PermitLineRow

@@ -8,7 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 
 from api.codes import MarkingVerifier
-from api.deps import BEARER_SECURITY, caller_in, run_reads
+from api.access import admit
+from api.deps import run_reads
 from api.history import custody_chain, inclusion_out
 from api.lean import answer, documented_body, read_body
 from api.managed import cached_managed_key
@@ -27,21 +28,20 @@ from ledger.snapshot import Snapshot
 from ledger.store import Attestation, Ledger
 from ledger.tables import Party
 
-__all__ = ["router", "SCANNERS"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["scan"])
-SCANNERS = ("customs", "police")
-"""The roles that scan, and seize what a scan finds (`api.routes.camera`)."""
 
 
 @router.post("/scan", response_model=ScanOut, summary="Scan a marking: verdict, reasons, custody, permit, proofs",
-             openapi_extra={**documented_body(ScanRequest), **BEARER_SECURITY})
+             openapi_extra=documented_body(ScanRequest))
 async def scan(request: Request) -> Response:
     """Judge the item, record the inspection (server-signed only for a managed key), answer with proofs.
 
     Only customs and police scan. The body is a `ScanRequest`; the answer a `ScanOut`.
     """
-    caller = caller_in(request, SCANNERS)
+    caller = admit(request).caller
+    assert caller is not None  # a key is needed: `api.access.ACCESS`
     body = await read_body(request, ScanRequest)
     return answer(await _scan(request, caller, body))
 

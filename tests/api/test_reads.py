@@ -76,19 +76,20 @@ def test_public_inclusion_and_consistency_proofs_verify(client, ledger):
     assert_problem(client.get("/v1/proofs/inclusion?seq=x&size=1"), 422, "validation")
 
 
-def test_raw_entries_page_through_the_log_and_recompute_their_leaf_hashes(client, ledger):
+def test_raw_entries_page_through_the_log_and_recompute_their_leaf_hashes(client, ledger, auth):
+    auditor = auth("investigator")
     size = ledger.size()
-    first = client.get("/v1/entries?start=0&end=5").json()
+    first = client.get("/v1/entries?start=0&end=5", headers=auditor).json()
     assert [e["seq"] for e in first["entries"]] == [0, 1, 2, 3, 4] and first["next"] == 5 and first["size"] == size
-    everything = client.get("/v1/entries").json()
+    everything = client.get("/v1/entries", headers=auditor).json()
     assert len(everything["entries"]) == size and everything["next"] is None
     prev = bytes(32)
     for e in everything["entries"]:
         leaf = entry_leaf_hash(e["seq"], bytes.fromhex(e["prev_hash"]), e["recorded_at"], e["event"].encode(), e["signer"], e["signature"])
         assert leaf.hex() == e["leaf_hash"] and bytes.fromhex(e["prev_hash"]) == prev
         prev = leaf
-    assert client.get("/v1/entries?start=3&end=5").json()["entries"] == everything["entries"][3:5]  # prev hash of a page's first entry
-    assert client.get(f"/v1/entries?start={size + 10}").json()["entries"] == []
+    assert client.get("/v1/entries?start=3&end=5", headers=auditor).json()["entries"] == everything["entries"][3:5]  # prev hash of a page's first entry
+    assert client.get(f"/v1/entries?start={size + 10}", headers=auditor).json()["entries"] == []
 
 
 def test_item_page_is_escaped_html_for_phones(client, world):
