@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from ledger.anchoring import AnchorWorker, Schedule, anchor_status
-from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, settings_from
+from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
 from ledger.config import open_ledger
 from ledger.store import Ledger
 
@@ -110,12 +110,19 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
     if config is None:
         raise fail(OFF, code=2)
     client = AnchorClient.connect(config, read_only=True)
-    anchors = client.anchors(log_id_for(ledger.origin))
+    log_id = log_id_for(ledger.origin)
+    anchors, changes = client.anchors(log_id), client.submitter_changes(log_id)
     with progress_bar("verifying") as progress, ledger.reading() as session:
-        result = verify_chain(ledger, session, verifier_key, anchors, progress, chain_id=client.chain_id)
+        result = verify_chain(ledger, session, verifier_key, anchors, progress,
+                              chain_id=client.chain_id, changes=changes)
+    report_unsigned_times(result.log)
+    for foreign in result.foreign:
+        err.print(f"[yellow]IGNORED[/] anchor #{foreign.index} (size {foreign.size}, tx {foreign.tx_hash}, "
+                  f"block {foreign.block_number}) sent by {foreign.submitter}, not a submitter of this log")
     if result.ok:
         console.print(f"[green]OK[/] {result.log.size} entries, {result.log.checkpoints} checkpoints, "
-                      f"{len(anchors)} anchors on {client.address}: every hash, proof, signature and anchored root holds")
+                      f"{len(result.anchors)} anchors by this log's submitters on {client.address}: "
+                      "every hash, proof, signature and anchored root holds")
         return
     if not result.log.ok:
         first = result.log.first

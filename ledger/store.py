@@ -547,8 +547,10 @@ class Ledger:
 
     def _signed_checkpoint(self, size: int, root: bytes) -> CheckpointRow:
         assert self.log_key is not None
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.log_key)
-        return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(self.clock()))
+        signed = Checkpoint.signed_at(self.origin, size, root, self.clock())
+        assert signed.signed_time is not None
+        note = sign_checkpoint(signed, self.log_key)
+        return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(signed.signed_time))
 
     def _current_checkpoint(self, reads: Snapshot) -> CheckpointRow | None:
         """The latest checkpoint if it covers the whole log, else None."""
