@@ -331,14 +331,14 @@ class AnchorClient:
         """Authorise `address` to anchor (owner only); the transaction hash."""
         with self._node_errors():
             receipt = self._transact(
-                self._contract.functions.addSubmitter(Web3.to_checksum_address(address)))
+                self._contract.functions.addSubmitter(_account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def remove_submitter(self, address: str) -> str:
         """Withdraw `address`'s authorisation (owner only); the transaction hash."""
         with self._node_errors():
             receipt = self._transact(
-                self._contract.functions.removeSubmitter(Web3.to_checksum_address(address)))
+                self._contract.functions.removeSubmitter(_account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def add_log_submitter(self, log_id: bytes, address: str) -> str:
@@ -350,7 +350,7 @@ class AnchorClient:
         _check_hash("log_id", log_id)
         with self._node_errors():
             receipt = self._transact(self._contract.functions.addLogSubmitter(
-                log_id, Web3.to_checksum_address(address)))
+                log_id, _account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def remove_log_submitter(self, log_id: bytes, address: str) -> str:
@@ -358,7 +358,7 @@ class AnchorClient:
         _check_hash("log_id", log_id)
         with self._node_errors():
             receipt = self._transact(self._contract.functions.removeLogSubmitter(
-                log_id, Web3.to_checksum_address(address)))
+                log_id, _account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def receipt(self, tx_hash: str) -> AnchorReceipt | None:
@@ -380,8 +380,7 @@ class AnchorClient:
 
     def is_submitter(self, address: str) -> bool:
         with self._node_errors():
-            return self._contract.functions.isSubmitter(
-                Web3.to_checksum_address(address)).call()
+            return self._contract.functions.isSubmitter(_account(address)).call()
 
     def is_bound(self, log_id: bytes) -> bool:
         """Whether `log_id` is bound to its own submitters."""
@@ -392,8 +391,7 @@ class AnchorClient:
     def is_log_submitter(self, log_id: bytes, address: str) -> bool:
         _check_hash("log_id", log_id)
         with self._node_errors():
-            return self._contract.functions.isLogSubmitter(
-                log_id, Web3.to_checksum_address(address)).call()
+            return self._contract.functions.isLogSubmitter(log_id, _account(address)).call()
 
     def submitter_changes(self, log_id: bytes, *, from_block: int = 0,
                           to_block: int | str = "latest") -> list[SubmitterChange]:
@@ -592,6 +590,13 @@ def _abi_value(abi_type: str, value: Any) -> Any:
     if abi_type == "address":
         return Web3.to_checksum_address(value)
     return bytes(value) if isinstance(value, bytes) else value
+
+
+def _account(address: str) -> str:
+    """`address` checksummed, or an `AnchorError` naming it (before any transaction)."""
+    if not isinstance(address, str) or not Web3.is_address(address):
+        raise AnchorError(f"not an Ethereum address: {address!r}")
+    return Web3.to_checksum_address(address)
 
 
 def _check_hash(name: str, value: bytes) -> None:

@@ -1,4 +1,4 @@
-"""`tracemark anchor deploy|run|status` and the chain half of `tracemark verify --chain`.
+"""`tracemark anchor deploy|run|status|add-submitter|remove-submitter` and the chain half of `tracemark verify --chain`.
 
 Configuration comes from the environment: TRACEMARK_RPC_URL (no URL: anchoring is off and
 every other command works as before), TRACEMARK_ANCHOR_ADDRESS, TRACEMARK_ANCHOR_KEYSTORE and
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,6 +19,9 @@ from ledger.anchoring import AnchorWorker, Schedule, anchor_status
 from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
 from ledger.config import open_ledger
 from ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from ledger.anchor import AnchorClient
 
 __all__ = ["register", "verify_chain_command"]
 
@@ -75,9 +79,41 @@ def run(
     worker.run()
 
 
+AddressArgument = Annotated[str, typer.Argument(help="the Ethereum account (0x...)")]
+
+
+def add_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
+    """Let ADDRESS anchor this log. Sent by the contract owner (which binds a log not yet anchored) or one of the log's submitters."""
+    origin, client = _log_manager(db, home)
+    from ledger.anchor import log_id_for
+
+    tx = client.add_log_submitter(log_id_for(origin), address)
+    console.print(f"{address} may anchor {origin} (tx {tx})")
+
+
+def remove_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
+    """Withdraw ADDRESS's right to anchor this log (the contract owner or one of the log's submitters)."""
+    origin, client = _log_manager(db, home)
+    from ledger.anchor import log_id_for
+
+    tx = client.remove_log_submitter(log_id_for(origin), address)
+    console.print(f"{address} may no longer anchor {origin} (tx {tx})")
+
+
+def _log_manager(db: str | None, home: Path | None) -> tuple[str, AnchorClient]:
+    """This log's origin and a client sending from the configured keystore."""
+    from ledger.anchor import AnchorClient, AnchorConfig
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF)
+    return settings_from(db, home).origin, AnchorClient.connect(config)
+
+
 def status(db: DbOption = None, home: HomeOption = None) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
     from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+    from ledger.chain_audit import current_submitters
 
     ledger = open_ledger(settings_from(db, home))
     state = anchor_status(ledger)
@@ -95,10 +131,14 @@ def status(db: DbOption = None, home: HomeOption = None) -> None:
         console.print(OFF)
         return
     client = AnchorClient.connect(config, read_only=True)
-    latest = client.latest(log_id_for(ledger.origin))
+    log_id = log_id_for(ledger.origin)
+    latest = client.latest(log_id)
     console.print(f"contract {client.address} on chain {client.chain_id}: "
                   + ("no anchor of this log" if latest is None else
                      f"{latest.index + 1} anchors, latest size {latest.size} at {latest.timestamp.isoformat()}"))
+    submitters = current_submitters(client.submitter_changes(log_id))
+    console.print(f"submitters of this log: {', '.join(submitters)}" if submitters else
+                  "no submitter of this log yet: its first anchor binds it to the account that sends it")
 
 
 def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
@@ -144,7 +184,7 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
 def register(app: typer.Typer) -> None:
     """Add `tracemark anchor ...` to the app."""
     anchor = typer.Typer(help="anchor checkpoints on an Ethereum chain", no_args_is_help=True)
-    for command in (deploy, run, status):
+    for command in (deploy, run, status, add_submitter, remove_submitter):
         anchor.command()(_reported(command))
     app.add_typer(anchor, name="anchor")
 

@@ -27,7 +27,7 @@ from ledger.codec import format_time
 from ledger.store import Ledger
 from ledger.tables import CheckpointRow
 
-__all__ = ["ChainAudit", "ChainFinding", "foreign_anchors", "verify_chain"]
+__all__ = ["ChainAudit", "ChainFinding", "current_submitters", "foreign_anchors", "verify_chain"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,15 @@ def foreign_anchors(anchors: Sequence[Anchor], changes: Sequence[SubmitterChange
         return state
 
     return [a for a in anchors if not authorised(a)]
+
+
+def current_submitters(changes: Sequence[SubmitterChange]) -> list[str]:
+    """The accounts a log's submitter history leaves authorised, in the order they were added."""
+    state: dict[str, bool] = {}
+    for change in sorted(changes, key=lambda c: c.position):
+        state.pop(change.submitter, None)
+        state[change.submitter] = change.added
+    return [submitter for submitter, added in state.items() if added]
 
 
 def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int | None) -> list[Finding]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from ledger.anchor import open_web3
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
@@ -95,3 +96,31 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
     print(f"\ngas per checkpoint: first anchor of a log {first_gas}, later anchors {later_gas}; "
           f"per event at 1 checkpoint / {EVENTS_PER_CHECKPOINT} events: {later_gas / EVENTS_PER_CHECKPOINT:.2f}")
     assert 60_000 < later_gas < first_gas < 150_000
+
+
+def test_an_operator_binds_its_log_to_its_worker_account_from_the_command_line(hardhat_node: str, tmp_path: Path):
+    """The owner names a log's submitter before its first anchor; only that account anchors it then."""
+    owner_keystore, worker_keystore = tmp_path / "owner.json", tmp_path / "worker.json"
+    owner_keystore.write_text(json.dumps(Account.encrypt(DEV_KEY, "anchor-pass", iterations=2**10)))
+    worker = Account.create()
+    worker_keystore.write_text(json.dumps(Account.encrypt(worker.key, "anchor-pass", iterations=2**10)))
+    w3 = open_web3(hardhat_node)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": worker.address, "value": 10**18}))
+    env = {**os.environ, "TRACEMARK_DB": f"sqlite:///{tmp_path / 'tracemark.db'}", "TRACEMARK_HOME": str(tmp_path / "home"),
+           "TRACEMARK_ORIGIN": "hardhat.test/log", "TRACEMARK_RPC_URL": hardhat_node, "COLUMNS": "200",
+           "TRACEMARK_ANCHOR_KEYSTORE": str(owner_keystore), "TRACEMARK_ANCHOR_PASSPHRASE": "anchor-pass"}
+    tracemark(env, "demo", "--items", "0")
+    deployed = tracemark(env, "anchor", "deploy").stdout
+    env["TRACEMARK_ANCHOR_ADDRESS"] = re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
+    assert "no submitter of this log yet" in tracemark(env, "anchor", "status").stdout
+
+    assert f"{worker.address} may anchor hardhat.test/log" in tracemark(env, "anchor", "add-submitter", worker.address).stdout
+    assert f"submitters of this log: {worker.address}" in tracemark(env, "anchor", "status").stdout
+    refused = tracemark(env, "anchor", "run", "--once", code=2)
+    assert "NotLogSubmitterError" in refused.stderr and "Traceback" not in refused.stderr
+    bad = tracemark(env, "anchor", "remove-submitter", "0x1234", code=2)
+    assert "not an Ethereum address: '0x1234'" in bad.stderr
+
+    env["TRACEMARK_ANCHOR_KEYSTORE"] = str(worker_keystore)
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    assert "OK" in tracemark(env, "verify", "--chain").stdout
