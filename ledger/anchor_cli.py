@@ -1,4 +1,4 @@
-"""`tracemark anchor deploy|run|status|add-submitter|remove-submitter` and the chain half of `tracemark verify --chain`.
+"""`tracemark anchor deploy|run|status|add-submitter|remove-submitter|forget` and the chain half of `tracemark verify --chain`.
 
 Configuration comes from the environment: TRACEMARK_RPC_URL (no URL: anchoring is off and
 every other command works as before), TRACEMARK_ANCHOR_ADDRESS, TRACEMARK_ANCHOR_KEYSTORE and
@@ -110,6 +110,26 @@ def _log_manager(db: str | None, home: Path | None) -> tuple[str, AnchorClient]:
     return settings_from(db, home).origin, AnchorClient.connect(config)
 
 
+def forget(db: DbOption = None, home: HomeOption = None) -> None:
+    """After moving to a newly deployed LedgerAnchor: forget where checkpoints were anchored before.
+
+    The old contract keeps its anchors; the next `anchor run` anchors the latest checkpoint on
+    the configured contract. Refused while that contract holds anchors of this log, whose records are still true.
+    """
+    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF)
+    ledger = open_ledger(settings_from(db, home))
+    client = AnchorClient.connect(config, read_only=True)
+    held = client.count(log_id_for(ledger.origin))
+    if held:
+        raise fail(f"{client.address} holds {held} anchors of {ledger.origin}: its records are kept", code=2)
+    forgotten = ledger.forget_anchors()
+    console.print(f"forgot the anchor records of {forgotten} checkpoints; `tracemark anchor run` anchors on {client.address}")
+
+
 def status(db: DbOption = None, home: HomeOption = None) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
     from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
@@ -184,7 +204,7 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
 def register(app: typer.Typer) -> None:
     """Add `tracemark anchor ...` to the app."""
     anchor = typer.Typer(help="anchor checkpoints on an Ethereum chain", no_args_is_help=True)
-    for command in (deploy, run, status, add_submitter, remove_submitter):
+    for command in (deploy, run, status, add_submitter, remove_submitter, forget):
         anchor.command()(_reported(command))
     app.add_typer(anchor, name="anchor")
 

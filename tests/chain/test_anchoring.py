@@ -339,3 +339,12 @@ def test_an_operator_cannot_disown_its_earlier_anchors_by_changing_submitters(sq
     client.remove_log_submitter(log_id, client.account)
     anchors = client.anchors(log_id)
     assert foreign_anchors(anchors, client.submitter_changes(log_id)) == []
+
+
+def test_forgetting_anchors_clears_every_record_and_makes_the_log_due_again(ledger: Ledger, client: AnchorClient):
+    World(ledger)
+    assert worker_for(ledger, client).step().action == "anchored"
+    assert ledger.forget_anchors() == 1
+    status = anchor_status(ledger)
+    assert status.last_anchored is None and status.pending is None
+    assert ledger.forget_anchors() == 0

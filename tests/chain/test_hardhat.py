@@ -47,6 +47,20 @@ def tracemark(env: dict[str, str], *args: str, code: int = 0) -> subprocess.Comp
     return done
 
 
+def anchor_env(tmp_path: Path, node: str, keystore: Path) -> dict[str, str]:
+    """The environment of a fresh log in `tmp_path` anchoring on `node` from the dev account, whose keystore is written to `keystore`."""
+    keystore.write_text(json.dumps(Account.encrypt(DEV_KEY, "anchor-pass", iterations=2**10)))
+    return {**os.environ, "TRACEMARK_DB": f"sqlite:///{tmp_path / 'tracemark.db'}", "TRACEMARK_HOME": str(tmp_path / "home"),
+            "TRACEMARK_ORIGIN": "hardhat.test/log", "TRACEMARK_RPC_URL": node, "COLUMNS": "200",
+            "TRACEMARK_ANCHOR_KEYSTORE": str(keystore), "TRACEMARK_ANCHOR_PASSPHRASE": "anchor-pass"}
+
+
+def deploy(env: dict[str, str]) -> str:
+    """Deploy LedgerAnchor with `tracemark anchor deploy`; its address."""
+    deployed = tracemark(env, "anchor", "deploy").stdout
+    return re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
+
+
 def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_node: str, tmp_path: Path):
     keystore = tmp_path / "anchor-key.json"
     keystore.write_text(json.dumps(Account.encrypt(DEV_KEY, "anchor-pass", iterations=2**10)))
@@ -57,8 +71,7 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
            "COLUMNS": "200"}
 
     tracemark(env, "demo", "--items", "5")
-    deployed = tracemark(env, "anchor", "deploy").stdout
-    env["TRACEMARK_ANCHOR_ADDRESS"] = re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
 
     first = tracemark(env, "anchor", "run", "--once").stdout
     assert first.startswith("anchored checkpoint #")
@@ -101,17 +114,13 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
 def test_an_operator_binds_its_log_to_its_worker_account_from_the_command_line(hardhat_node: str, tmp_path: Path):
     """The owner names a log's submitter before its first anchor; only that account anchors it then."""
     owner_keystore, worker_keystore = tmp_path / "owner.json", tmp_path / "worker.json"
-    owner_keystore.write_text(json.dumps(Account.encrypt(DEV_KEY, "anchor-pass", iterations=2**10)))
     worker = Account.create()
     worker_keystore.write_text(json.dumps(Account.encrypt(worker.key, "anchor-pass", iterations=2**10)))
     w3 = open_web3(hardhat_node)
     w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": worker.address, "value": 10**18}))
-    env = {**os.environ, "TRACEMARK_DB": f"sqlite:///{tmp_path / 'tracemark.db'}", "TRACEMARK_HOME": str(tmp_path / "home"),
-           "TRACEMARK_ORIGIN": "hardhat.test/log", "TRACEMARK_RPC_URL": hardhat_node, "COLUMNS": "200",
-           "TRACEMARK_ANCHOR_KEYSTORE": str(owner_keystore), "TRACEMARK_ANCHOR_PASSPHRASE": "anchor-pass"}
+    env = anchor_env(tmp_path, hardhat_node, owner_keystore)
     tracemark(env, "demo", "--items", "0")
-    deployed = tracemark(env, "anchor", "deploy").stdout
-    env["TRACEMARK_ANCHOR_ADDRESS"] = re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
     assert "no submitter of this log yet" in tracemark(env, "anchor", "status").stdout
 
     assert f"{worker.address} may anchor hardhat.test/log" in tracemark(env, "anchor", "add-submitter", worker.address).stdout
@@ -124,3 +133,20 @@ def test_an_operator_binds_its_log_to_its_worker_account_from_the_command_line(h
     env["TRACEMARK_ANCHOR_KEYSTORE"] = str(worker_keystore)
     assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
     assert "OK" in tracemark(env, "verify", "--chain").stdout
+
+
+def test_an_operator_moves_its_log_to_a_newly_deployed_contract(hardhat_node: str, tmp_path: Path):
+    """The redeploy path: deploy, point the log at the new address, forget the old records, anchor again."""
+    env = anchor_env(tmp_path, hardhat_node, tmp_path / "anchor-key.json")
+    tracemark(env, "demo", "--items", "0")
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
+
+    stale = tracemark(env, "verify", "--chain", code=1)
+    assert "recorded as anchor #0, which the chain does not hold" in stale.stderr
+    assert "forgot the anchor records of 1 checkpoints" in tracemark(env, "anchor", "forget").stdout
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    assert "OK" in tracemark(env, "verify", "--chain").stdout
+    kept = tracemark(env, "anchor", "forget", code=2)
+    assert "holds 1 anchors of hardhat.test/log: its records are kept" in kept.stderr
