@@ -68,6 +68,8 @@ class CheckpointOut(BaseModel):
     size: int
     root: str = Field(description="Merkle tree head, hex")
     note: str = Field(description="the C2SP signed note")
+    signed_at: str | None = Field(default=None, description="the time the log signed the checkpoint: its note's signed `time` line "
+                                  "(none for a checkpoint signed without one)")
     anchored: AnchorOut | None = Field(default=None, description="the newest on-chain anchor this checkpoint extends (none while anchoring is off)")
 
 

@@ -58,9 +58,11 @@ from ledger.anchor_types import (
     IndexOutOfRangeError,
     NoCheckpointError,
     NotLedgerAnchor,
+    NotLogSubmitterError,
     NotOwnerError,
     NotSubmitterError,
     SizeDecreasedError,
+    SubmitterChange,
     TransactionFailed,
 )
 
@@ -89,6 +91,7 @@ DEFAULT_HTTP_TIMEOUT = 10.0
 _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "NotOwner": NotOwnerError,
     "NotSubmitter": NotSubmitterError,
+    "NotLogSubmitter": NotLogSubmitterError,
     "SizeDecreased": SizeDecreasedError,
     "IndexOutOfRange": IndexOutOfRangeError,
     "NoCheckpoint": NoCheckpointError,
@@ -328,14 +331,34 @@ class AnchorClient:
         """Authorise `address` to anchor (owner only); the transaction hash."""
         with self._node_errors():
             receipt = self._transact(
-                self._contract.functions.addSubmitter(Web3.to_checksum_address(address)))
+                self._contract.functions.addSubmitter(_account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def remove_submitter(self, address: str) -> str:
         """Withdraw `address`'s authorisation (owner only); the transaction hash."""
         with self._node_errors():
             receipt = self._transact(
-                self._contract.functions.removeSubmitter(Web3.to_checksum_address(address)))
+                self._contract.functions.removeSubmitter(_account(address)))
+        return receipt["transactionHash"].to_0x_hex()
+
+    def add_log_submitter(self, log_id: bytes, address: str) -> str:
+        """Authorise `address` to anchor log `log_id` (the owner, or a submitter of that log).
+
+        The owner naming a log's first submitter binds the log before its first anchor, so
+        no other submitter can take its id. Returns the transaction hash.
+        """
+        _check_hash("log_id", log_id)
+        with self._node_errors():
+            receipt = self._transact(self._contract.functions.addLogSubmitter(
+                log_id, _account(address)))
+        return receipt["transactionHash"].to_0x_hex()
+
+    def remove_log_submitter(self, log_id: bytes, address: str) -> str:
+        """Withdraw `address`'s authorisation for log `log_id`; the transaction hash."""
+        _check_hash("log_id", log_id)
+        with self._node_errors():
+            receipt = self._transact(self._contract.functions.removeLogSubmitter(
+                log_id, _account(address)))
         return receipt["transactionHash"].to_0x_hex()
 
     def receipt(self, tx_hash: str) -> AnchorReceipt | None:
@@ -357,8 +380,33 @@ class AnchorClient:
 
     def is_submitter(self, address: str) -> bool:
         with self._node_errors():
-            return self._contract.functions.isSubmitter(
-                Web3.to_checksum_address(address)).call()
+            return self._contract.functions.isSubmitter(_account(address)).call()
+
+    def is_bound(self, log_id: bytes) -> bool:
+        """Whether `log_id` is bound to its own submitters."""
+        _check_hash("log_id", log_id)
+        with self._node_errors():
+            return self._contract.functions.isBound(log_id).call()
+
+    def is_log_submitter(self, log_id: bytes, address: str) -> bool:
+        _check_hash("log_id", log_id)
+        with self._node_errors():
+            return self._contract.functions.isLogSubmitter(log_id, _account(address)).call()
+
+    def submitter_changes(self, log_id: bytes, *, from_block: int = 0,
+                          to_block: int | str = "latest") -> list[SubmitterChange]:
+        """Every addition and removal of a submitter of `log_id`, in chain order."""
+        _check_hash("log_id", log_id)
+        events = self._contract.events
+        with self._node_errors():
+            found = [(added, event)
+                     for added, kind in ((True, events.LogSubmitterAdded), (False, events.LogSubmitterRemoved))
+                     for event in kind().get_logs(argument_filters={"logId": log_id},
+                                                  from_block=from_block, to_block=to_block)]
+        changes = [SubmitterChange(log_id=log_id, submitter=event["args"]["submitter"], added=added,
+                                   block_number=event["blockNumber"], log_index=event["logIndex"])
+                   for added, event in found]
+        return sorted(changes, key=lambda c: c.position)
 
     def count(self, log_id: bytes) -> int:
         """Number of checkpoints anchored for `log_id`."""
@@ -406,7 +454,7 @@ class AnchorClient:
                    root=bytes(event["args"]["root"]), size=event["args"]["size"],
                    timestamp=times[event["blockNumber"]], submitter=event["args"]["submitter"],
                    tx_hash=event["transactionHash"].to_0x_hex(),
-                   block_number=event["blockNumber"])
+                   block_number=event["blockNumber"], log_index=event["logIndex"])
             for event in events
         ]
         return sorted(anchors, key=lambda a: a.index)
@@ -542,6 +590,13 @@ def _abi_value(abi_type: str, value: Any) -> Any:
     if abi_type == "address":
         return Web3.to_checksum_address(value)
     return bytes(value) if isinstance(value, bytes) else value
+
+
+def _account(address: str) -> str:
+    """`address` checksummed, or an `AnchorError` naming it (before any transaction)."""
+    if not isinstance(address, str) or not Web3.is_address(address):
+        raise AnchorError(f"not an Ethereum address: {address!r}")
+    return Web3.to_checksum_address(address)
 
 
 def _check_hash(name: str, value: bytes) -> None:

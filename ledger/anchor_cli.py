@@ -1,4 +1,4 @@
-"""`tracemark anchor deploy|run|status` and the chain half of `tracemark verify --chain`.
+"""`tracemark anchor deploy|run|status|add-submitter|remove-submitter|forget` and the chain half of `tracemark verify --chain`.
 
 Configuration comes from the environment: TRACEMARK_RPC_URL (no URL: anchoring is off and
 every other command works as before), TRACEMARK_ANCHOR_ADDRESS, TRACEMARK_ANCHOR_KEYSTORE and
@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from ledger.anchoring import AnchorWorker, Schedule, anchor_status
-from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, settings_from
+from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
 from ledger.config import open_ledger
 from ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from ledger.anchor import AnchorClient
 
 __all__ = ["register", "verify_chain_command"]
 
@@ -75,9 +79,61 @@ def run(
     worker.run()
 
 
+AddressArgument = Annotated[str, typer.Argument(help="the Ethereum account (0x...)")]
+
+
+def add_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
+    """Let ADDRESS anchor this log. Sent by the contract owner (which binds a log not yet anchored) or one of the log's submitters."""
+    origin, client = _log_manager(db, home)
+    from ledger.anchor import log_id_for
+
+    tx = client.add_log_submitter(log_id_for(origin), address)
+    console.print(f"{address} may anchor {origin} (tx {tx})")
+
+
+def remove_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
+    """Withdraw ADDRESS's right to anchor this log (the contract owner or one of the log's submitters)."""
+    origin, client = _log_manager(db, home)
+    from ledger.anchor import log_id_for
+
+    tx = client.remove_log_submitter(log_id_for(origin), address)
+    console.print(f"{address} may no longer anchor {origin} (tx {tx})")
+
+
+def _log_manager(db: str | None, home: Path | None) -> tuple[str, AnchorClient]:
+    """This log's origin and a client sending from the configured keystore."""
+    from ledger.anchor import AnchorClient, AnchorConfig
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF)
+    return settings_from(db, home).origin, AnchorClient.connect(config)
+
+
+def forget(db: DbOption = None, home: HomeOption = None) -> None:
+    """After moving to a newly deployed LedgerAnchor: forget where checkpoints were anchored before.
+
+    The old contract keeps its anchors; the next `anchor run` anchors the latest checkpoint on
+    the configured contract. Refused while that contract holds anchors of this log, whose records are still true.
+    """
+    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+
+    config = AnchorConfig.from_env()
+    if config is None:
+        raise fail(OFF)
+    ledger = open_ledger(settings_from(db, home))
+    client = AnchorClient.connect(config, read_only=True)
+    held = client.count(log_id_for(ledger.origin))
+    if held:
+        raise fail(f"{client.address} holds {held} anchors of {ledger.origin}: its records are kept", code=2)
+    forgotten = ledger.forget_anchors()
+    console.print(f"forgot the anchor records of {forgotten} checkpoints; `tracemark anchor run` anchors on {client.address}")
+
+
 def status(db: DbOption = None, home: HomeOption = None) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
     from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+    from ledger.chain_audit import current_submitters
 
     ledger = open_ledger(settings_from(db, home))
     state = anchor_status(ledger)
@@ -95,10 +151,14 @@ def status(db: DbOption = None, home: HomeOption = None) -> None:
         console.print(OFF)
         return
     client = AnchorClient.connect(config, read_only=True)
-    latest = client.latest(log_id_for(ledger.origin))
+    log_id = log_id_for(ledger.origin)
+    latest = client.latest(log_id)
     console.print(f"contract {client.address} on chain {client.chain_id}: "
                   + ("no anchor of this log" if latest is None else
                      f"{latest.index + 1} anchors, latest size {latest.size} at {latest.timestamp.isoformat()}"))
+    submitters = current_submitters(client.submitter_changes(log_id))
+    console.print(f"submitters of this log: {', '.join(submitters)}" if submitters else
+                  "no submitter of this log yet: its first anchor binds it to the account that sends it")
 
 
 def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
@@ -110,12 +170,19 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
     if config is None:
         raise fail(OFF, code=2)
     client = AnchorClient.connect(config, read_only=True)
-    anchors = client.anchors(log_id_for(ledger.origin))
+    log_id = log_id_for(ledger.origin)
+    anchors, changes = client.anchors(log_id), client.submitter_changes(log_id)
     with progress_bar("verifying") as progress, ledger.reading() as session:
-        result = verify_chain(ledger, session, verifier_key, anchors, progress, chain_id=client.chain_id)
+        result = verify_chain(ledger, session, verifier_key, anchors, progress,
+                              chain_id=client.chain_id, changes=changes)
+    report_unsigned_times(result.log)
+    for foreign in result.foreign:
+        err.print(f"[yellow]IGNORED[/] anchor #{foreign.index} (size {foreign.size}, tx {foreign.tx_hash}, "
+                  f"block {foreign.block_number}) sent by {foreign.submitter}, not a submitter of this log")
     if result.ok:
         console.print(f"[green]OK[/] {result.log.size} entries, {result.log.checkpoints} checkpoints, "
-                      f"{len(anchors)} anchors on {client.address}: every hash, proof, signature and anchored root holds")
+                      f"{len(result.anchors)} anchors by this log's submitters on {client.address}: "
+                      "every hash, proof, signature and anchored root holds")
         return
     if not result.log.ok:
         first = result.log.first
@@ -137,7 +204,7 @@ def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
 def register(app: typer.Typer) -> None:
     """Add `tracemark anchor ...` to the app."""
     anchor = typer.Typer(help="anchor checkpoints on an Ethereum chain", no_args_is_help=True)
-    for command in (deploy, run, status):
+    for command in (deploy, run, status, add_submitter, remove_submitter, forget):
         anchor.command()(_reported(command))
     app.add_typer(anchor, name="anchor")
 

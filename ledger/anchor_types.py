@@ -26,9 +26,11 @@ __all__ = [
     "IndexOutOfRangeError",
     "NoCheckpointError",
     "NotLedgerAnchor",
+    "NotLogSubmitterError",
     "NotOwnerError",
     "NotSubmitterError",
     "SizeDecreasedError",
+    "SubmitterChange",
     "TransactionFailed",
 ]
 
@@ -101,6 +103,18 @@ class NotSubmitterError(ContractReverted):
         return self.fields["caller"]
 
 
+class NotLogSubmitterError(ContractReverted):
+    """The sending account is not a submitter of the log it tried to anchor or manage."""
+
+    @property
+    def log_id(self) -> bytes:
+        return self.fields["logId"]
+
+    @property
+    def caller(self) -> str:
+        return self.fields["caller"]
+
+
 class SizeDecreasedError(ContractReverted):
     """The checkpoint's size is smaller than the log's last anchored size."""
 
@@ -150,8 +164,8 @@ class AnchorReceipt:
 class Anchor:
     """One checkpoint recorded by the contract for a log.
 
-    `submitter`, `tx_hash` and `block_number` come from the `Anchored` event and are None
-    when the anchor was read from contract storage (`get`, `latest`).
+    `submitter`, `tx_hash`, `block_number` and `log_index` come from the `Anchored` event
+    and are None when the anchor was read from contract storage (`get`, `latest`).
     """
 
     log_id: bytes
@@ -162,3 +176,26 @@ class Anchor:
     submitter: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
+    log_index: int | None = None
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """Where on chain the anchor was recorded (block, log index), when known."""
+        if self.block_number is None or self.log_index is None:
+            return None
+        return (self.block_number, self.log_index)
+
+
+@dataclass(frozen=True)
+class SubmitterChange:
+    """A submitter added to (or removed from) one log, at a place on chain."""
+
+    log_id: bytes
+    submitter: str
+    added: bool
+    block_number: int
+    log_index: int
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.block_number, self.log_index)

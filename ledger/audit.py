@@ -3,7 +3,9 @@
 It trusts nothing stored but the entries' raw fields and the log's verifier key given by the
 caller: leaf hashes, the hash chain, every stored Merkle node, the root at every checkpoint,
 every checkpoint signature and every party signature (with the key history replayed from the
-log itself, so an event signed by a key revoked before it is caught too).
+log itself, so an event signed by a key revoked before it is caught too). A checkpoint's time
+is the one its note signs: a stored created_at that differs is reported, and checkpoints whose
+note signs no time are listed, since their time is only the database's word.
 
 Entries do not store their prev hash: each leaf hash is recomputed over the stored leaf hash of
 the entry before, so a broken link shows as a leaf hash that does not match (an entry rewritten
@@ -24,8 +26,8 @@ from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger import merkle
-from ledger.checkpoint import verify_checkpoint
-from ledger.codec import parse_time, sha256
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.codec import format_time, parse_time, sha256
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import normalise_address, recover
@@ -56,6 +58,7 @@ class AuditReport:
     checkpoints: int = 0
     findings: list[Finding] = field(default_factory=list)
     roots: dict[int, bytes] = field(default_factory=dict)  # recomputed root at each size asked for
+    unsigned_times: list[int] = field(default_factory=list)  # ids of checkpoints whose note signs no time
 
     @property
     def ok(self) -> bool:
@@ -313,3 +316,18 @@ def _check_checkpoint(
         report.findings.append(Finding(seq, f"{where}: the log has no {signed.size} entries"))
     elif root != signed.root:
         report.findings.append(Finding(seq, f"{where}: the log's root at size {signed.size} differs from the signed root"))
+    _check_signed_time(row, signed, report, where, seq)
+
+
+def _check_signed_time(row: CheckpointRow, signed: Checkpoint, report: AuditReport, where: str, seq: int) -> None:
+    """A checkpoint's time is its signed `time` line; a stored created_at is only a copy of it."""
+    if signed.signed_time is None:
+        report.unsigned_times.append(row.id)
+        return
+    try:
+        stored = parse_time(row.created_at, "created_at")
+    except LedgerError:
+        stored = None
+    if stored != signed.signed_time:
+        report.findings.append(Finding(
+            seq, f"{where}: stored created_at {row.created_at!r} is not its signed time {format_time(signed.signed_time)}"))

@@ -6,6 +6,11 @@ chain recorded. So for each anchor read from the contract, the root of the log's
 entries, recomputed from the entries' bytes by `ledger.audit`, must equal the anchored root,
 and each anchor must be consistent (RFC 9162) with the one before. A rewritten entry before
 an anchored size is reported with the anchor that exposes it (index, transaction, block).
+
+Only anchors sent by an account that was a submitter of this log when it sent them (read from
+the contract's `LogSubmitterAdded`/`LogSubmitterRemoved` history) speak for the log; any other
+anchor under the log's id is set aside and named, never held against the log. The history is
+the chain's, so an operator cannot disown its own earlier anchors by changing submitters.
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from ledger import merkle
-from ledger.anchor_types import Anchor
+from ledger.anchor_types import Anchor, SubmitterChange
 from ledger.audit import AuditReport, Finding, audit
 from ledger.codec import format_time
 from ledger.store import Ledger
 from ledger.tables import CheckpointRow
 
-__all__ = ["ChainAudit", "ChainFinding", "verify_chain"]
+__all__ = ["ChainAudit", "ChainFinding", "current_submitters", "foreign_anchors", "verify_chain"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class ChainAudit:
     anchors: list[Anchor]
     findings: list[ChainFinding] = field(default_factory=list)
     records: list[Finding] = field(default_factory=list)  # anchor_* columns the chain contradicts
+    foreign: list[Anchor] = field(default_factory=list)  # anchors by accounts not this log's submitters
 
     @property
     def ok(self) -> bool:
@@ -64,14 +70,17 @@ def verify_chain(
     anchors: Sequence[Anchor],
     progress: Callable[[int, int], None] | None = None,
     chain_id: int | None = None,
+    changes: Sequence[SubmitterChange] | None = None,
 ) -> ChainAudit:
     """Audit the log in `session` and check each of `anchors` (this log's, by index) against it.
 
     `chain_id`, when given, is the chain the anchors were read from: records naming another are reported.
+    `changes`, when given, is the log's submitter history: anchors it does not authorise are set aside.
     """
-    ordered = sorted(anchors, key=lambda a: a.index)
+    foreign = foreign_anchors(anchors, changes) if changes is not None else []
+    ordered = sorted((a for a in anchors if a not in foreign), key=lambda a: a.index)
     report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered})
-    result = ChainAudit(log=report, anchors=ordered)
+    result = ChainAudit(log=report, anchors=ordered, foreign=foreign)
     matches: dict[int, bool] = {}
     for anchor in ordered:
         problem = _root_problem(anchor, report)
@@ -84,6 +93,33 @@ def verify_chain(
             result.findings.append(ChainFinding(newer, problem))
     result.records = _record_problems(session, ordered, chain_id)
     return result
+
+
+def foreign_anchors(anchors: Sequence[Anchor], changes: Sequence[SubmitterChange]) -> list[Anchor]:
+    """The anchors whose sender was not a submitter of the log at the place it anchored."""
+    ordered = sorted(changes, key=lambda c: c.position)
+
+    def authorised(anchor: Anchor) -> bool:
+        if anchor.submitter is None or anchor.position is None:
+            return False
+        state = False
+        for change in ordered:
+            if change.position >= anchor.position:
+                break
+            if change.submitter == anchor.submitter:
+                state = change.added
+        return state
+
+    return [a for a in anchors if not authorised(a)]
+
+
+def current_submitters(changes: Sequence[SubmitterChange]) -> list[str]:
+    """The accounts a log's submitter history leaves authorised, in the order they were added."""
+    state: dict[str, bool] = {}
+    for change in sorted(changes, key=lambda c: c.position):
+        state.pop(change.submitter, None)
+        state[change.submitter] = change.added
+    return [submitter for submitter, added in state.items() if added]
 
 
 def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int | None) -> list[Finding]:

@@ -4,6 +4,12 @@ A checkpoint (C2SP ``tlog-checkpoint``) commits to the log's origin, tree size a
 
     <origin>\\n<size>\\n<base64 root>\\n[<extension line>\\n ...]
 
+Tracemark's checkpoints carry one extension line, ``time <POSIX seconds>`` (decimal, no leading
+zeros, as in the timestamp line of C2SP ``tlog-cosignature``): the time the log signed the
+checkpoint, inside what its key signs, so that no verifier has to trust a time kept beside the
+note. The first three lines are exactly tlog-checkpoint's, so standard clients still verify it;
+checkpoints signed without a time line still verify and report ``signed_time`` None.
+
 It is carried as a C2SP ``signed-note``: the body, a blank line, then one signature line per
 signer, ``— <key name> <base64(key hash (4 bytes) || Ed25519 signature (64 bytes))>``. Keys use
 the string formats of Go's golang.org/x/mod/sumdb/note, so standard tooling reads them:
@@ -22,6 +28,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from hashlib import sha256
 
 from cryptography.exceptions import InvalidSignature
@@ -50,6 +57,10 @@ MAX_SIGNATURES = 100
 """As in Go's note.Open: more signature lines than this is a malformed note."""
 _SIGNATURE_SIZE = 64
 _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
+TIME_PREFIX = "time "
+"""The extension line that carries the signed time."""
+MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+"""The latest signed time a checkpoint may carry: the last second a datetime can hold."""
 _HEX8_RE = re.compile(r"[0-9a-f]{8}")
 
 
@@ -153,11 +164,36 @@ class Checkpoint:
             if not isinstance(line, str) or not line or "\n" in line:
                 raise CheckpointError(f"extension must be one non-empty line, got {line!r}")
             _check_text(line, "extension")
+        _signed_time(self.extensions)  # a malformed or repeated time line is refused here
+
+    @classmethod
+    def signed_at(cls, origin: str, size: int, root: bytes, moment: datetime) -> Checkpoint:
+        """A checkpoint carrying `moment` (to the second, earlier fractions dropped) as its signed time."""
+        return cls(origin, size, root, (f"{TIME_PREFIX}{int(moment.timestamp())}",))
+
+    @property
+    def signed_time(self) -> datetime | None:
+        """The time inside the signed body (its ``time`` line), or None if it has none."""
+        return _signed_time(self.extensions)
 
     def body(self) -> str:
         """The note text that is signed."""
         lines = [self.origin, str(self.size), base64.b64encode(self.root).decode("ascii")]
         return "".join(line + "\n" for line in (*lines, *self.extensions))
+
+
+def _signed_time(extensions: tuple[str, ...]) -> datetime | None:
+    lines = [line for line in extensions if line.startswith(TIME_PREFIX)]
+    if not lines:
+        return None
+    if len(lines) > 1:
+        raise CheckpointError(f"checkpoint has {len(lines)} time lines, at most one allowed")
+    value = lines[0][len(TIME_PREFIX):]
+    if not _SIZE_RE.fullmatch(value) or len(value) > len(str(MAX_TIME)) or int(value) > MAX_TIME:
+        raise CheckpointError(
+            f"checkpoint time must be POSIX seconds up to {MAX_TIME} without leading zeros, got {value[:40]!r}"
+        )
+    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def _parse_body(text: str) -> Checkpoint:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from ledger.config import Settings, init_log, open_ledger
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from ledger.audit import AuditReport
 
 __all__ = ["register", "settings_from", "DbOption", "HomeOption", "progress_bar", "fail"]
 
@@ -108,6 +111,7 @@ def verify(
         return
     with progress_bar("verifying") as progress, ledger.reading() as session:
         report = audit(session, vkey or settings.verifier_key(), settings.origin, progress)
+    report_unsigned_times(report)
     if report.ok:
         console.print(f"[green]OK[/] {report.size} entries, {report.checkpoints} checkpoints: every hash, proof and signature holds")
         return
@@ -117,6 +121,15 @@ def verify(
     for finding in sorted(report.findings, key=lambda f: f.seq)[:50]:
         err.print(f"  {finding}")
     raise typer.Exit(1)
+
+
+def report_unsigned_times(report: AuditReport) -> None:
+    """Say which checkpoints carry no signed time: their stored time is the database's word only."""
+    ids = report.unsigned_times
+    if ids:
+        shown = ", ".join(f"#{i}" for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        err.print(f"[yellow]NOTE[/] {len(ids)} checkpoints ({shown}) sign no time: "
+                  "their created_at is unsigned and not to be relied on")
 
 
 def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:

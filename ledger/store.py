@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, func, insert
+from sqlalchemy import Select, bindparam, func, insert, update
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
@@ -547,8 +547,10 @@ class Ledger:
 
     def _signed_checkpoint(self, size: int, root: bytes) -> CheckpointRow:
         assert self.log_key is not None
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.log_key)
-        return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(self.clock()))
+        signed = Checkpoint.signed_at(self.origin, size, root, self.clock())
+        assert signed.signed_time is not None
+        note = sign_checkpoint(signed, self.log_key)
+        return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(signed.signed_time))
 
     def _current_checkpoint(self, reads: Snapshot) -> CheckpointRow | None:
         """The latest checkpoint if it covers the whole log, else None."""
@@ -608,6 +610,14 @@ class Ledger:
             for name, value in anchor.items():
                 setattr(row, f"anchor_{name}", value)
             return row
+
+    def forget_anchors(self) -> int:
+        """Clear every checkpoint's anchor_* columns (the log moved to another contract); how many had any."""
+        columns = CheckpointRow.__table__.c
+        with self.db.writer.begin() as db:
+            done = db.execute(update(CheckpointRow.__table__).where(columns.anchor_tx.is_not(None)).values(
+                anchor_tx=None, anchor_block=None, anchor_time=None, anchor_chain_id=None, anchor_index=None))
+        return done.rowcount
 
     # ------------------------------------------------------------ reads
 

@@ -10,6 +10,8 @@ from api.access import CallerDep
 from api.deps import LedgerDep
 from api.errors import Forbidden
 from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
+from ledger.checkpoint import parse_checkpoint
+from ledger.codec import format_time
 from ledger.events import Envelope
 from ledger.store import Attestation, Ledger, Receipt
 from ledger.tables import Party
@@ -28,7 +30,9 @@ def attested_out(attestation: Attestation) -> CheckpointOut:
         anchor = AnchorOut(size=anchored.size, root=anchored.root.hex(), tx=anchored.anchor_tx, block=anchored.anchor_block,
                            time=anchored.anchor_time, chain_id=anchored.anchor_chain_id, index=anchored.anchor_index,
                            consistency_proof=[h.hex() for h in attestation.consistency])
-    return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note, anchored=anchor)
+    signed_time = parse_checkpoint(row.note).signed_time
+    return CheckpointOut(size=row.size, root=row.root.hex(), note=row.note, anchored=anchor,
+                         signed_at=None if signed_time is None else format_time(signed_time))
 
 
 def receipts_out(receipts: list[Receipt], attestation: Attestation) -> list[ReceiptOut]:

@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger import events as ev
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
+from ledger.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
 from ledger.codec import format_time, parse_time
 from ledger.db import open_database
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
@@ -57,8 +57,9 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
             db.execute(sqlalchemy.text("DELETE FROM merkle_node"))
             if nodes:
                 db.execute(sqlalchemy.text("INSERT INTO merkle_node (level, idx, hash) VALUES (:level, :idx, :hash)"), nodes)
-            for cp in db.execute(sqlalchemy.text("SELECT id, size FROM checkpoint")).all():
-                note = sign_checkpoint(Checkpoint(origin, cp.size, roots[cp.size]), log_key)
+            for cp in db.execute(sqlalchemy.text("SELECT id, size, note FROM checkpoint")).all():
+                signed_time = parse_checkpoint(cp.note).extensions  # kept: the rewrite changes no checkpoint's time
+                note = sign_checkpoint(Checkpoint(origin, cp.size, roots[cp.size], signed_time), log_key)
                 db.execute(sqlalchemy.text("UPDATE checkpoint SET root = :root, note = :note WHERE id = :id"),
                            dict(root=roots[cp.size], note=note, id=cp.id))
     finally:

@@ -21,6 +21,7 @@ from ledger.anchor import (
     AnchorUnavailable,
     ArtifactError,
     NotLedgerAnchor,
+    NotLogSubmitterError,
     NotOwnerError,
     NotSubmitterError,
     SizeDecreasedError,
@@ -215,6 +216,9 @@ def test_unauthorised_submitter_refused(w3: Web3, client: AnchorClient, fund):
 
     client.remove_submitter(outsider.address)
     with pytest.raises(NotSubmitterError):
+        as_outsider.anchor(LOG_B, root(2), 2)  # no longer opens a log; LOG_A stays its own until taken away
+    client.remove_log_submitter(LOG_A, outsider.address)
+    with pytest.raises(NotLogSubmitterError):
         as_outsider.anchor(LOG_A, root(2), 2)
 
 
@@ -225,6 +229,78 @@ def test_only_the_owner_manages_submitters(w3: Web3, client: AnchorClient, fund)
     with pytest.raises(NotOwnerError) as caught:
         as_submitter.add_submitter(submitter.address)
     assert caught.value.caller == submitter.address
+
+
+# --- each log its own submitters --------------------------------------------------------
+
+
+@pytest.fixture
+def two_logs(w3: Web3, client: AnchorClient, fund) -> tuple[AnchorClient, AnchorClient]:
+    """Log A's and log B's submitters, both authorised by the owner to open a log, each having opened its own."""
+    clients = []
+    for log_id in (LOG_A, LOG_B):
+        account = fund()
+        client.add_submitter(account.address)
+        own = AnchorClient(w3, account, client.address)
+        own.anchor(log_id, root(1), 10)
+        clients.append(own)
+    return clients[0], clients[1]
+
+
+def test_the_first_anchor_binds_a_log_to_its_submitter(client: AnchorClient, two_logs):
+    a, b = two_logs
+    assert client.is_bound(LOG_A) and client.is_bound(LOG_B)
+    assert client.is_log_submitter(LOG_A, a.account) and not client.is_log_submitter(LOG_A, b.account)
+    assert [(c.submitter, c.added) for c in client.submitter_changes(LOG_A)] == [(a.account, True)]
+    assert not client.is_bound(log_id_for("unanchored.example/log"))
+
+
+def test_another_logs_submitter_cannot_anchor_a_bound_log(client: AnchorClient, two_logs):
+    a, b = two_logs
+    with pytest.raises(NotLogSubmitterError) as caught:
+        b.anchor(LOG_A, root(9), 11)
+    assert (caught.value.log_id, caught.value.caller) == (LOG_A, b.account)
+    assert isinstance(caught.value, AnchorError)
+    with pytest.raises(NotLogSubmitterError):
+        client.anchor(LOG_A, root(9), 11)  # the owner too anchors only logs it is a submitter of
+    assert [x.submitter for x in client.anchors(LOG_A)] == [a.account]
+
+
+def test_a_maximal_size_from_another_log_cannot_block_the_real_log(client: AnchorClient, two_logs):
+    a, b = two_logs
+    with pytest.raises(NotLogSubmitterError):
+        b.anchor(LOG_A, root(9), 2**64 - 1)
+    assert a.anchor(LOG_A, root(2), 11).index == 1
+    assert [x.size for x in client.anchors(LOG_A)] == [10, 11]
+
+
+def test_the_owner_or_a_log_submitter_manages_the_logs_submitters(w3: Web3, client: AnchorClient, two_logs, fund):
+    a, b = two_logs
+    spare, later = fund(), fund()
+    a.add_log_submitter(LOG_A, spare.address)  # the log's own submitter adds a second account
+    client.add_log_submitter(LOG_A, later.address)  # and so may the owner
+    as_spare = AnchorClient(w3, spare, client.address)
+    assert as_spare.anchor(LOG_A, root(2), 12).index == 1
+    with pytest.raises(NotLogSubmitterError) as caught:
+        b.add_log_submitter(LOG_A, b.account)  # another log's submitter cannot let itself in
+    assert caught.value.caller == b.account
+    with pytest.raises(NotLogSubmitterError):
+        b.remove_log_submitter(LOG_A, a.account)
+    as_spare.remove_log_submitter(LOG_A, a.account)
+    with pytest.raises(NotLogSubmitterError):
+        a.anchor(LOG_A, root(3), 13)
+    assert [(c.submitter, c.added) for c in client.submitter_changes(LOG_A)] == [
+        (a.account, True), (spare.address, True), (later.address, True), (a.account, False)]
+
+
+def test_the_owner_binds_a_log_before_its_first_anchor(w3: Web3, client: AnchorClient, fund):
+    """A log bound ahead by the owner cannot be opened first by another log's submitter."""
+    mine, squatter = fund(), fund()
+    client.add_submitter(squatter.address)
+    client.add_log_submitter(LOG_A, mine.address)
+    with pytest.raises(NotLogSubmitterError):
+        AnchorClient(w3, squatter, client.address).anchor(LOG_A, root(1), 2**64 - 1)
+    assert AnchorClient(w3, mine, client.address).anchor(LOG_A, root(1), 1).index == 0
 
 
 # --- gas --------------------------------------------------------------------------------
@@ -238,7 +314,8 @@ def test_gas_per_anchor(client: AnchorClient, capsys):
         print(f"\ngas per anchor: first of a log {first.gas_used}, "
               f"later {sorted(set(later))}, first of a second log {other_log.gas_used}")
     assert len(set(later)) == 1  # steady state: same cost for every later checkpoint
-    assert later[0] < first.gas_used < 100_000
+    assert later[0] < 85_000  # one storage look-up more than a contract without per-log submitters
+    assert later[0] < first.gas_used < 150_000  # binding the log: two more storage writes, once
     assert other_log.gas_used == first.gas_used
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from eth_account import Account
@@ -14,7 +14,7 @@ from web3 import EthereumTesterProvider, Web3
 from ledger.anchor import AnchorClient, AnchorPending, AnchorReceipt, AnchorUnavailable, NotSubmitterError, TransactionFailed, deploy, log_id_for
 from ledger.anchoring import AnchorWorker, Backoff, Schedule, anchor_status
 from ledger.audit import audit
-from ledger.chain_audit import verify_chain
+from ledger.chain_audit import foreign_anchors, verify_chain
 from ledger.store import Ledger
 from tests.chain.rewrite import rewrite_entry
 from tests.support import World
@@ -310,3 +310,41 @@ def test_verify_chain_reports_a_truncated_log_and_a_fork(sqlite_ledger: Ledger, 
     assert "was rewritten" in messages[1]
     assert f"the chain anchored {size + 100} entries but the log has only {size + 1}" == messages[2]
     assert any(f.anchor.index == 1 and "second root for size" in f.what for f in result.findings)
+
+
+def test_verify_chain_sets_aside_and_names_an_anchor_by_another_account(sqlite_ledger: Ledger, client: AnchorClient, w3: Web3):
+    """Only the log's submitters speak for it: an anchor under its id by any other account is named, not held against it."""
+    World(sqlite_ledger)
+    log_id = log_id_for(sqlite_ledger.origin)
+    assert worker_for(sqlite_ledger, client).step().action == "anchored"
+    [own] = client.anchors(log_id)
+    mallory = funded(w3).address
+    foreign = replace(own, index=1, root=bytes(32), size=2**64 - 1, submitter=mallory,
+                      tx_hash="0x" + "ab" * 32, block_number=own.block_number + 1, log_index=0)
+    changes = client.submitter_changes(log_id)
+    assert foreign_anchors([own, foreign], changes) == [foreign]
+
+    with sqlite_ledger.reading() as session:
+        result = verify_chain(sqlite_ledger, session, sqlite_ledger.log_key.verifier_key, [own, foreign], changes=changes)
+    assert result.ok, [str(f) for f in result.findings]
+    assert result.anchors == [own] and result.foreign == [foreign]
+
+
+def test_an_operator_cannot_disown_its_earlier_anchors_by_changing_submitters(sqlite_ledger: Ledger, client: AnchorClient, w3: Web3):
+    World(sqlite_ledger)
+    log_id = log_id_for(sqlite_ledger.origin)
+    assert worker_for(sqlite_ledger, client).step().action == "anchored"
+    successor = funded(w3).address
+    client.add_log_submitter(log_id, successor)
+    client.remove_log_submitter(log_id, client.account)
+    anchors = client.anchors(log_id)
+    assert foreign_anchors(anchors, client.submitter_changes(log_id)) == []
+
+
+def test_forgetting_anchors_clears_every_record_and_makes_the_log_due_again(ledger: Ledger, client: AnchorClient):
+    World(ledger)
+    assert worker_for(ledger, client).step().action == "anchored"
+    assert ledger.forget_anchors() == 1
+    status = anchor_status(ledger)
+    assert status.last_anchored is None and status.pending is None
+    assert ledger.forget_anchors() == 0

@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,71 +21,44 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from ledger.anchor import open_web3
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
 from ledger.keys import load_keystore
 from ledger.signatures import sign_event
+from tests.chain.hardhat import DEV_KEY, hardhat_process
 from tests.chain.rewrite import rewrite_entry
-from tests.servers import free_port
 
 pytestmark = pytest.mark.chain
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-HARDHAT = CONTRACTS / "node_modules" / "hardhat" / "internal" / "cli" / "bootstrap.js"
-# Hardhat's first well-known dev account (funded on every `hardhat node`; never use elsewhere).
-DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 EVENTS_PER_CHECKPOINT = 10_000
-
-
-def rpc(url: str, method: str) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}).encode()
-    request = urllib.request.Request(url, body, {"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=2) as response:
-        return json.load(response)["result"]
 
 
 @pytest.fixture
 def hardhat_node(tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh `hardhat node` process; stopped by its pid afterwards."""
-    if not HARDHAT.exists():
-        message = f"Hardhat is not installed ({HARDHAT}): run `npm ci` in contracts/ (make contracts-check does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "hardhat.log").open("w")
-    process = subprocess.Popen(
-        ["node", str(HARDHAT), "node", "--hostname", "127.0.0.1", "--port", str(port)],
-        cwd=CONTRACTS, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"},
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                assert rpc(url, "eth_chainId") == hex(31337)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"hardhat node did not start: {(tmp_path / 'hardhat.log').read_text()[-2000:]}")
-                time.sleep(0.3)
+    with hardhat_process(tmp_path / "hardhat.log") as url:
         yield url
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(15)
-        log.close()
 
 
 def tracemark(env: dict[str, str], *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "tracemark", *args], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == code, f"tracemark {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
     return done
+
+
+def anchor_env(tmp_path: Path, node: str, keystore: Path) -> dict[str, str]:
+    """The environment of a fresh log in `tmp_path` anchoring on `node` from the dev account, whose keystore is written to `keystore`."""
+    keystore.write_text(json.dumps(Account.encrypt(DEV_KEY, "anchor-pass", iterations=2**10)))
+    return {**os.environ, "TRACEMARK_DB": f"sqlite:///{tmp_path / 'tracemark.db'}", "TRACEMARK_HOME": str(tmp_path / "home"),
+            "TRACEMARK_ORIGIN": "hardhat.test/log", "TRACEMARK_RPC_URL": node, "COLUMNS": "200",
+            "TRACEMARK_ANCHOR_KEYSTORE": str(keystore), "TRACEMARK_ANCHOR_PASSPHRASE": "anchor-pass"}
+
+
+def deploy(env: dict[str, str]) -> str:
+    """Deploy LedgerAnchor with `tracemark anchor deploy`; its address."""
+    deployed = tracemark(env, "anchor", "deploy").stdout
+    return re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
 
 
 def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_node: str, tmp_path: Path):
@@ -101,8 +71,7 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
            "COLUMNS": "200"}
 
     tracemark(env, "demo", "--items", "5")
-    deployed = tracemark(env, "anchor", "deploy").stdout
-    env["TRACEMARK_ANCHOR_ADDRESS"] = re.search(r"TRACEMARK_ANCHOR_ADDRESS=(0x[0-9a-fA-F]{40})", deployed).group(1)
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
 
     first = tracemark(env, "anchor", "run", "--once").stdout
     assert first.startswith("anchored checkpoint #")
@@ -139,4 +108,45 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
 
     print(f"\ngas per checkpoint: first anchor of a log {first_gas}, later anchors {later_gas}; "
           f"per event at 1 checkpoint / {EVENTS_PER_CHECKPOINT} events: {later_gas / EVENTS_PER_CHECKPOINT:.2f}")
-    assert 60_000 < later_gas < first_gas < 120_000
+    assert 60_000 < later_gas < first_gas < 150_000
+
+
+def test_an_operator_binds_its_log_to_its_worker_account_from_the_command_line(hardhat_node: str, tmp_path: Path):
+    """The owner names a log's submitter before its first anchor; only that account anchors it then."""
+    owner_keystore, worker_keystore = tmp_path / "owner.json", tmp_path / "worker.json"
+    worker = Account.create()
+    worker_keystore.write_text(json.dumps(Account.encrypt(worker.key, "anchor-pass", iterations=2**10)))
+    w3 = open_web3(hardhat_node)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": worker.address, "value": 10**18}))
+    env = anchor_env(tmp_path, hardhat_node, owner_keystore)
+    tracemark(env, "demo", "--items", "0")
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
+    assert "no submitter of this log yet" in tracemark(env, "anchor", "status").stdout
+
+    assert f"{worker.address} may anchor hardhat.test/log" in tracemark(env, "anchor", "add-submitter", worker.address).stdout
+    assert f"submitters of this log: {worker.address}" in tracemark(env, "anchor", "status").stdout
+    refused = tracemark(env, "anchor", "run", "--once", code=2)
+    assert "NotLogSubmitterError" in refused.stderr and "Traceback" not in refused.stderr
+    bad = tracemark(env, "anchor", "remove-submitter", "0x1234", code=2)
+    assert "not an Ethereum address: '0x1234'" in bad.stderr
+
+    env["TRACEMARK_ANCHOR_KEYSTORE"] = str(worker_keystore)
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    assert "OK" in tracemark(env, "verify", "--chain").stdout
+
+
+def test_an_operator_moves_its_log_to_a_newly_deployed_contract(hardhat_node: str, tmp_path: Path):
+    """The redeploy path: deploy, point the log at the new address, forget the old records, anchor again."""
+    env = anchor_env(tmp_path, hardhat_node, tmp_path / "anchor-key.json")
+    tracemark(env, "demo", "--items", "0")
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    env["TRACEMARK_ANCHOR_ADDRESS"] = deploy(env)
+
+    stale = tracemark(env, "verify", "--chain", code=1)
+    assert "recorded as anchor #0, which the chain does not hold" in stale.stderr
+    assert "forgot the anchor records of 1 checkpoints" in tracemark(env, "anchor", "forget").stdout
+    assert tracemark(env, "anchor", "run", "--once").stdout.startswith("anchored checkpoint #")
+    assert "OK" in tracemark(env, "verify", "--chain").stdout
+    kept = tracemark(env, "anchor", "forget", code=2)
+    assert "holds 1 anchors of hardhat.test/log: its records are kept" in kept.stderr
