@@ -21,7 +21,7 @@ class World:
     def __init__(self, ledger: Ledger, start: datetime = NOW - timedelta(days=30)) -> None:
         self.ledger = ledger
         self.clock = start
-        self.parties = {pid: DemoParty(pid, role, country, new_account()) for pid, _, role, country, _ in PARTIES}
+        self.parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in PARTIES}
         self._serial = 0
         for pid, name, role, country, licensed in PARTIES:
             info: dict[str, Any] = {"id": pid, "name": name, "role": role, "country": country,
