@@ -15,10 +15,9 @@ from api.keys import create_api_key
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.demo import run_demo
-from ledger.events import event_bytes
-from ledger.keys import sign
 from tests.adversarial.conftest import DemoLog
 from tests.reliability.processes import api_server
+from tests.support import signed_without_origin
 
 MAKER = "it-beretta"
 
@@ -95,7 +94,6 @@ def test_an_event_naming_no_log_is_refused(demo_log: DemoLog, server: str) -> No
     maker = demo_log.parties[MAKER]
     event = {"type": "mark_firearm", "actor": MAKER, "time": format_time(utc_now()), "item": str(ULID()),
              "marking": _marking("REPLAY-3")}
-    envelope = {"event": event, "signer": maker.account.address, "signature": sign(maker.account, event_bytes(event))}
-    answer = httpx.post(f"{server}/v1/events", headers=demo_log.auth(MAKER), json=envelope)
+    answer = httpx.post(f"{server}/v1/events", headers=demo_log.auth(MAKER), json=signed_without_origin(maker.account, event))
     assert answer.status_code == 409, answer.text
     assert answer.json()["rule"] == "wrong_log"

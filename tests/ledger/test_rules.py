@@ -23,14 +23,13 @@ import ledger.store
 from ledger.codec import format_time
 from ledger.demo import DemoParty
 from ledger.errors import EventInvalid, RuleViolation
-from ledger.events import event_bytes
-from ledger.keys import new_account, sign
+from ledger.keys import new_account
 from ledger.personal import commit
 from ledger.rebuild import snapshot
 from ledger.store import Ledger
 
 from tests.conftest import NOW
-from tests.support import World
+from tests.support import World, signed_without_origin
 
 Envelope = dict[str, Any]
 CASES: list[tuple[str, str, Callable[[World], Envelope]]] = []
@@ -634,8 +633,7 @@ def event_signed_for_another_log(w: World) -> Envelope:
 @refusal("wrong_log")
 def event_naming_no_log(w: World) -> Envelope:
     event = {"type": "mark_firearm", "actor": "it-beretta", "time": format_time(w.tick()), "item": uid(), "marking": w.marking()}
-    account = w.parties["it-beretta"].account
-    return {"event": event, "signer": account.address, "signature": sign(account, event_bytes(event))}
+    return signed_without_origin(w.parties["it-beretta"].account, event)
 
 
 @refusal("time_in_future")
