@@ -25,8 +25,9 @@ from ledger.demo import DemoParty
 from ledger.errors import EventInvalid, RuleViolation
 from ledger.keys import new_account
 from ledger.personal import commit
-from ledger.rebuild import snapshot
+from ledger.rebuild import rebuild, snapshot
 from ledger.store import Ledger
+from ledger.tables import PartyKey
 
 from tests.conftest import NOW
 from tests.support import World, signed_without_origin
@@ -850,3 +851,34 @@ def test_key_rotation_by_the_party_itself(sqlite_ledger: Ledger) -> None:
     w.act("it-beretta", "add_key", party="it-beretta", address=fresh.address)
     w.parties["it-beretta"].account = fresh
     assert sqlite_ledger.item(w.firearm()).marker == "it-beretta"
+
+
+def test_a_revocation_may_move_earlier(sqlite_ledger: Ledger) -> None:
+    w = World(sqlite_ledger)
+    address = w.parties["it-beretta"].account.address
+    w.act("registry", "revoke_key", party="it-beretta", address=address, from_time=format_time(w.clock), reason="reported stolen")
+    earlier = format_time(w.clock - timedelta(days=3))
+    w.act("registry", "revoke_key", party="it-beretta", address=address, from_time=earlier, reason="stolen before that")
+    with sqlite_ledger.reading() as session:
+        assert session.get(PartyKey, address).revoked_from == earlier
+
+
+def test_a_flagged_items_description_may_still_be_corrected(sqlite_ledger: Ledger) -> None:
+    w = World(sqlite_ledger)
+    skin, _ = exported_skin(w)
+    w.act("de-customs", "seize", item=skin, country="DE", place="Frankfurt cargo", reason="tag does not match the skin")
+    w.act("ke-kws", "correct", target_seq=sqlite_ledger.item(skin).marked_seq, reason="measured again",
+          marking={"description": "salted skin, belly width 31 cm"})
+    assert sqlite_ledger.item(skin).facts["description"] == "salted skin, belly width 31 cm"
+
+
+def test_serials_a_correction_replaced_stay_the_items_through_a_rebuild(ledger: Ledger) -> None:
+    w = World(ledger)
+    item = w.firearm(serial="PX4-0001")
+    marked = ledger.item(item).marked_seq
+    for serial in ("PX4-0007", "PX4-0001", "PX4-0009"):  # back to a former serial, then away from it again
+        w.act("it-beretta", "correct", target_seq=marked, reason="misread", marking={"serial": serial})
+    before = state(ledger)
+    assert [(row["serial"], row["uid"]) for row in before[1]["former_serial"]] == [("PX4-0001", item), ("PX4-0007", item)]
+    rebuild(ledger)
+    assert state(ledger) == before
