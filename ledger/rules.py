@@ -271,19 +271,16 @@ class InOwnCountry:
 
 
 class SeizedWhereItIs:
-    """An item in the legal chain is seized in the country where the ledger has it: its holder's,
-    or on its way, the receiver's; a lost or stolen item wherever it turns up. The seizure moves
-    the item to that country, so its release and forfeiture, by the seizing authority alone, are
-    at home too."""
+    """An item at rest is seized in the country where the ledger has it, its holder's. An item on
+    its way (shipped, in transit) or lost or stolen may turn up anywhere, and is seized where it
+    does. The seizure moves the item to that country, so its release and forfeiture, by the
+    seizing authority alone, are at home too."""
 
     def check(self, ctx: Context) -> None:
         item, country = ctx.item, ctx.event.country  # type: ignore[union-attr]
-        if item.status in ("lost", "stolen"):
-            return
-        receiver = ctx.view.party(item.pending_to) if item.pending_to else None
-        if country not in {item.country, receiver.country if receiver else item.country}:
-            raise RuleViolation("wrong_country", f"item {item.uid} is in {item.country}"
-                                                 f"{f' on its way to {receiver.country}' if receiver else ''}, not in {country}")
+        at_rest = item.status == "active" and item.pending_to is None
+        if at_rest and country != item.country:
+            raise RuleViolation("wrong_country", f"item {item.uid} is held in {item.country}, not in {country}")
 
 
 class DisposalAllowed:

@@ -409,13 +409,6 @@ def foreign_customs_seizes_an_item_held_in_germany(w: World) -> Envelope:
 
 
 @refusal("wrong_country")
-def police_seizes_an_item_on_its_way_between_two_other_countries(w: World) -> Envelope:
-    item = w.firearm()
-    w.act("it-beretta", "transfer", item=item, to="de-jagd-schmidt", reference="IT-DE-1")
-    return w.envelope("be-police", "seize", item=item, country="BE", place="Liege", reason="suspicion")
-
-
-@refusal("wrong_country")
 def police_inspects_abroad(w: World) -> Envelope:
     return w.envelope("be-police", "inspect", item=held_by_schmidt(w), country="DE", location="Aachen", direction="inland",
                       verdict="VALID")

@@ -40,9 +40,9 @@ def world(sqlite_ledger: Ledger) -> World:
 
 
 def mark(world: World, **overrides: Any) -> dict[str, Any]:
-    """An unsigned mark_firearm event by it-beretta."""
+    """An unsigned mark_firearm event by it-beretta, for the world's log."""
     return {"type": "mark_firearm", "actor": "it-beretta", "time": format_time(world.tick()), "item": str(ULID()),
-            "marking": world.marking()} | overrides
+            "marking": world.marking(), "origin": world.ledger.origin} | overrides
 
 
 def test_forged_signature_is_refused(world: World) -> None:
