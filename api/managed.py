@@ -54,7 +54,7 @@ def create_managed_key(
     account = new_account()
     event = {"type": "add_key", "actor": actor, "time": format_time(ledger.clock()), "party": party_id,
              "address": account.address}
-    ledger.append(sign_event(authoriser, event))
+    ledger.append(sign_event(authoriser, event, origin=ledger.origin))
     save_keystore(account, path, _passphrase(settings), iterations=iterations)
     return account.address
 

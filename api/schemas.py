@@ -35,7 +35,8 @@ __all__ = [
 MAX_BATCH = 10_000
 
 EXAMPLE_ENVELOPE: dict[str, Any] = {
-    "event": {"type": "receive", "actor": "de-jagd-schmidt", "time": "2026-11-23T10:00:00.000Z", "item": "01JD5Z8Q6Y3K7W2N4R9T0V1X2A"},
+    "event": {"type": "receive", "actor": "de-jagd-schmidt", "time": "2026-11-23T10:00:00.000Z", "item": "01JD5Z8Q6Y3K7W2N4R9T0V1X2A",
+              "origin": "tracemark.local/log"},
     "signer": "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23",
     "signature": "0x" + "ab" * 65,
 }

@@ -18,7 +18,7 @@ from ledger.codec import format_time, parse_time
 from ledger.errors import SignatureError
 from ledger.keys import recover
 from ledger.snapshot import Snapshot, rows_of
-from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT"]
 
@@ -34,6 +34,8 @@ _HOLDERS_PERMIT = (rows_of(Permit)
                    .where(Permit.kind == bindparam("kind"), or_(Permit.exporter.in_(_HOLDERS), Permit.importer.in_(_HOLDERS)))  # type: ignore[attr-defined]
                    .order_by(Permit.issued_seq.desc()).limit(1))  # type: ignore[attr-defined]
 _BY_SERIAL = rows_of(Item).where(Item.serial == bindparam("serial")).limit(5)
+_BY_FORMER_SERIAL = (rows_of(Item).join(FormerSerial, FormerSerial.uid == Item.uid)  # type: ignore[arg-type]
+                     .where(FormerSerial.serial == bindparam("serial"), Item.serial != bindparam("serial")).limit(5))
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     now = format_time(moment)
     findings = _marking_signature(reads, item, entries, code, verifier)
     findings += v.flag_findings(item)
+    if code.uid != item.uid and code.serial is not None:
+        findings += v.serial_findings(item, code.serial)
     findings += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
     custodian, receiver = _holders(reads, item)
     permit = _permit(reads, item, scan, receiver)
@@ -107,7 +111,7 @@ def _find(reads: Snapshot, code: ResolvedCode) -> list[Item]:
         if item is not None:
             return [item]
     if code.serial is not None:
-        return reads.all(Item, _BY_SERIAL, {"serial": code.serial})
+        return [*reads.all(Item, _BY_SERIAL, {"serial": code.serial}), *reads.all(Item, _BY_FORMER_SERIAL, {"serial": code.serial})]
     return []
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import coincurve
 from ulid import ULID
 
+from bench._common import ORIGIN
 from ledger.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.events import event_bytes
-from ledger.keys import LocalAccount, keccak_256, new_account, sign
+from ledger.keys import LocalAccount, keccak_256, new_account
 from ledger.merkle import LEAF_PREFIX
 from ledger.signatures import sign_event
 from ledger.store import Ledger
@@ -41,19 +42,20 @@ def bench_log(settings: Settings, maker: LocalAccount) -> Ledger:
          "licence_valid_from": format_time(now - timedelta(days=10)), "licence_valid_until": format_time(now + timedelta(days=3650))},
     ]
     for info in parties:
-        ledger.append(sign_event(admin, {"type": "register_party", "actor": "registry", "time": format_time(now), "party": info}))
+        ledger.append(sign_event(admin, {"type": "register_party", "actor": "registry", "time": format_time(now), "party": info},
+                                 origin=ledger.origin))
     return ledger
 
 
 def signed_marks(maker: LocalAccount, count: int, prefix: str) -> list[dict[str, Any]]:
-    """`count` signed `mark_firearm` envelopes by `MAKER`, serials `prefix-0000000`..."""
+    """`count` signed `mark_firearm` envelopes by `MAKER` for a benchmark log (`ORIGIN`), serials `prefix-0000000`..."""
     when = format_time(utc_now() - timedelta(minutes=1))
     envelopes = []
     for n in range(count):
         event = {"type": "mark_firearm", "actor": MAKER, "time": when, "item": str(ULID()),
                  "marking": {"maker_code": "BENCH", "serial": f"{prefix}-{n:07d}", "country": "IT", "year": 2026,
                              "make": "Bench", "model": "B1", "category": "B", "calibre": "9x19mm"}}
-        envelopes.append({"event": event, "signer": maker.address, "signature": sign(maker, event_bytes(event))})
+        envelopes.append(sign_event(maker, event, origin=ORIGIN))
     return envelopes
 
 

@@ -153,6 +153,8 @@ def _audit(
                 report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
             _check_in_order(seen, keys, report)
+            if origin is not None and seen.log not in (None, origin):
+                report.findings.append(Finding(seen.seq, f"the event is signed for the log {seen.log!r}, not for {origin!r}"))
             if seen.leaf != seen.stored_leaf:
                 bad_leaves.append(seen.seq)
             for level, index, node in tree.append(seen.leaf)[1:]:
@@ -198,6 +200,7 @@ class _Examined:
     time: str | None
     recorded_at: str
     key_event: bytes | None  # the event bytes when it changes keys (the key history replays it)
+    log: str | None = None  # the origin the event is signed for (none in entries logged before events named it)
 
 
 def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independent checks
@@ -225,7 +228,7 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
         problems.append("event key does not match the event bytes")
     key_event = event_bytes if event.type in _KEY_EVENTS else None
     return _Examined(seq, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,
-                     event.actor, event.time, recorded_at, key_event)
+                     event.actor, event.time, recorded_at, key_event, event.origin)
 
 
 def _examine_chunk(rows: list[tuple]) -> list[_Examined]:

@@ -48,14 +48,17 @@ PARTIES: list[tuple[str, str, str, str, bool]] = [
 
 @dataclass
 class DemoParty:
+    """A demo party acting on the log named `origin`, whose envelopes it signs with `account`."""
+
     id: str
     role: str
     country: str
     account: LocalAccount
+    origin: str
 
     def envelope(self, event_type: str, when: datetime, personal: dict[str, str] | None = None, /, **fields: Any) -> dict[str, Any]:
         event = {"type": event_type, "actor": self.id, "time": format_time(when), **fields}
-        return sign_event(self.account, event, personal)
+        return sign_event(self.account, event, personal, origin=self.origin)
 
 
 @dataclass
@@ -89,7 +92,7 @@ def run_demo(
 ) -> DemoResult:
     """Append the demo data set to an empty log; write the parties' keystores to `keys_dir`."""
     now = now or utc_now()
-    parties = {pid: DemoParty(pid, role, country, new_account()) for pid, _, role, country, _ in PARTIES}
+    parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in PARTIES}
     script = _Script(now - timedelta(days=720))
     _register(script, parties, now)
     result = DemoResult(parties=parties)

@@ -98,6 +98,7 @@ Address = Annotated[str, AfterValidator(_as_value_error(normalise_address)), Fie
 ItemId = Annotated[str, AfterValidator(_as_value_error(_item_id)), Field(min_length=26, max_length=26)]
 Text = Annotated[str, Field(min_length=1, max_length=500, pattern=_VISIBLE)]
 ShortText = Annotated[str, Field(min_length=1, max_length=120, pattern=_VISIBLE)]
+Origin = Annotated[str, Field(min_length=1, max_length=255, pattern=_VISIBLE, description="a log's origin, as its checkpoints name it")]
 
 
 class _Strict(BaseModel):
@@ -128,6 +129,11 @@ class PartyInfo(_Strict):
 class _EventBase(_Strict):
     actor: PartyId = Field(description="the party making the event; its key signs it")
     time: Time = Field(description="when the party says it happened (RFC 3339, with timezone)")
+    origin: Origin | None = Field(
+        default=None,
+        description="the origin of the log the event is for, signed with it so that no other log accepts a copy; "
+                    "a log refuses a new event without its own origin, entries logged without one stay valid",
+    )
 
 
 class RegisterParty(_EventBase):

@@ -7,13 +7,13 @@ and must arrive at the same rows that appends produced one by one.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from ledger import events as ev
 from ledger.diversion import track
 from ledger.keys import normalise_address
 from ledger.rules import View
-from ledger.tables import new_row, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.tables import new_row, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Writer", "apply"]
 
@@ -22,6 +22,7 @@ class Writer(View, Protocol):
     """A View that can also add new rows (changes to fetched rows are tracked by the session)."""
 
     def add(self, row: object) -> None: ...
+    def get(self, table: type, key: object) -> Any: ...
 
 
 def apply(event: ev.Event, seq: int, out: Writer) -> None:
@@ -224,9 +225,21 @@ def _correct(event: ev.Correct, seq: int, out: Writer) -> None:
     assert target is not None and target.item_uid is not None
     item = out.item(target.item_uid)
     assert item is not None
+    former = item.serial
     item.facts = {**item.facts, **event.marking}
     item.serial = item.facts.get("serial", item.serial)
     item.last_seq = seq
+    if item.serial != former:
+        _keep_former_serial(item, former, seq, out)
+
+
+def _keep_former_serial(item: Item, serial: str, seq: int, out: Writer) -> None:
+    """The serial a correction replaced stays the item's: scans of it still find the item."""
+    row = out.get(FormerSerial, (item.marker, serial))
+    if row is None:
+        out.add(new_row(FormerSerial, marker=item.marker, serial=serial, uid=item.uid, corrected_seq=seq))
+    else:  # the item carried it before, then again
+        row.corrected_seq = seq
 
 
 def _item(event: ev.Event, out: Writer) -> Item:

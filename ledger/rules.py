@@ -15,6 +15,7 @@ from typing import Protocol
 from ledger import events as ev
 from ledger.codec import parse_time
 from ledger.errors import RuleViolation
+from ledger.keys import normalise_address
 from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES"]
@@ -23,6 +24,8 @@ FLAGGED = {"lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"}
 TERMINAL = {"destroyed", "deactivated"}
 LICENSED_ROLES = {"manufacturer", "dealer", "importer_exporter"}
 ENFORCEMENT = {"customs", "police"}
+UNIDENTIFYING_FACTS = {"description"}
+"""Marking fields that do not identify an item: the only ones a correction may change once it is flagged."""
 
 
 class View(Protocol):
@@ -151,6 +154,21 @@ class KeyOwnerOrAdmin:
             raise RuleViolation("unknown_key", f"{event.address} is not a key of {event.party}")  # type: ignore[union-attr]
 
 
+class RevocationOnlyEarlier:
+    """A key's revocation stands: revoking it again may only move the start earlier.
+
+    So no one, the party least of all, can lift or postpone a revocation (an admin's, after a
+    key was stolen) by revoking the key again from a later time.
+    """
+
+    def check(self, ctx: Context) -> None:
+        event: ev.RevokeKey = ctx.event  # type: ignore[assignment]
+        key = ctx.view.key(normalise_address(event.address))
+        if key is not None and key.revoked_from is not None and parse_time(event.from_time) >= parse_time(key.revoked_from):
+            raise RuleViolation("revocation_stands", f"key {key.address} is revoked from {key.revoked_from}; "
+                                                     f"a revocation may only move earlier, not to {event.from_time}")
+
+
 # ---------------------------------------------------------------- items
 
 
@@ -239,6 +257,32 @@ class SeizingAuthority:
             raise RuleViolation("not_seizing_authority", f"only {ctx.item.seized_by} may {ctx.event.type} item {ctx.item.uid}")
 
 
+# ---------------------------------------------------------------- countries: customs and police act at home
+
+
+class InOwnCountry:
+    """The country an enforcement event names (where it seizes, inspects or endorses) is the actor's own."""
+
+    def check(self, ctx: Context) -> None:
+        country: str = ctx.event.country  # type: ignore[union-attr]
+        if country != ctx.actor.country:
+            raise RuleViolation("wrong_country", f"{ctx.actor.id} is {ctx.actor.role} of {ctx.actor.country}: "
+                                                 f"it may not {ctx.event.type} in {country}")
+
+
+class SeizedWhereItIs:
+    """An item at rest is seized in the country where the ledger has it, its holder's. An item on
+    its way (shipped, in transit) or lost or stolen may turn up anywhere, and is seized where it
+    does. The seizure moves the item to that country, so its release and forfeiture, by the
+    seizing authority alone, are at home too."""
+
+    def check(self, ctx: Context) -> None:
+        item, country = ctx.item, ctx.event.country  # type: ignore[union-attr]
+        at_rest = item.status == "active" and item.pending_to is None
+        if at_rest and country != item.country:
+            raise RuleViolation("wrong_country", f"item {item.uid} is held in {item.country}, not in {country}")
+
+
 class DisposalAllowed:
     """The custodian destroys or deactivates what it holds, a seizing authority what was forfeited to it."""
 
@@ -320,8 +364,6 @@ class CrossingAllowed:
     def check(self, ctx: Context) -> None:
         event: ev.Export | ev.Import = ctx.event  # type: ignore[assignment]
         item, permit = ctx.item, ctx.permit(event.permit)
-        if event.country != ctx.actor.country:
-            raise RuleViolation("route_country_mismatch", f"{ctx.actor.id} is customs of {ctx.actor.country}, not {event.country}")
         side = permit.export_country if event.type == "export" else permit.import_country
         if event.country != side:
             raise RuleViolation("route_country_mismatch", f"permit {permit.number} is for {event.type} through {side}, not {event.country}")
@@ -380,10 +422,15 @@ class CorrectionAllowed:
 
     @staticmethod
     def _corrected_marking(ctx: Context, target: Entry, fields: dict[str, object]) -> None:
-        """The corrected marking must be as valid as a new one, and its serial still unique per marker."""
+        """The corrected marking must be as valid as a new one, and its serial unique per marker (a
+        serial it replaced stays the item's). A flagged item's identifying facts are evidence: they stay."""
         item = ctx.view.item(target.item_uid)  # type: ignore[arg-type]
         if item is None:
             raise RuleViolation("unknown_item", f"no item {target.item_uid}")
+        changed = sorted(name for name, value in fields.items() if name not in UNIDENTIFYING_FACTS and item.facts.get(name) != value)
+        if item.status in FLAGGED and changed:
+            raise RuleViolation("item_flagged", f"item {item.uid} is {item.status}: its identifying facts "
+                                                f"({', '.join(changed)}) cannot be corrected")
         serial = ev.parse_marking(target.event_type, {**item.facts, **fields}).serial
         existing = ctx.view.item_by_serial(item.marker, serial)
         if existing is not None and existing.uid != item.uid:
@@ -425,24 +472,24 @@ _ITEM_HOLDER = (ActorLicensed(), IsCustodian())
 RULES: dict[str, AllOf] = {
     "register_party": AllOf(ActorRole(("admin", "permit_authority")), CanRegister()),
     "add_key": AllOf(KeyOwnerOrAdmin()),
-    "revoke_key": AllOf(KeyOwnerOrAdmin()),
+    "revoke_key": AllOf(KeyOwnerOrAdmin(), RevocationOnlyEarlier()),
     "mark_firearm": AllOf(ActorRole(("manufacturer",)), ActorLicensed(), ItemIsNew(), SerialUnique()),
     "issue_permit": AllOf(ActorRole(("permit_authority",)), PermitIsNew(), PermitIssuable()),
     "cancel_permit": AllOf(ActorRole(("permit_authority",)), PermitIssuer()),
     "mark_specimen": AllOf(ActorRole(("permit_authority", "importer_exporter")), ActorLicensed(), ItemIsNew(), SerialUnique(), SpecimenPermit()),
     "transfer": AllOf(ItemStatus(("active",)), *_ITEM_HOLDER, NoPendingTransfer(), ReceiverAllowed()),
     "receive": AllOf(ActorLicensed(), PendingForActor()),
-    "export": AllOf(ActorRole(("customs",)), CrossingAllowed()),
-    "import": AllOf(ActorRole(("customs",)), CrossingAllowed()),
+    "export": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed()),
+    "import": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed()),
     "report_lost": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
     "report_stolen": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
     "recover": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("lost", "stolen"))),
-    "seize": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("active", "in_transit", "lost", "stolen"))),
+    "seize": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen")), SeizedWhereItIs()),
     "release": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
     "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
     "destroy": AllOf(DisposalAllowed()),
     "deactivate": AllOf(DisposalAllowed()),
-    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
+    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
     "correct": AllOf(CorrectionAllowed()),
     "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
     "trace_answer": AllOf(AnswersRequest()),

@@ -54,12 +54,18 @@ def _is_genesis(event: ev.Event, address: str, view: View) -> bool:
     )
 
 
-def sign_event(account: LocalAccount, event: dict[str, Any], personal: dict[str, str] | None = None) -> dict[str, Any]:
-    """Client side: the envelope a party posts for `event`, signed over its canonical bytes."""
+def sign_event(account: LocalAccount, event: dict[str, Any], personal: dict[str, str] | None = None, *,
+               origin: str) -> dict[str, Any]:
+    """Client side: the envelope a party posts for `event` to the log named `origin`.
+
+    The origin joins the signed bytes, so the envelope is refused by any other log (`wrong_log`)
+    even where the same key is registered.
+    """
+    bound = {**event, "origin": origin}
     envelope: dict[str, Any] = {
-        "event": event,
+        "event": bound,
         "signer": account.address,
-        "signature": sign(account, ev.event_bytes(event)),
+        "signature": sign(account, ev.event_bytes(bound)),
     }
     if personal is not None:
         envelope["personal"] = personal

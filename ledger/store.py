@@ -301,6 +301,7 @@ class Ledger:
                     continue
                 seq = tree.size
                 try:
+                    self._check_origin(event)
                     self._check_time(event, recorded_at)
                     recovered = None if recoveries is None else recoveries.signer(index)
                     actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at, recovered)
@@ -399,6 +400,12 @@ class Ledger:
             error = exc
         error.index = index
         return _Opened(error=error)
+
+    def _check_origin(self, event: ev.Event) -> None:
+        """A new event names this log in its signed bytes: a copy of another log's event is refused."""
+        if event.origin != self.origin:
+            named = "no log" if event.origin is None else f"the log {event.origin!r}"
+            raise RuleViolation("wrong_log", f"the event is signed for {named}, not for this log {self.origin!r}")
 
     def _check_time(self, event: ev.Event, recorded_at: str) -> None:
         if parse_time(event.time) > parse_time(recorded_at) + MAX_FUTURE_SKEW:

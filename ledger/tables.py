@@ -31,6 +31,7 @@ __all__ = [
     "Party",
     "PartyKey",
     "Item",
+    "FormerSerial",
     "Permit",
     "PermitLineRow",
     "PersonalRecord",
@@ -242,6 +243,18 @@ class Item(SQLModel, table=True):
     updated_at: str
 
 
+class FormerSerial(SQLModel, table=True):
+    """A serial an item was marked with before a correction changed it: still its marker's, and found
+    by a scan of it, so that a re-serialed item cannot vanish from the border check."""
+
+    __tablename__ = "former_serial"
+
+    marker: str = Field(primary_key=True)
+    serial: str = Field(primary_key=True, index=True)
+    uid: str
+    corrected_seq: int = Field(sa_type=BigInteger, description="the correction that replaced this serial")
+
+
 class Permit(SQLModel, table=True):
     __tablename__ = "permit"
 
@@ -307,7 +320,7 @@ Index("ix_entry_item_custody", Entry.__table__.c.item_uid, Entry.__table__.c.seq
 Index("ix_entry_transfer_seq", Entry.__table__.c.seq, sqlite_where=text("event_type = 'transfer'"),
       postgresql_where=text("event_type = 'transfer'"))
 
-PROJECTION_TABLES = (Party, PartyKey, Item, Permit, PermitLineRow)
+PROJECTION_TABLES = (Party, PartyKey, Item, FormerSerial, Permit, PermitLineRow)
 
 
 class Marking(SQLModel, table=True):

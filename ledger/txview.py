@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from ledger.db import insert_rows, one_of, values_param
 
 from ledger.merkle import CompactRange
-from ledger.tables import ITEM_TABLES, Entry, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
+from ledger.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
 
@@ -35,6 +35,11 @@ def _by_uid(table: type, dialect: str) -> Select:
 @cache
 def _uids_by_serial(dialect: str) -> Select:
     return select(Item.uid, Item.serial).where(one_of(Item.serial, "serials", dialect))
+
+
+@cache
+def _former_by_serial(dialect: str) -> Select:
+    return select(FormerSerial.serial, FormerSerial.marker, FormerSerial.uid).where(one_of(FormerSerial.serial, "serials", dialect))
 
 
 class StateCache:
@@ -98,6 +103,8 @@ class TxView:
         self._new_items_by_serial: dict[str, list[Item]] = {}
         self._absent: set[tuple[type, Any]] = set()  # keys a prefetch looked for and did not find
         self._stored_serials: dict[str, list[str]] = {}  # serial -> uids of stored items, from a prefetch
+        self._stored_formers: dict[str, dict[str, str]] = {}  # former serial -> marker -> uid, of stored rows
+        self._new_formers: dict[str, dict[str, str]] = {}  # the same, of this batch's corrections
 
     # ------------------------------------------------------------ prefetching a batch
 
@@ -119,6 +126,14 @@ class TxView:
                 self._stored_serials.setdefault(serial, []).append(uid)
             for serial in wanted_serials:
                 self._stored_serials.setdefault(serial, [])
+            self._load_formers(wanted_serials)
+
+    def _load_formers(self, serials: set[str]) -> None:
+        dialect = self.session.get_bind().dialect.name
+        for serial in serials:
+            self._stored_formers.setdefault(serial, {})
+        for serial, marker, uid in self.session.execute(_former_by_serial(dialect), {"serials": values_param(serials, dialect)}):
+            self._stored_formers[serial][marker] = uid
 
     def _load(self, table: type, uids: set[str]) -> set[str]:
         dialect = self.session.get_bind().dialect.name
@@ -166,10 +181,14 @@ class TxView:
     # ------------------------------------------------------------ lookups by query
 
     def item_by_serial(self, marker: str, serial: str) -> Item | None:
+        """The item `marker` marked with `serial`, now or before a correction changed it."""
         for item in self.items_with_serial(serial):
             if item.marker == marker:
                 return item
-        return None
+        if serial not in self._stored_formers:
+            self._load_formers({serial})
+        uid = self._new_formers.get(serial, {}).get(marker) or self._stored_formers[serial].get(marker)
+        return None if uid is None else self.item(uid)
 
     def items_with_serial(self, serial: str) -> list[Item]:
         uids = self._stored_serials.get(serial)
@@ -208,6 +227,8 @@ class TxView:
         self.new[(type(row), identity_of(type(row))(values))] = row
         if isinstance(row, Item):
             self._new_items_by_serial.setdefault(values["serial"], []).append(row)
+        elif isinstance(row, FormerSerial):
+            self._new_formers.setdefault(values["serial"], {})[values["marker"]] = values["uid"]
 
     def write(self) -> None:
         """Insert the new rows with one executemany per table, then flush the changed stored rows.
@@ -232,6 +253,10 @@ class TxView:
         self.cache.keep_new(self.new)
         for serial, items in self._new_items_by_serial.items():
             self._stored_serials.setdefault(serial, []).extend(item.uid for item in items)
+        for serial, markers in self._new_formers.items():
+            if serial in self._stored_formers:  # else read, with these rows, when first wanted
+                self._stored_formers[serial].update(markers)
         self.new.clear()
         self._new_items_by_serial.clear()
+        self._new_formers.clear()
         self._absent.clear()

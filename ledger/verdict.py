@@ -27,6 +27,7 @@ __all__ = [
     "signature_findings",
     "flag_findings",
     "marking_findings",
+    "serial_findings",
     "custody_findings",
     "licence_findings",
     "permit_findings",
@@ -153,6 +154,13 @@ def marking_findings(item: Item, serial: str | None = None, species: str | None 
     if quantity is not None and _decimal(quantity) != _decimal(item.facts.get("quantity", "1")):
         found.append(Finding("MARKING_MISMATCH", f"declared quantity {quantity!r} but the marking says {item.facts.get('quantity', '1')}"))
     return found
+
+
+def serial_findings(item: Item, scanned: str) -> list[Finding]:
+    """A typed serial the item carried before a correction finds the item, and says so: a note, no verdict."""
+    if scanned == item.serial:
+        return []
+    return [Finding("SERIAL_CORRECTED", f"serial {scanned} of {item.marker} was corrected to {item.serial}: the item is {item.uid}")]
 
 
 def custody_findings(item: Item, destination: str | None, country: str, direction: str) -> list[Finding]:

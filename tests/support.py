@@ -9,10 +9,16 @@ from ulid import ULID
 
 from ledger.codec import format_time
 from ledger.demo import PARTIES, DemoParty
-from ledger.keys import new_account
+from ledger.events import event_bytes
+from ledger.keys import LocalAccount, new_account, sign
 from ledger.store import Ledger, Receipt
 
 from tests.conftest import NOW
+
+
+def signed_without_origin(account: LocalAccount, event: dict[str, Any]) -> dict[str, Any]:
+    """An envelope as parties signed them before events named their log: no origin in the signed bytes."""
+    return {"event": event, "signer": account.address, "signature": sign(account, event_bytes(event))}
 
 
 class World:
@@ -21,7 +27,7 @@ class World:
     def __init__(self, ledger: Ledger, start: datetime = NOW - timedelta(days=30)) -> None:
         self.ledger = ledger
         self.clock = start
-        self.parties = {pid: DemoParty(pid, role, country, new_account()) for pid, _, role, country, _ in PARTIES}
+        self.parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in PARTIES}
         self._serial = 0
         for pid, name, role, country, licensed in PARTIES:
             info: dict[str, Any] = {"id": pid, "name": name, "role": role, "country": country,

@@ -68,5 +68,5 @@ def seize(body: SeizeRequest, request: Request, ledger: LedgerDep, settings: Set
         raise Forbidden(f"{caller.id} has no managed key: sign the seizure with your own key and POST /v1/events")
     event = {"type": "seize", "actor": caller.id, "time": format_time(ledger.clock()), "item": body.item,
              "country": body.country, "place": body.place, "reason": body.reason}
-    receipt = ledger.append(sign_event(account, event))
+    receipt = ledger.append(sign_event(account, event, origin=ledger.origin))
     return SeizeOut(seq=receipt.seq, leaf_hash=receipt.leaf_hash.hex())

@@ -104,7 +104,7 @@ async def _record(ledger: Ledger, request: Request, caller: Party, body: ScanReq
             return Recorded(recorded=False, detail=f"{caller.id} has no managed key and sent no signed inspect event"), None
         event = {"type": "inspect", "actor": caller.id, "time": now, "item": judgement.item.uid, "country": body.country,
                  "location": body.location, "direction": body.direction, "verdict": judgement.verdict}
-        envelope, signed_by = Envelope.model_validate(sign_event(account, event)), "server"
+        envelope, signed_by = Envelope.model_validate(sign_event(account, event, origin=ledger.origin)), "server"
     try:
         receipt, attestation = await ledger.append_attested_async(envelope, prove=history)
     except LedgerError as exc:

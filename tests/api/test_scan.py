@@ -151,7 +151,7 @@ def test_custody_mismatch_when_the_item_is_not_travelling_through_this_country(c
 
 def test_licence_invalid_when_the_holders_licence_has_lapsed(client, world, auth):
     account = new_account()
-    world.parties["de-lapsed"] = DemoParty("de-lapsed", "dealer", "DE", account)
+    world.parties["de-lapsed"] = DemoParty("de-lapsed", "dealer", "DE", account, world.ledger.origin)
     world.act("registry", "register_party", party={
         "id": "de-lapsed", "name": "Lapsed Licence GmbH", "role": "dealer", "country": "DE", "addresses": [account.address],
         "licence_number": "DE-OLD-1", "licence_valid_from": format_time(NOW - timedelta(days=400)),

@@ -85,7 +85,7 @@ def test_worker_anchors_a_demo_log_and_verify_chain_catches_a_rewrite(hardhat_no
     ledger.append(sign_event(registry, {
         "type": "register_party", "actor": "registry", "time": format_time(utc_now() - timedelta(seconds=1)),
         "party": {"id": "nl-douane", "name": "Douane Nederland", "role": "customs", "country": "NL",
-                  "addresses": [Account.create().address]}}))
+                  "addresses": [Account.create().address]}}, origin=ledger.origin))
     second = tracemark(env, "anchor", "run", "--once", "--every-entries", "1").stdout
     assert second.startswith("anchored checkpoint #")
     later_gas = int(re.search(r"gas (\d+)", second).group(1))

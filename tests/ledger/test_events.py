@@ -273,7 +273,7 @@ def test_floats_never_enter_signed_bytes() -> None:
     with pytest.raises(EventInvalid, match="floats"):
         ev.event_bytes(raw)
     with pytest.raises(EventInvalid, match="floats"):
-        sign_event(new_account(), raw)
+        sign_event(new_account(), raw, origin="test.tracemark.local/log")
 
 
 def test_naive_datetime_cannot_be_formatted_into_an_event() -> None:

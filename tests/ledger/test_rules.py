@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,11 +25,12 @@ from ledger.demo import DemoParty
 from ledger.errors import EventInvalid, RuleViolation
 from ledger.keys import new_account
 from ledger.personal import commit
-from ledger.rebuild import snapshot
+from ledger.rebuild import rebuild, snapshot
 from ledger.store import Ledger
+from ledger.tables import PartyKey
 
 from tests.conftest import NOW
-from tests.support import World
+from tests.support import World, signed_without_origin
 
 Envelope = dict[str, Any]
 CASES: list[tuple[str, str, Callable[[World], Envelope]]] = []
@@ -51,7 +53,7 @@ def state(ledger: Ledger) -> tuple[int, dict[str, list[dict[str, Any]]]]:
 
 def new_party(w: World, pid: str, role: str, country: str, licence: tuple[int, int] | None = None) -> str:
     """Register an extra party; `licence` is its validity in days relative to NOW."""
-    w.parties[pid] = DemoParty(pid, role, country, new_account())
+    w.parties[pid] = DemoParty(pid, role, country, new_account(), w.ledger.origin)
     info: dict[str, Any] = {"id": pid, "name": pid, "role": role, "country": country, "addresses": [w.parties[pid].account.address]}
     if licence is not None:
         info |= {"licence_number": f"LIC-{pid}", "licence_valid_from": format_time(NOW + timedelta(days=licence[0])),
@@ -67,7 +69,8 @@ def held_by_schmidt(w: World) -> str:
 
 
 def seized_by_be_police(w: World) -> str:
-    uid = held_by_schmidt(w)
+    uid = w.firearm()
+    w.ship(uid, "it-beretta", "be-armurerie")
     w.act("be-police", "seize", item=uid, country="BE", place="Liege", reason="vehicle search")
     return uid
 
@@ -144,7 +147,7 @@ def exporter_sells_a_specimen_to_a_private_owner(w: World) -> Envelope:
 
 @refusal("actor_role")
 def police_registers_a_party(w: World) -> Envelope:
-    new = DemoParty("de-waffen-neu", "dealer", "DE", new_account())
+    new = DemoParty("de-waffen-neu", "dealer", "DE", new_account(), w.ledger.origin)
     w.parties[new.id] = new
     return w.envelope("de-police", "register_party", party={"id": new.id, "name": "Neu", "role": "dealer", "country": "DE",
                                                              "addresses": [new.account.address]})
@@ -234,6 +237,25 @@ def permit_naming_an_unregistered_importer(w: World) -> Envelope:
 def revoking_a_key_the_party_does_not_have(w: World) -> Envelope:
     return w.envelope("registry", "revoke_key", party="it-beretta", address=w.parties["at-glock"].account.address,
                       from_time=format_time(NOW - timedelta(days=1)), reason="mix-up")
+
+
+@refusal("revocation_stands")
+def party_postpones_the_admins_revocation_with_its_second_key(w: World) -> Envelope:
+    first = w.parties["it-beretta"]
+    second = replace(first, account=new_account())
+    w.act("it-beretta", "add_key", party="it-beretta", address=second.account.address)
+    w.act("registry", "revoke_key", party="it-beretta", address=first.account.address,
+          from_time=format_time(w.clock - timedelta(days=1)), reason="reported stolen")
+    return second.envelope("revoke_key", w.tick(), party="it-beretta", address=first.account.address,
+                           from_time="2199-01-01T00:00:00Z", reason="found again")
+
+
+@refusal("revocation_stands")
+def admin_revokes_a_revoked_key_again_from_the_same_time(w: World) -> Envelope:
+    revoked = dict(party="it-beretta", address=w.parties["it-beretta"].account.address,
+                   from_time=format_time(w.clock), reason="reported stolen")
+    w.act("registry", "revoke_key", **revoked)
+    return w.envelope("registry", "revoke_key", **revoked | {"reason": "again"})
 
 
 # ---------------------------------------------------------------- items
@@ -376,6 +398,22 @@ def customs_forfeits_what_police_seized(w: World) -> Envelope:
     return w.envelope("de-customs", "forfeit", item=seized_by_be_police(w), reason="not theirs")
 
 
+@refusal("wrong_country")
+def foreign_customs_seizes_naming_the_items_country(w: World) -> Envelope:
+    return w.envelope("ke-customs", "seize", item=held_by_schmidt(w), country="DE", place="Frankfurt", reason="suspicion")
+
+
+@refusal("wrong_country")
+def foreign_customs_seizes_an_item_held_in_germany(w: World) -> Envelope:
+    return w.envelope("ke-customs", "seize", item=held_by_schmidt(w), country="KE", place="JKIA", reason="suspicion")
+
+
+@refusal("wrong_country")
+def police_inspects_abroad(w: World) -> Envelope:
+    return w.envelope("be-police", "inspect", item=held_by_schmidt(w), country="DE", location="Aachen", direction="inland",
+                      verdict="VALID")
+
+
 # ---------------------------------------------------------------- permits
 
 
@@ -473,7 +511,7 @@ def firearm_exported_under_a_cites_permit(w: World) -> Envelope:
     return w.envelope("ke-customs", "export", item=item, permit=permit, line=1, quantity="1", country="KE", location="JKIA")
 
 
-@refusal("route_country_mismatch")
+@refusal("wrong_country")
 def customs_endorses_in_another_country(w: World) -> Envelope:
     permit = w.issue_permit()
     skin = w.specimen(permit)
@@ -556,6 +594,40 @@ def correction_to_a_serial_already_used(w: World) -> Envelope:
     item = w.firearm(serial="PX4-0002")
     return w.envelope("it-beretta", "correct", target_seq=w.ledger.item(item).marked_seq, reason="typo",
                       marking={"serial": "PX4-0001"})
+
+
+@refusal("serial_not_unique")
+def marking_reuses_a_corrected_serial(w: World) -> Envelope:
+    item = w.firearm(serial="PX4-0001")
+    w.act("it-beretta", "correct", target_seq=w.ledger.item(item).marked_seq, reason="misread", marking={"serial": "PX4-0007"})
+    return w.envelope("it-beretta", "mark_firearm", item=uid(), marking=w.marking(serial="PX4-0001"))
+
+
+@refusal("item_flagged")
+def maker_reserials_a_seized_pistol(w: World) -> Envelope:
+    item = seized_by_be_police(w)
+    return w.envelope("it-beretta", "correct", target_seq=w.ledger.item(item).marked_seq, reason="typo",
+                      marking={"serial": "PX4-CLEAN-1"})
+
+
+@refusal("item_flagged")
+def admin_changes_the_model_of_a_stolen_pistol(w: World) -> Envelope:
+    item = held_by_schmidt(w)
+    w.act("de-jagd-schmidt", "report_stolen", item=item, place="shop", details="burglary")
+    return w.envelope("registry", "correct", target_seq=w.ledger.item(item).marked_seq, reason="court order",
+                      marking={"model": "92FS"})
+
+
+@refusal("wrong_log")
+def event_signed_for_another_log(w: World) -> Envelope:
+    other = replace(w.parties["it-beretta"], origin="other.tracemark.local/log")
+    return other.envelope("mark_firearm", w.tick(), item=uid(), marking=w.marking())
+
+
+@refusal("wrong_log")
+def event_naming_no_log(w: World) -> Envelope:
+    event = {"type": "mark_firearm", "actor": "it-beretta", "time": format_time(w.tick()), "item": uid(), "marking": w.marking()}
+    return signed_without_origin(w.parties["it-beretta"].account, event)
 
 
 @refusal("time_in_future")
@@ -667,7 +739,6 @@ def test_correction_of_a_marking_updates_the_item_but_not_history(sqlite_ledger:
     assert (corrected.serial, corrected.facts["serial"], corrected.facts["model"]) == ("PX4-0007", "PX4-0007", "92FS")
     assert corrected.last_seq == receipt.seq
     assert sqlite_ledger.entries(marked, marked + 1)[0].event == original
-    w.firearm(serial="PX4-0001")  # the old serial is free again
 
 
 def test_admin_may_correct_any_entry(sqlite_ledger: Ledger) -> None:
@@ -773,3 +844,34 @@ def test_key_rotation_by_the_party_itself(sqlite_ledger: Ledger) -> None:
     w.act("it-beretta", "add_key", party="it-beretta", address=fresh.address)
     w.parties["it-beretta"].account = fresh
     assert sqlite_ledger.item(w.firearm()).marker == "it-beretta"
+
+
+def test_a_revocation_may_move_earlier(sqlite_ledger: Ledger) -> None:
+    w = World(sqlite_ledger)
+    address = w.parties["it-beretta"].account.address
+    w.act("registry", "revoke_key", party="it-beretta", address=address, from_time=format_time(w.clock), reason="reported stolen")
+    earlier = format_time(w.clock - timedelta(days=3))
+    w.act("registry", "revoke_key", party="it-beretta", address=address, from_time=earlier, reason="stolen before that")
+    with sqlite_ledger.reading() as session:
+        assert session.get(PartyKey, address).revoked_from == earlier
+
+
+def test_a_flagged_items_description_may_still_be_corrected(sqlite_ledger: Ledger) -> None:
+    w = World(sqlite_ledger)
+    skin, _ = exported_skin(w)
+    w.act("de-customs", "seize", item=skin, country="DE", place="Frankfurt cargo", reason="tag does not match the skin")
+    w.act("ke-kws", "correct", target_seq=sqlite_ledger.item(skin).marked_seq, reason="measured again",
+          marking={"description": "salted skin, belly width 31 cm"})
+    assert sqlite_ledger.item(skin).facts["description"] == "salted skin, belly width 31 cm"
+
+
+def test_serials_a_correction_replaced_stay_the_items_through_a_rebuild(ledger: Ledger) -> None:
+    w = World(ledger)
+    item = w.firearm(serial="PX4-0001")
+    marked = ledger.item(item).marked_seq
+    for serial in ("PX4-0007", "PX4-0001", "PX4-0009"):  # back to a former serial, then away from it again
+        w.act("it-beretta", "correct", target_seq=marked, reason="misread", marking={"serial": serial})
+    before = state(ledger)
+    assert sorted((row["serial"], row["uid"]) for row in before[1]["former_serial"]) == [("PX4-0001", item), ("PX4-0007", item)]
+    rebuild(ledger)
+    assert state(ledger) == before

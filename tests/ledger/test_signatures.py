@@ -40,13 +40,13 @@ def world(sqlite_ledger: Ledger) -> World:
 
 
 def mark(world: World, **overrides: Any) -> dict[str, Any]:
-    """An unsigned mark_firearm event by it-beretta."""
+    """An unsigned mark_firearm event by it-beretta, for the world's log."""
     return {"type": "mark_firearm", "actor": "it-beretta", "time": format_time(world.tick()), "item": str(ULID()),
-            "marking": world.marking()} | overrides
+            "marking": world.marking(), "origin": world.ledger.origin} | overrides
 
 
 def test_forged_signature_is_refused(world: World) -> None:
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     signature = bytearray.fromhex(envelope["signature"][2:])
     signature[10] ^= 0x01
     error = refused(world.ledger, envelope | {"signature": "0x" + signature.hex()})
@@ -55,37 +55,37 @@ def test_forged_signature_is_refused(world: World) -> None:
 
 @pytest.mark.parametrize("signature", ["0x" + "00" * 65, "0x1234", "0x123", "not hex", "0x" + "ff" * 64 + "1b"])
 def test_garbage_signature_is_refused(world: World, signature: str) -> None:
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     assert refused(world.ledger, envelope | {"signature": signature}).code == "signature_invalid"
 
 
 @pytest.mark.parametrize("padding", [lambda s: s + "\n", lambda s: s + " ", lambda s: s[:40] + " " + s[40:], lambda s: s[:40] + "\n" + s[40:]])
 def test_valid_signature_padded_with_whitespace_is_refused(world: World, padding) -> None:  # noqa: ANN001
     """bytes.fromhex skips whitespace: such a signature recovers, but would put raw newlines into entry bytes."""
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     signature = padding(envelope["signature"])
     assert refused(world.ledger, envelope | {"signature": signature}).code == "signature_invalid"
 
 
 def test_signature_by_another_partys_key_is_refused(world: World) -> None:
-    envelope = sign_event(world.parties["at-glock"].account, mark(world))  # Glock's key, Beretta named as actor
+    envelope = sign_event(world.parties["at-glock"].account, mark(world), origin=world.ledger.origin)  # Glock's key, Beretta named as actor
     error = refused(world.ledger, envelope)
     assert error.code == "wrong_key" and "at-glock" in error.detail
 
 
 def test_signature_by_an_unknown_key_is_refused(world: World) -> None:
-    error = refused(world.ledger, sign_event(new_account(), mark(world)))
+    error = refused(world.ledger, sign_event(new_account(), mark(world), origin=world.ledger.origin))
     assert error.code == "unknown_key"
 
 
 def test_signer_field_must_name_the_key_that_signed(world: World) -> None:
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     error = refused(world.ledger, envelope | {"signer": world.parties["at-glock"].account.address})
     assert error.code == "signature_invalid" and "named signer" in error.detail
 
 
 def test_signature_replayed_on_a_different_event_is_refused(world: World) -> None:
-    original = sign_event(world.parties["it-beretta"].account, mark(world))
+    original = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     world.ledger.append(original)
     other = mark(world)
     error = refused(world.ledger, {"event": other, "signer": original["signer"], "signature": original["signature"]})
@@ -93,7 +93,7 @@ def test_signature_replayed_on_a_different_event_is_refused(world: World) -> Non
 
 
 def test_resent_event_returns_the_original_receipt_and_appends_nothing(world: World) -> None:
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     first = world.ledger.append(envelope)
     before = state(world.ledger)
     again = world.ledger.append(envelope)
@@ -103,7 +103,7 @@ def test_resent_event_returns_the_original_receipt_and_appends_nothing(world: Wo
 
 
 def test_same_event_twice_in_one_batch_is_appended_once(world: World) -> None:
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     size = world.ledger.size()
     first, second = world.ledger.append_batch([envelope, envelope])
     assert second.seq == first.seq == size and second.duplicate
@@ -113,7 +113,7 @@ def test_same_event_twice_in_one_batch_is_appended_once(world: World) -> None:
 def test_malleated_signature_of_a_logged_event_is_a_duplicate(world: World) -> None:
     """secp256k1 (r, s) and (r, n - s) both verify: the copy must not become a second entry."""
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-    envelope = sign_event(world.parties["it-beretta"].account, mark(world))
+    envelope = sign_event(world.parties["it-beretta"].account, mark(world), origin=world.ledger.origin)
     first = world.ledger.append(envelope)
     raw = bytes.fromhex(envelope["signature"][2:])
     r, s, v = raw[:32], int.from_bytes(raw[32:64], "big"), raw[64]
@@ -133,18 +133,18 @@ def test_revoked_key_signs_nothing_from_its_revocation_on(sqlite_ledger: Ledger)
               from_time=format_time(revoked_from), reason="laptop stolen")
 
     # Before the revocation time, and recorded before it: still accepted.
-    accepted = sqlite_ledger.append(sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=13)))))
+    accepted = sqlite_ledger.append(sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=13))), origin=world.ledger.origin))
     assert not accepted.duplicate
 
     clock["now"] = NOW - timedelta(days=5)
-    after = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=6)))))
+    after = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=6))), origin=world.ledger.origin))
     assert after.code == "key_revoked"
-    backdated = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=14)))))
+    backdated = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=14))), origin=world.ledger.origin))
     assert backdated.code == "key_revoked"
 
     fresh = new_account()
     world.act("registry", "add_key", party="it-beretta", address=fresh.address)
-    assert not sqlite_ledger.append(sign_event(fresh, mark(world, time=format_time(NOW - timedelta(days=6))))).duplicate
+    assert not sqlite_ledger.append(sign_event(fresh, mark(world, time=format_time(NOW - timedelta(days=6))), origin=world.ledger.origin)).duplicate
 
     # The entries the key signed while it was live still verify.
     sqlite_ledger.checkpoint()

@@ -54,7 +54,7 @@ def _bad_batches(w: World) -> list[tuple[list[dict[str, Any]], int, type[LedgerE
     """Batches of good marks with one refused event: (batch, index of the refused one, its error)."""
     good = [w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(3)]
     dealer_marks = w.envelope("de-jagd-schmidt", "mark_firearm", item=str(ULID()), marking=w.marking())
-    unknown_key = sign_event(new_account(), good[0]["event"] | {"item": str(ULID())})
+    unknown_key = sign_event(new_account(), good[0]["event"] | {"item": str(ULID())}, origin=w.ledger.origin)
     malformed = w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking() | {"country": "XX"})
     return [(good + [dealer_marks] + good[:1], 3, RuleViolation), (good + [unknown_key], 3, SignatureError),
             (good[:2] + [malformed], 2, EventInvalid), ([dealer_marks] + good, 0, RuleViolation)]

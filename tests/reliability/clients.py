@@ -25,7 +25,7 @@ DEALER = "de-jagd-schmidt"
 
 def party(parties: dict[str, Any], party_id: str) -> DemoParty:
     role, country = next((role, country) for pid, _, role, country, _ in PARTIES if pid == party_id)
-    return DemoParty(party_id, role, country, Account.from_key(parties[party_id]["key"]))
+    return DemoParty(party_id, role, country, Account.from_key(parties[party_id]["key"]), parties[party_id]["origin"])
 
 
 def shipments(maker: DemoParty, tag: str, count: int) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ def demo_parties(settings: Settings) -> DemoResult:
 def party_file(settings: Settings, result: DemoResult, path: Path) -> Path:
     """Each demo party's private key and a fresh API key, for client processes."""
     ledger = init_log(settings)
-    parties = {pid: {"key": p.account.key.hex(), "token": create_api_key(ledger, pid, "reliability").token}
+    parties = {pid: {"key": p.account.key.hex(), "origin": p.origin, "token": create_api_key(ledger, pid, "reliability").token}
                for pid, p in result.parties.items()}
     ledger.db.dispose()
     path.write_text(json.dumps(parties))

@@ -23,7 +23,8 @@ ENFORCEMENT = {"de-customs", "de-police"}
 
 
 def allowed(event_type: str, party: str) -> bool:
-    """What the rules let each caller do to a fresh item marked by it-beretta (or by itself, for a maker)."""
+    """What the rules let each caller do to a fresh item marked by it-beretta (or by itself, for a maker),
+    held by a German dealer for a seizure."""
     return {"mark_firearm": party in ("it-beretta", "at-glock"), "seize": party in ENFORCEMENT,
             "inspect": party in ENFORCEMENT, "transfer": party in ("it-beretta", "at-glock")}[event_type]
 
@@ -33,6 +34,8 @@ def envelope(world: World, event_type: str, actor: str) -> dict:
     if event_type == "mark_firearm":
         return world.envelope(actor, "mark_firearm", item=str(ULID()), marking=world.marking(maker))
     uid = world.firearm(maker)
+    if event_type == "seize":  # customs and police seize at home: what is held in Germany
+        world.ship(uid, maker, "de-jagd-schmidt")
     fields = {"seize": dict(country="DE", place="FRA", reason="no papers"),
               "inspect": dict(country="DE", location="FRA", direction="import", verdict="GENUINE"),
               "transfer": dict(to="de-jagd-schmidt", reference="R-1")}[event_type]
