@@ -18,8 +18,8 @@ from typing import Annotated, ParamSpec, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from api.credentials import request_caller
 from api.errors import Forbidden
-from api.keys import authenticate
 from ledger.config import Settings
 from ledger.store import Ledger
 from ledger.tables import Party
@@ -46,9 +46,9 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_caller(request: Request, ledger: LedgerDep, _: Annotated[object, Depends(bearer)] = None) -> Party:
+async def get_caller(request: Request, _: Annotated[object, Depends(bearer)] = None) -> Party:
     """The party whose API key signs this request (the `bearer` scheme documents it in OpenAPI)."""
-    return authenticate(ledger, request.headers.get("authorization"))
+    return request_caller(request)
 
 
 CallerDep = Annotated[Party, Depends(get_caller)]
@@ -65,7 +65,7 @@ def require(*roles: str) -> Callable[[Party], Party]:
 
 def caller_in(request: Request, roles: tuple[str, ...]) -> Party:
     """The calling party, admitted only in `roles`: `require` for a route that takes the request alone (api.lean)."""
-    return _admitted(authenticate(request.app.state.ledger, request.headers.get("authorization")), roles)
+    return _admitted(request_caller(request), roles)
 
 
 def _admitted(caller: Party, roles: tuple[str, ...]) -> Party:
