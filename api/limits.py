@@ -12,6 +12,7 @@ The depth is judged on the raw bytes in linear time (`nests_deeper`), so no pars
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import accumulate, count
 from operator import sub
@@ -45,13 +46,17 @@ _NOT_BRACKETS_OR_QUOTES = bytes(sorted(set(range(256)) - set(b'[]{}"')))
 def nests_deeper(body: bytes, bound: int) -> bool:
     """Whether any bracket of `body` outside JSON strings nests deeper than `bound`: in linear time,
     by bytes methods that run in C, without recursion. Unclosed brackets count, as a recursive
-    parser descends into them before failing. A body with NUL bytes (JSON in UTF-16 or UTF-32,
-    which the JSON parsers accept) has every bracket counted: its quotes are not single bytes.
+    parser descends into them before failing. A body with NUL bytes is JSON in UTF-16 or UTF-32
+    (which the JSON parsers accept) or no JSON at all: it is judged as UTF-8, as they would read it.
     """
     if body.count(b"[") + body.count(b"{") <= bound:
         return False
-    brackets = body if b"\x00" in body else _outside_strings(body)
-    marks = brackets.translate(_MARKS, _NOT_BRACKETS)
+    if b"\x00" in body:
+        try:
+            body = body.decode(json.detect_encoding(body), "surrogatepass").encode("utf-8", "surrogatepass")
+        except UnicodeError:  # the parsers refuse it before reading a bracket
+            return False
+    marks = _outside_strings(body).translate(_MARKS, _NOT_BRACKETS)
     if marks.count(_OPEN) <= bound:
         return False
     # after i marks, o of them opening, the depth is o - (i - o) = (the sum of the first i marks) - i

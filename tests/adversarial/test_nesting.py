@@ -68,8 +68,12 @@ def test_the_bound_is_exact_and_a_body_within_it_reaches_the_route(server: str, 
 
 def test_deep_json_in_utf16_is_refused_too(server: str, demo_log: DemoLog):
     """The JSON parsers read UTF-16 bodies: their nesting is judged as well."""
-    body = ("[" * 5000).encode("utf-16")
-    assert_too_deep(httpx.post(server + "/v1/events", content=body, headers={**demo_log.auth("registry"), "content-type": "application/json"}))
+    headers = {**demo_log.auth("registry"), "content-type": "application/json"}
+    assert_too_deep(httpx.post(server + "/v1/events", content=("[" * 5000).encode("utf-16"), headers=headers))
+    # found by test_fuzz: closers inside a UTF-16 string must not hide the depth after it
+    hidden = '{"' + "]" * 100 + '": ' + "[" * 100 + "]" * 100 + "}"
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        assert_too_deep(httpx.post(server + "/v1/events", content=hidden.encode(encoding), headers=headers))
 
 
 def test_the_recursion_limit_is_the_default_once_the_server_has_imported_everything():
