@@ -25,6 +25,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPBearer
 from starlette.routing import BaseRoute
 
+from api.credentials import request_caller
 from api.deps import run_reads
 from api.errors import Forbidden, Unauthorized
 from api.keys import authenticate
@@ -216,13 +217,13 @@ def admit(request: Request) -> Admission:
     access = _access(request)
     if access.anonymous:
         return Admission(None)
-    credential = request.headers.get("authorization")
-    if credential is None and access.cookie:
+    if access.cookie and "authorization" not in request.headers:
         cookie = request.cookies.get(COOKIE)
         if cookie is None:
             raise Unauthorized("sign in at /investigations/login with an API key")
-        credential = f"Bearer {cookie}"
-    caller = authenticate(request.app.state.ledger, credential)
+        caller = authenticate(request.app.state.ledger, f"Bearer {cookie}")
+    else:
+        caller = request_caller(request)
     return Admission(caller, admits(access, caller))
 
 

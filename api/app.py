@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import access, lean
 from api.codes import MarkingVerifier
+from api.credentials import Credentials
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
@@ -52,6 +53,7 @@ def create_app(
 
     `marking_verifier` checks a QR code's printed facts and signature (scanner.payload plugs in here).
     `rate_limits` default to $TRACEMARK_RATE_LIMIT_WRITES / $TRACEMARK_RATE_LIMIT_SCANS (api.ratelimit).
+    `max_body` caps every route's body (api.limits has each route's own cap).
     """
     ledger = ledger if ledger is not None else open_ledger(settings)
     app = FastAPI(
@@ -71,6 +73,7 @@ def create_app(
     access.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body)
     app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
+    app.add_middleware(Credentials, ledger=ledger)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app
 

@@ -100,16 +100,24 @@ def serve(
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
                                              help="log a line per request (off behind a proxy that logs them already)")] = True,
 ) -> None:
-    """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys."""
+    """Run the HTTP API (uvicorn); on a demo log, first hand out the demo parties' API keys.
+
+    A connection whose request headers are not complete in $TRACEMARK_HEADER_TIMEOUT seconds (default 10) is closed.
+    """
     import uvicorn
 
     from api.app import create_app, freeze_startup_heap
     from api.demo_keys import api_keys_path, seed_demo_api_keys
+    from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
     from ledger.config import init_log
     from ledger.demo import DEMO_PASSPHRASE
     from scanner.claims import marking_verifier
     from scanner.markings import issue_demo_labels
 
+    try:
+        header_timeout()
+    except HeaderTimeoutConfigError as exc:
+        raise fail(str(exc)) from exc
     settings = settings_from(db, home)
     ledger = init_log(settings)
     keys_file = api_keys_path(settings)
@@ -127,11 +135,11 @@ def serve(
         ledger.db.dispose()  # the workers open their own connections
         os.environ.update(TRACEMARK_DB=settings.db_url, TRACEMARK_HOME=str(settings.home), TRACEMARK_ORIGIN=settings.origin)
         _serve_workers(uvicorn.Config("api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                                      log_level="info", access_log=access_log))
+                                      http=HeaderTimeoutProtocol, log_level="info", access_log=access_log))
         return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
     freeze_startup_heap()
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+    uvicorn.run(app, host=host, port=port, http=HeaderTimeoutProtocol, log_level="info", access_log=access_log)
 
 
 def _serve_workers(config: uvicorn.Config) -> None:

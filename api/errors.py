@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "Unauthorized", "Forbidden", "BodyTooLarge", "KeyNotFound"]
+__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
 
 
 class ApiError(Exception):
@@ -23,6 +23,13 @@ class Unauthorized(ApiError):
     slug = "unauthorized"
 
 
+class DuplicateCredentials(ApiError):
+    """More than one `Authorization` header: which one counts would be a guess, so none does."""
+
+    status = 400
+    slug = "duplicate-credentials"
+
+
 class Forbidden(ApiError):
     """The caller's role may not call this endpoint or act for that party."""
 
@@ -31,8 +38,17 @@ class Forbidden(ApiError):
 
 
 class BodyTooLarge(ApiError):
+    """A body longer than its route's cap, or than the anonymous cap before the caller is known."""
+
     status = 413
     slug = "body-too-large"
+
+
+class BodyTooDeep(ApiError):
+    """A body whose brackets nest deeper than any request needs (a recursive parser must never see it)."""
+
+    status = 422
+    slug = "body-too-deep"
 
 
 class KeyNotFound(ApiError):

@@ -19,7 +19,7 @@ from api.errors import ApiError
 from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.merkle import ProofError
 
-__all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "install", "PROBLEM_RESPONSES"]
+__all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 
 PROBLEMS = "https://tracemark.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -44,12 +44,13 @@ def _doc(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("more than one Authorization header"),
     401: _doc("no API key, or an unknown or revoked one"),
     403: _doc("the caller's role may not do this"),
     404: _doc("no such item, party, permit or entry"),
     409: _doc("refused by a ledger rule; nothing was appended"),
     413: _doc("the request body is too large"),
-    422: _doc("the request or the event is malformed, or a signature does not verify"),
+    422: _doc("the request or the event is malformed, its body nests too deeply, or a signature does not verify"),
     429: _doc("this API key made too many write or scan requests; retry after `Retry-After` seconds"),
     503: _doc("the database is unreachable"),
 }
@@ -79,9 +80,14 @@ def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")
 
 
+def api_problem(request: Request | None, exc: ApiError) -> JSONResponse:
+    """The problem an `ApiError` stands for: also sent by middleware, outside the app's handlers."""
+    return problem(request, exc.status, exc.slug, type(exc).__name__, exc.detail)
+
+
 def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return problem(request, exc.status, exc.slug, type(exc).__name__, exc.detail)
+    return api_problem(request, exc)
 
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:

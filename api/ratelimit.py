@@ -4,20 +4,21 @@ Each key may make `rate` requests a minute, in bursts of up to `rate`; beyond th
 problem+json with `Retry-After` (seconds until its next request is admitted). The buckets live
 in the API process: with several API processes behind one address each keeps its own, so a key
 may make up to `rate` x processes requests a minute; put a shared limiter in front when that matters.
-Requests without a Tracemark key are bucketed by client address (they are refused with 401 anyway).
+A key's bucket is found by the key that `api.credentials` authenticated, never by what a header
+claims; requests without a valid key share one bucket per client address.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.credentials import api_key_of
 from api.problems import problem
 
 __all__ = ["RateLimits", "RateLimit", "RateLimitConfigError", "TokenBucket", "ENV_WRITES", "ENV_SCANS"]
@@ -31,7 +32,6 @@ MAX_BUCKETS = 100_000  # beyond this, buckets that have refilled (idle keys) are
 WRITES = {("POST", "/v1/events"), ("POST", "/v1/events:batch"), ("POST", "/scan/seize"), ("POST", "/v1/admin/api-keys")}
 WRITE_PREFIXES = (("DELETE", "/v1/admin/api-keys/"),)
 SCANS = {("POST", "/v1/scan")}
-_KEY_ID = re.compile(rb"^bearer\s+tmk_([0-9a-f]{16})_", re.IGNORECASE)
 
 
 class RateLimitConfigError(ValueError):
@@ -98,7 +98,8 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         assert kind is not None
-        key = (kind, _caller(scope))
+        caller = _caller(scope)
+        key = (kind, caller)
         now = self.clock()
         bucket = self.buckets.get(key)
         if bucket is None:
@@ -110,7 +111,7 @@ class RateLimit:
             return
         retry = max(1, math.ceil(wait))
         response = problem(None, 429, "rate-limited", "Too many requests",
-                           f"this API key may make {per_minute} {kind} requests a minute; retry in {retry} s")
+                           f"{_who(caller)} may make {per_minute} {kind} requests a minute; retry in {retry} s")
         response.headers["Retry-After"] = str(retry)
         await response(scope, receive, send)
 
@@ -132,10 +133,13 @@ def _kind(scope: Scope) -> str | None:
 
 
 def _caller(scope: Scope) -> str:
-    """The API key id of the request, or the client's address when it sends none."""
-    authorization = dict(scope.get("headers", ())).get(b"authorization", b"")
-    match = _KEY_ID.match(authorization.strip())
-    if match is not None:
-        return "key:" + match.group(1).decode()
+    """The bucket of the request: its authenticated API key, else the client's address."""
+    key_id = api_key_of(scope)
+    if key_id is not None:
+        return "key:" + key_id
     client = scope.get("client")
     return f"addr:{client[0] if client else '?'}"
+
+
+def _who(caller: str) -> str:
+    return "this API key" if caller.startswith("key:") else "a client without a valid API key"

@@ -3,3 +3,5 @@
 No web framework and no chain client is imported here; `ledger.anchor` is the only module
 that talks to Ethereum, and it is imported only by those who anchor.
 """
+
+from ledger import recursion  # noqa: F401  (first: py_ecc's import must not leave the recursion limit raised)

@@ -71,8 +71,7 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with millisecond precision and a Z: the one time format inside signed data."""
     if moment.tzinfo is None:
         raise EventInvalid("naive datetimes are not allowed; give a timezone")
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str, field: str = "time") -> datetime:
@@ -92,4 +91,7 @@ def _parse_time(text: str, field: str) -> datetime:
         raise EventInvalid(f"not an RFC 3339 time: {text!r}", field) from exc
     if moment.tzinfo is None:
         raise EventInvalid(f"time without timezone: {text!r}", field)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00: in UTC it falls before year 1
+        raise EventInvalid(f"{text!r} is outside the years 1 to 9999 once in UTC", field) from exc

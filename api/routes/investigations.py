@@ -53,7 +53,7 @@ def get_diversion(
 def get_epcis(
     ledger: LedgerDep,
     item: Optional[str] = Query(None, min_length=26, max_length=26, description="only this item's events"),
-    start: int = Query(0, ge=0, description="first log entry"),
+    start: int = Query(0, ge=0, le=2**62, description="first log entry"),
     limit: int = Query(1000, ge=1, le=10_000, description="at most this many events"),
 ) -> JSONResponse:
     return JSONResponse(epcis_document(ledger, item=item, start=start, limit=limit), media_type="application/ld+json")
