@@ -59,7 +59,7 @@ def test_a_code_signed_by_a_party_not_entitled_to_mark_is_signature_invalid(worl
 
     genuine = parse_payload(_code(world, world.firearm()))
     dealer = world.parties["de-jagd-schmidt"].account
-    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.item, genuine.facts))
+    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.host, genuine.item, genuine.facts))
     verdict = verify_offline(forged, _bundle(world, tmp_path), NOW)
     assert verdict.verdict == "SIGNATURE_INVALID" and "dealer" in verdict.reasons[0].detail
 
