@@ -148,6 +148,9 @@ def test_a_genuine_code_whose_serial_holds_slashes_round_trips(demo_log: DemoLog
     assert _offline(demo_log, bundle, code, tmp_path)["verdict"] == "VALID"
     page = httpx.get(server + urlsplit(code).path, headers={"Host": DEFAULT_HOST}, timeout=30)
     assert page.status_code == 200 and "<strong>VALID</strong>" in page.text, page.text[:2000]
+    first_format = _signed("it-beretta", demo_log, slashed.item, slashed.facts, version=1)
+    assert "*PX4/../DE/7.A*" in first_format
+    assert _online(server, demo_log, first_format)["verdict"] == "VALID"
 
 
 @pytest.mark.browser

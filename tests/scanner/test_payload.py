@@ -112,10 +112,39 @@ def test_arbitrary_text_parses_or_is_malformed(text):
 serials = st.from_regex(r"\A[A-Z0-9][A-Z0-9./-]{0,39}\Z")
 
 
-@given(serial=serials, year=st.integers(1800, 2200), signature=st.binary(min_size=65, max_size=65))
-def test_encode_then_parse_is_identity(serial, year, signature):
+@given(serial=serials, year=st.integers(1800, 2200), signature=st.binary(min_size=65, max_size=65), version=st.sampled_from([1, 2]))
+def test_encode_then_parse_is_identity(serial, year, signature, version):
     facts = FirearmFacts(maker_code="GLK", serial=serial, country="AT", year=year)
-    text = encode_payload("TRACEMARK.LOCAL", ITEM, facts, signature)
+    text = encode_payload("TRACEMARK.LOCAL", ITEM, facts, signature, version)
     payload = parse_payload(text)
-    assert (payload.facts, payload.signature) == (facts, signature)
+    assert (payload.facts, payload.signature, payload.version) == (facts, signature, version)
     assert base64.b32decode(text.rsplit("/", 1)[1]) == signature
+
+
+def test_the_host_is_signed_with_the_facts():
+    text = encode_payload("TRACEMARK.LOCAL", ITEM, FIREARM, sign_claim(ACCOUNT, "TRACEMARK.LOCAL", ITEM, FIREARM))
+    assert recover_marker(parse_payload(text)) == ACCOUNT.address
+    try:
+        assert recover_marker(parse_payload(text.replace("TRACEMARK.LOCAL", "TRACEMARK.EVIL"))) != ACCOUNT.address
+    except SignatureError:
+        pass
+
+
+def test_a_first_format_code_signed_the_facts_only_and_keeps_its_slashes():
+    """Codes issued before the host was signed still parse and verify; scanners compare their host instead."""
+    text = encode_payload("TRACEMARK.LOCAL", ITEM, FIREARM, sign_claim(ACCOUNT, "TRACEMARK.LOCAL", ITEM, FIREARM, 1), 1)
+    assert f"/I/{ITEM}/F*BER*PX4/DE-001.A*IT*2024/" in text
+    payload = parse_payload(text)
+    assert payload.version == 1 and payload.facts == FIREARM and payload.text == text
+    assert recover_marker(parse_payload(text.replace("TRACEMARK.LOCAL", "ELSEWHERE.ORG"))) == ACCOUNT.address
+
+
+def test_a_slash_in_a_fact_is_written_percent_2f_so_the_path_has_the_grammars_segments_only():
+    facts = FirearmFacts(maker_code="BER", serial="A/../B/./C", country="IT", year=2024)
+    text = encode_payload("H.ORG", ITEM, facts, sign_claim(ACCOUNT, "H.ORG", ITEM, facts))
+    assert text.split("/")[3:6] == ["I", ITEM, "F2*BER*A%2F..%2FB%2F.%2FC*IT*2024"]
+    assert parse_payload(text.lower()).facts == facts
+    with pytest.raises(MalformedCode, match="%2F"):
+        parse_payload(text.replace("%2F", "/"))
+    with pytest.raises(MalformedCode, match="format version"):
+        parse_payload(text.replace("/F2*", "/F3*"))
