@@ -15,7 +15,8 @@ SIGNATURE is the marking party's EIP-191 signature over the RFC 8785 bytes of th
 sends a phone to is signed with the facts, so a code cannot be re-pointed to another site.
 Serials and permit numbers may contain ``/``, written ``%2F`` so that the URL has exactly the
 path segments of the grammar and no browser or server reads ``.`` or ``..`` in a serial as a
-path step.
+path step. A code is at most 311 characters, what QR version 10 holds: with a host as long as
+TRACEMARK.LOCAL, every fact at its longest fits, with up to 24 slashes among serial and permit.
 
 Version 1 codes (a bare kind letter, ``F*`` or ``S*``) signed ``{"item", "kind", "facts"}``
 only and wrote ``/`` as is; they still parse and verify, and a scanner checks their unsigned
@@ -65,6 +66,8 @@ VERSION = 2
 DEFAULT_HOST = "TRACEMARK.LOCAL"
 """The host codes point to and bundles vouch for, unless the log's public host is given."""
 SLASH = "%2F"
+MAX_LENGTH = 311
+"""The most alphanumeric characters a QR code of version 10 at error correction M holds."""
 SIGNATURE_SIZE = 65
 _SIGNATURE_CHARS = (SIGNATURE_SIZE * 8 + 4) // 5
 
@@ -130,7 +133,7 @@ Facts = FirearmFacts | SpecimenFacts
 
 @dataclass(frozen=True)
 class Payload:
-    """A parsed code: where it points, which item, the claimed facts and the claim signature."""
+    """A parsed code: where it points, which item, the claimed facts, the claim signature and the code's format."""
 
     host: str
     item: str
@@ -176,6 +179,8 @@ def encode_payload(host: str, item: str, facts: Facts, signature: bytes, version
     opening = facts.letter if version == 1 else f"{facts.letter}{version}"
     fields = facts.fields() if version == 1 else [field.replace("/", SLASH) for field in facts.fields()]
     text = f"{SCHEME}{normal_host(host)}/I/{item}/{SEPARATOR.join([opening, *fields])}/{encoded}"
+    if len(text) > MAX_LENGTH:
+        raise MalformedCode(f"the code would be {len(text)} characters, more than the {MAX_LENGTH} a QR code of version 10 holds")
     parsed = parse_payload(text)
     if parsed.item != item or parsed.facts != facts or parsed.version != version:
         raise MalformedCode(f"facts do not survive encoding: {facts!r}")
@@ -234,7 +239,7 @@ def _parse_facts(text: str) -> tuple[int, Facts]:
         raise MalformedCode(f"facts open with F or S and the format version ({VERSION}), got {opening[:8]!r}")
     if version:
         if "/" in text:
-            raise MalformedCode("a version 2 code writes '/' in its facts as %2F")
+            raise MalformedCode(f"a version {VERSION} code writes '/' in its facts as {SLASH}")
         fields = [field.replace(SLASH, "/") for field in fields]
     return int(version or 1), _facts_of(letter, fields)
 

@@ -1,4 +1,5 @@
 import base64
+from dataclasses import replace
 
 import pytest
 import qrcode
@@ -42,6 +43,11 @@ def test_the_longest_possible_code_still_fits_version_10():
                           permit="P" * 40, permit_country="KE")
     text = encode_payload("TRACEMARK.LOCAL", ITEM, facts, sign_claim(ACCOUNT, "TRACEMARK.LOCAL", ITEM, facts))
     assert _qr_version(text) <= 10
+    slashed = SpecimenFacts(species_code="ABCDEFGH", serial="X/" * 12 + "X" * 16, country_of_origin="KE", year=2026,
+                            permit="P/" * 12 + "P" * 16, permit_country="KE")
+    assert _qr_version(encode_payload("TRACEMARK.LOCAL", ITEM, slashed, bytes(65))) <= 10
+    with pytest.raises(MalformedCode, match="QR code of version 10"):
+        encode_payload("TRACEMARK.LOCAL", ITEM, replace(slashed, serial="X/" * 13 + "X" * 14), bytes(65))
 
 
 def test_demo_code_recovers_to_the_marking_party(demo):
