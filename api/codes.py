@@ -2,7 +2,8 @@
 
 QR payloads are `HTTPS://<HOST>/I/<ITEM-ID>/<FACTS>/<SIGNATURE>` in upper case (QR alphanumeric
 mode). This module only finds the item id and keeps the other segments; verifying the facts and
-signature belongs to `scanner.payload` and is passed to the scan as a `MarkingVerifier`.
+signature belongs to `scanner.payload` and is passed to the scan as a `MarkingVerifier`. FACTS
+may hold `/` (a serial's, in older codes), so the signature is the last segment.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ledger.tables import Item
 __all__ = ["ResolvedCode", "MalformedCode", "resolve_code", "MarkingVerifier"]
 
 _ULID = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
-_URL = re.compile(rf"^HTTPS?://[A-Z0-9.-]+(?::[0-9]{{1,5}})?/I/({_ULID})(?:/([^/]*)(?:/([^/]*))?)?/?$")
+_URL = re.compile(rf"^HTTPS?://[A-Z0-9.-]+(?::[0-9]{{1,5}})?/I/({_ULID})(?:/(.*?))?/?$")
 _BARE_ULID = re.compile(rf"^{_ULID}$")
 _SERIAL = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,39}$")
 
@@ -54,7 +55,8 @@ def resolve_code(code: str) -> ResolvedCode:
     upper = text.upper()
     url = _URL.match(upper)
     if url is not None:
-        return ResolvedCode(raw=code, uid=url.group(1), facts=url.group(2), signature=url.group(3))
+        facts, signature = _segments(url.group(2))
+        return ResolvedCode(raw=code, uid=url.group(1), facts=facts, signature=signature)
     if upper.startswith(("HTTP://", "HTTPS://")):
         raise MalformedCode("a URL but not a Tracemark item code (HTTPS://<HOST>/I/<ITEM-ID>/...)")
     if _BARE_ULID.match(upper):
@@ -62,3 +64,11 @@ def resolve_code(code: str) -> ResolvedCode:
     if _SERIAL.match(upper):
         return ResolvedCode(raw=code, serial=upper)
     raise MalformedCode(f"{text[:60]!r} is neither an item code, an item id nor a serial (A-Z 0-9 . / -, at most 40)")
+
+
+def _segments(rest: str | None) -> tuple[str | None, str | None]:
+    """The facts and the signature after the item id: the signature is the last segment."""
+    if not rest:
+        return None, None
+    facts, sep, signature = rest.rpartition("/")
+    return (facts, signature) if sep else (rest, None)

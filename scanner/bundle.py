@@ -1,8 +1,9 @@
 """The offline trust bundle: what a scanner without network needs, signed by the log's key.
 
-It holds the parties (addresses and roles), the revoked keys, the latest checkpoint and the
-flagged items (lost, stolen, seized, forfeited, destroyed, deactivated) with the time it was
-made, so its size grows with parties and flagged items, never with the log. The body's RFC
+It holds the host the log's codes point to, the parties (addresses, roles and, for makers, the
+maker codes they mark firearms with), the revoked keys, the latest checkpoint and the flagged
+items (lost, stolen, seized, forfeited, destroyed, deactivated) with the time it was made, so
+its size grows with parties and flagged items, never with the log. The body's RFC
 8785 bytes are signed as a C2SP signed note by the log key; the file keeps the body as JSON
 and the note's signature lines beside it:
 
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from ledger.checkpoint import CheckpointError, open_note, verify_checkpoint
 from ledger.codec import canonical, format_time, parse_time
@@ -28,11 +29,12 @@ from ledger.errors import EventInvalid, StoreError
 from ledger.store import Ledger
 from ledger.tables import Item, Party, PartyKey
 
-from scanner.errors import BundleError
+from scanner.errors import BundleError, MalformedCode
+from scanner.payload import DEFAULT_HOST, normal_host
 
 __all__ = ["FORMAT", "FLAGGED_STATUSES", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
 
-FORMAT = "tracemark-trust-bundle/1"
+FORMAT = "tracemark-trust-bundle/2"
 FLAGGED_STATUSES = ("lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")
 
 
@@ -42,6 +44,7 @@ class BundleParty:
     role: str
     country: str
     addresses: tuple[str, ...]
+    maker_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class TrustBundle:
     """A verified bundle: look-ups a scanner makes for each code."""
 
     origin: str
+    host: str
     created_at: datetime
     parties: dict[str, BundleParty]
     revoked: dict[str, str]  # address -> revoked from (RFC 3339)
@@ -60,15 +64,17 @@ class TrustBundle:
         return self.by_address.get(address)
 
 
-def bundle_body(ledger: Ledger) -> dict[str, Any]:
-    """The bundle's content as of now, with a fresh checkpoint of the log."""
+def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
+    """The bundle's content as of now, for codes pointing to `host`, with a fresh checkpoint of the log."""
     checkpoint = ledger.checkpoint()
     with ledger.reading() as session:
         keys: dict[str, list[PartyKey]] = {}
         for key in session.exec(select(PartyKey).order_by(PartyKey.party_id, PartyKey.added_seq)):
             keys.setdefault(key.party_id, []).append(key)
+        maker_codes = _maker_codes(session)
         parties = [
-            {"id": p.id, "role": p.role, "country": p.country, "addresses": [k.address for k in keys.get(p.id, [])]}
+            {"id": p.id, "role": p.role, "country": p.country, "addresses": [k.address for k in keys.get(p.id, [])],
+             "maker_codes": sorted(maker_codes.get(p.id, ()))}
             for p in session.exec(select(Party).order_by(Party.id))
         ]
         revoked = [
@@ -86,6 +92,7 @@ def bundle_body(ledger: Ledger) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "origin": ledger.origin,
+        "host": _host(host),
         "created_at": format_time(ledger.clock()),
         "checkpoint": checkpoint.note,
         "parties": parties,
@@ -94,17 +101,32 @@ def bundle_body(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def export_bundle(ledger: Ledger) -> dict[str, Any]:
-    """The signed bundle document (what `tracemark bundle export` writes)."""
+def _maker_codes(session: Session) -> dict[str, set[str]]:
+    """The maker codes each party has marked firearms with: a code's maker code must be its signer's."""
+    found: dict[str, set[str]] = {}
+    for marker, facts in session.exec(select(Item.marker, Item.facts).where(Item.kind == "firearm")):
+        found.setdefault(marker, set()).add(facts["maker_code"])
+    return found
+
+
+def _host(host: str) -> str:
+    try:
+        return normal_host(host)
+    except MalformedCode as exc:
+        raise BundleError(f"the bundle's host: {exc.reason}") from exc
+
+
+def export_bundle(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
+    """The signed bundle document (what `tracemark bundle export` writes) for codes pointing to `host`."""
     if ledger.log_key is None:
         raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
-    body = bundle_body(ledger)
+    body = bundle_body(ledger, host)
     note = ledger.log_key.sign_note(_note_text(body))
     return {"body": body, "signatures": note[len(_note_text(body)) + 1 :]}
 
 
-def write_bundle(ledger: Ledger, out: Path) -> dict[str, Any]:
-    document = export_bundle(ledger)
+def write_bundle(ledger: Ledger, out: Path, host: str = DEFAULT_HOST) -> dict[str, Any]:
+    document = export_bundle(ledger, host)
     out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
     return document
 
@@ -144,8 +166,10 @@ def _parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> 
         if checkpoint.origin != body["origin"]:
             raise BundleError(f"checkpoint origin {checkpoint.origin!r} differs from bundle origin {body['origin']!r}")
         parties = {
-            p["id"]: BundleParty(p["id"], p["role"], p["country"], tuple(p["addresses"])) for p in body["parties"]
+            p["id"]: BundleParty(p["id"], p["role"], p["country"], tuple(p["addresses"]), tuple(p["maker_codes"]))
+            for p in body["parties"]
         }
+        host = _host(body["host"])
         revoked = {k["address"]: k["from"] for k in body["revoked_keys"]}
         flagged = {f["item"]: f["status"] for f in body["flagged_items"]}
         created_at = parse_time(body["created_at"], "created_at")
@@ -154,4 +178,4 @@ def _parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> 
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"bundle body: {exc}") from exc
     by_address = {address: party for party in parties.values() for address in party.addresses}
-    return TrustBundle(body["origin"], created_at, parties, revoked, flagged, checkpoint.size, by_address)
+    return TrustBundle(body["origin"], host, created_at, parties, revoked, flagged, checkpoint.size, by_address)

@@ -12,6 +12,7 @@ import typer
 from ledger.cli import DbOption, HomeOption, console, fail, settings_from
 from ledger.cli import _reported as _ledger_reported
 from scanner.errors import ScannerError
+from scanner.payload import DEFAULT_HOST
 
 __all__ = ["register"]
 
@@ -20,7 +21,8 @@ PassphraseOption = Annotated[
     typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="passphrase of the marking parties' keystores"),
 ]
 HostOption = Annotated[
-    str, typer.Option("--host", envvar="TRACEMARK_PUBLIC_HOST", help="host name the codes point to (phones open https://HOST/i/...)")
+    str, typer.Option("--host", envvar="TRACEMARK_PUBLIC_HOST",
+                      help="the log's public host: codes point to it (phones open https://HOST/I/...), bundles vouch for it")
 ]
 
 
@@ -33,7 +35,7 @@ def labels(
     out: Annotated[Path, typer.Option("--out", help="the A4 PDF sheet to write")] = Path("labels.pdf"),
     png_dir: Annotated[Optional[Path], typer.Option("--png", help="also write <uid>.png per item into this folder")] = None,
     svg_dir: Annotated[Optional[Path], typer.Option("--svg", help="also write <uid>.svg per item into this folder")] = None,
-    host: HostOption = "TRACEMARK.LOCAL",
+    host: HostOption = DEFAULT_HOST,
     passphrase: PassphraseOption = None,
     db: DbOption = None,
     home: HomeOption = None,
@@ -63,17 +65,18 @@ def labels(
 
 def bundle_export(
     out: Annotated[Path, typer.Option("--out", help="the trust bundle file to write")] = Path("bundle.json"),
+    host: HostOption = DEFAULT_HOST,
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Write an offline trust bundle signed by the log key: parties, revoked keys, checkpoint, flagged items."""
+    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, checkpoint, flagged items."""
     from ledger.config import open_ledger
     from scanner.bundle import write_bundle
 
-    document = write_bundle(open_ledger(settings_from(db, home)), out)
+    document = write_bundle(open_ledger(settings_from(db, home)), out, host)
     body = document["body"]
     console.print(
-        f"{out}: {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
+        f"{out}: codes of {body['host']}, {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
         f"{len(body['flagged_items'])} flagged items, made {body['created_at']}"
     )
 

@@ -17,12 +17,10 @@ from ledger.keys import LocalAccount, load_keystore, normalise_address
 from ledger.store import Ledger
 from ledger.tables import Item, Marking, PartyKey
 
-from scanner.payload import Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
+from scanner.payload import DEFAULT_HOST, Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
 from scanner.render import Label
 
 __all__ = ["DEFAULT_HOST", "item_facts", "issue_marking", "marking_of", "issue_markings", "caption", "label_for"]
-
-DEFAULT_HOST = "TRACEMARK.LOCAL"
 
 
 def item_facts(ledger: Ledger, uid: str) -> Facts:
@@ -42,7 +40,7 @@ def issue_marking(ledger: Ledger, uid: str, account: LocalAccount, host: str = D
     if key.revoked_from is not None:
         raise SignatureError(f"key {account.address} of {item.marker} is revoked from {key.revoked_from}", code="key_revoked")
     facts = item_facts(ledger, uid)
-    text = encode_payload(host, uid, facts, sign_claim(account, uid, facts))
+    text = encode_payload(host, uid, facts, sign_claim(account, host, uid, facts))
     with ledger.writing() as session:
         row = session.get(Marking, uid) or Marking(uid=uid, payload=text, signer=account.address, created_at="")
         row.payload, row.signer, row.created_at = text, account.address, format_time(ledger.clock())

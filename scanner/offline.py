@@ -1,8 +1,10 @@
 """Verifying a code against a trust bundle, with no network: the border post's fallback.
 
-Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); its claim
-signature recovers to a key of a party entitled to mark that kind of item (SIGNATURE_INVALID);
-that key is not revoked (KEY_REVOKED); the item is not flagged (REPORTED_LOST_STOLEN, SEIZED,
+Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); it points to the
+bundle's host, and its claim signature recovers to a key of a party that may say what the code
+says: one entitled to mark that kind of item and, for a firearm, the maker whose maker code it
+carries; for a permit authority, a permit of its own country (SIGNATURE_INVALID); that key is
+not revoked (KEY_REVOKED); the item is not flagged (REPORTED_LOST_STOLEN, SEIZED,
 DESTROYED_DEACTIVATED). Every finding is reported, the verdict is the gravest, and a bundle
 older than the configured age adds the OFFLINE_DATA_STALE warning. Verdict names are the
 API's (`POST /v1/scan`), so online and offline answers read the same.
@@ -18,9 +20,9 @@ from ledger.codec import format_time
 from ledger.errors import SignatureError
 from ledger.verdict import FLAG_VERDICTS, Finding, worst
 
-from scanner.bundle import TrustBundle
+from scanner.bundle import BundleParty, TrustBundle
 from scanner.errors import MalformedCode
-from scanner.payload import Payload, parse_payload, recover_marker
+from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker
 
 __all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "OfflineVerdict", "verify_offline"]
 
@@ -63,6 +65,9 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
     except MalformedCode as exc:
         return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
     findings, marker = _signature_findings(payload, bundle)
+    if payload.host != bundle.host:
+        findings.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
+                                                        f"the host of the log this bundle vouches for"))
     status = bundle.flagged.get(payload.item)
     if status is not None:
         findings.append(Finding(FLAG_VERDICTS[status], f"item {payload.item} is {status} (bundle of {made})"))
@@ -88,11 +93,23 @@ def _signature_findings(payload: Payload, bundle: TrustBundle) -> tuple[list[Fin
     party = bundle.party_of(address)
     if party is None:
         return [Finding("SIGNATURE_INVALID", f"the claim was signed by {address}, a key of no registered party (facts altered?)")], None
-    allowed = MARKING_ROLES[payload.facts.kind]
-    if party.role not in allowed:
-        detail = f"signed by {party.id}, a {party.role}; a {payload.facts.kind} is marked by {' or '.join(allowed)}"
-        return [Finding("SIGNATURE_INVALID", detail)], None
+    overreach = _overreach(party, payload.facts)
+    if overreach is not None:
+        return [Finding("SIGNATURE_INVALID", overreach)], None
     revoked_from = bundle.revoked.get(address)
     if revoked_from is not None:
         return [Finding("KEY_REVOKED", f"key {address} of {party.id} is revoked from {revoked_from}")], party.id
     return [], party.id
+
+
+def _overreach(party: BundleParty, facts: Facts) -> str | None:
+    """Why `party` may not vouch for a code with `facts`, or None when it may."""
+    allowed = MARKING_ROLES[facts.kind]
+    if party.role not in allowed:
+        return f"signed by {party.id}, a {party.role}; a {facts.kind} is marked by {' or '.join(allowed)}"
+    if isinstance(facts, FirearmFacts) and facts.maker_code not in party.maker_codes:
+        return (f"signed by {party.id}, which marks with maker code {', '.join(party.maker_codes) or 'none yet'}, "
+                f"not {facts.maker_code}")
+    if party.role == "permit_authority" and isinstance(facts, SpecimenFacts) and facts.permit_country != party.country:
+        return f"signed by {party.id}, the permit authority of {party.country}, for a permit of {facts.permit_country}"
+    return None

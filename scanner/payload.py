@@ -4,15 +4,24 @@
 
 Every character is in the QR alphanumeric set (0-9 A-Z space $ % * + - . / :), so the code
 stays small. FACTS are the marking facts an agent compares with the item, joined by ``*``
-(a character no serial, code or number may hold), opened by a kind letter:
+(a character no serial, code or number may hold), opened by a kind letter and the code's
+format version:
 
-    F*<maker code>*<serial>*<country>*<year>                                   a firearm
-    S*<species code>*<serial>*<country of origin>*<year>*<permit>*<permit country>  a specimen
+    F2*<maker code>*<serial>*<country>*<year>                                   a firearm
+    S2*<species code>*<serial>*<country of origin>*<year>*<permit>*<permit country>  a specimen
 
-Serials and permit numbers may contain ``/``; the item id (a ULID) and the signature (base32)
-never do, so FACTS is whatever lies between them. SIGNATURE is the marking party's EIP-191
-signature over the RFC 8785 bytes of the claim ``{"item", "kind", "facts"}``, base32 without
-padding. Parsing is case-insensitive; anything else is refused with ``MalformedCode``.
+SIGNATURE is the marking party's EIP-191 signature over the RFC 8785 bytes of the claim
+``{"version", "host", "item", "kind", "facts"}``, base32 without padding: the host the code
+sends a phone to is signed with the facts, so a code cannot be re-pointed to another site.
+Serials and permit numbers may contain ``/``, written ``%2F`` so that the URL has exactly the
+path segments of the grammar and no browser or server reads ``.`` or ``..`` in a serial as a
+path step. A code is at most 311 characters, what QR version 10 holds: with a host as long as
+TRACEMARK.LOCAL, every fact at its longest fits, with up to 24 slashes among serial and permit.
+
+Version 1 codes (a bare kind letter, ``F*`` or ``S*``) signed ``{"item", "kind", "facts"}``
+only and wrote ``/`` as is; they still parse and verify, and a scanner checks their unsigned
+host against the log's all the same. Parsing is case-insensitive; anything else is refused
+with ``MalformedCode``.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from scanner.errors import MalformedCode
 __all__ = [
     "ALPHANUMERIC",
     "SEPARATOR",
+    "VERSION",
+    "DEFAULT_HOST",
     "MalformedCode",
     "Facts",
     "FirearmFacts",
@@ -43,12 +54,20 @@ __all__ = [
     "parse_payload",
     "recover_marker",
     "facts_of_item",
+    "normal_host",
 ]
 
 ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 """The QR alphanumeric mode character set."""
 SEPARATOR = "*"
 SCHEME = "HTTPS://"
+VERSION = 2
+"""The code format issued: its claim signs the host, and a `/` in a fact is written %2F."""
+DEFAULT_HOST = "TRACEMARK.LOCAL"
+"""The host codes point to and bundles vouch for, unless the log's public host is given."""
+SLASH = "%2F"
+MAX_LENGTH = 311
+"""The most alphanumeric characters a QR code of version 10 at error correction M holds."""
 SIGNATURE_SIZE = 65
 _SIGNATURE_CHARS = (SIGNATURE_SIZE * 8 + 4) // 5
 
@@ -114,40 +133,56 @@ Facts = FirearmFacts | SpecimenFacts
 
 @dataclass(frozen=True)
 class Payload:
-    """A parsed code: where it points, which item, the claimed facts and the claim signature."""
+    """A parsed code: where it points, which item, the claimed facts, the claim signature and the code's format."""
 
     host: str
     item: str
     facts: Facts
     signature: bytes
+    version: int = VERSION
 
     @property
     def text(self) -> str:
-        return encode_payload(self.host, self.item, self.facts, self.signature)
+        return encode_payload(self.host, self.item, self.facts, self.signature, self.version)
 
     @property
     def signature_hex(self) -> str:
         return "0x" + self.signature.hex()
 
 
-def claim_bytes(item: str, facts: Facts) -> bytes:
-    """The canonical (RFC 8785) bytes the marking party signs for a code."""
-    return canonical({"item": item, "kind": facts.kind, "facts": facts.claim()})
+def normal_host(host: str) -> str:
+    """`host` (a name and optional port) as codes spell it: upper case; MalformedCode if it is none."""
+    upper = host.strip().upper() if isinstance(host, str) else ""
+    if not _HOST.fullmatch(upper):
+        raise MalformedCode(f"not a host name (letters, digits, '.', '-' and an optional :port): {str(host)[:60]!r}")
+    return upper
 
 
-def sign_claim(account: LocalAccount, item: str, facts: Facts) -> bytes:
-    """The marking party's 65-byte EIP-191 signature over the claim."""
-    return bytes.fromhex(sign(account, claim_bytes(item, facts)).removeprefix("0x"))
+def claim_bytes(host: str, item: str, facts: Facts, version: int = VERSION) -> bytes:
+    """The canonical (RFC 8785) bytes the marking party signs for a code of format `version`."""
+    claim: dict[str, Any] = {"item": item, "kind": facts.kind, "facts": facts.claim()}
+    if version >= 2:
+        claim |= {"version": version, "host": normal_host(host)}
+    return canonical(claim)
 
 
-def encode_payload(host: str, item: str, facts: Facts, signature: bytes) -> str:
+def sign_claim(account: LocalAccount, host: str, item: str, facts: Facts, version: int = VERSION) -> bytes:
+    """The marking party's 65-byte EIP-191 signature over the claim of a code pointing to `host`."""
+    return bytes.fromhex(sign(account, claim_bytes(host, item, facts, version)).removeprefix("0x"))
+
+
+def encode_payload(host: str, item: str, facts: Facts, signature: bytes, version: int = VERSION) -> str:
     """The code's text; refuses anything that would not parse back to the same payload."""
     if len(signature) != SIGNATURE_SIZE:
         raise MalformedCode(f"a claim signature is {SIGNATURE_SIZE} bytes, got {len(signature)}")
     encoded = base64.b32encode(signature).decode("ascii").rstrip("=")
-    text = f"{SCHEME}{host.upper()}/I/{item}/{SEPARATOR.join([facts.letter, *facts.fields()])}/{encoded}"
+    opening = facts.letter if version == 1 else f"{facts.letter}{version}"
+    fields = facts.fields() if version == 1 else [field.replace("/", SLASH) for field in facts.fields()]
+    text = f"{SCHEME}{normal_host(host)}/I/{item}/{SEPARATOR.join([opening, *fields])}/{encoded}"
+    if len(text) > MAX_LENGTH:
+        raise MalformedCode(f"the code would be {len(text)} characters, more than the {MAX_LENGTH} a QR code of version 10 holds")
     parsed = parse_payload(text)
-    if parsed.item != item or parsed.facts != facts:
+    if parsed.item != item or parsed.facts != facts or parsed.version != version:
         raise MalformedCode(f"facts do not survive encoding: {facts!r}")
     return text
 
@@ -174,7 +209,8 @@ def parse_payload(text: str) -> Payload:
     if not sep:
         raise MalformedCode("no signature after the facts")
     signature = _decode_signature(encoded)
-    return Payload(host=host, item=item, facts=_parse_facts(facts_text), signature=signature)
+    version, facts = _parse_facts(facts_text)
+    return Payload(host=host, item=item, facts=facts, signature=signature, version=version)
 
 
 def _decode_signature(encoded: str) -> bytes:
@@ -195,8 +231,20 @@ def _field(value: str, pattern: re.Pattern[str], name: str) -> str:
     return value
 
 
-def _parse_facts(text: str) -> Facts:
-    letter, *fields = text.split(SEPARATOR)
+def _parse_facts(text: str) -> tuple[int, Facts]:
+    """The code's format version and its facts; a version 2 code writes each `/` of a fact as %2F."""
+    opening, *fields = text.split(SEPARATOR)
+    letter, version = opening[:1], opening[1:]
+    if version not in ("", str(VERSION)):
+        raise MalformedCode(f"facts open with F or S and the format version ({VERSION}), got {opening[:8]!r}")
+    if version:
+        if "/" in text:
+            raise MalformedCode(f"a version {VERSION} code writes '/' in its facts as {SLASH}")
+        fields = [field.replace(SLASH, "/") for field in fields]
+    return int(version or 1), _facts_of(letter, fields)
+
+
+def _facts_of(letter: str, fields: list[str]) -> Facts:
     if letter == FirearmFacts.letter:
         if len(fields) != 4:
             raise MalformedCode(f"firearm facts are maker code, serial, country, year: got {len(fields)} fields")
@@ -221,12 +269,12 @@ def _parse_facts(text: str) -> Facts:
             permit=_field(permit, _SERIAL, "permit number"),
             permit_country=_field(permit_country, _COUNTRY, "permit country"),
         )
-    raise MalformedCode(f"facts open with F (firearm) or S (specimen), got {letter[:8]!r}")
+    raise MalformedCode(f"facts open with F (firearm) or S (specimen), got {letter!r}")
 
 
 def recover_marker(payload: Payload) -> str:
     """The checksummed address that signed the code's claim; SignatureError if no key can have."""
-    return recover(claim_bytes(payload.item, payload.facts), payload.signature_hex)
+    return recover(claim_bytes(payload.host, payload.item, payload.facts, payload.version), payload.signature_hex)
 
 
 def facts_of_item(item: Item, permit_country: str | None = None) -> Facts:

@@ -1,4 +1,5 @@
-"""Test plumbing shared by the suites that start real processes: ports, in-process servers, Debian tools."""
+"""Test plumbing shared by the suites that start real processes: ports, in-process servers, Debian tools,
+and the browser with a fake camera."""
 
 from __future__ import annotations
 
@@ -47,3 +48,22 @@ def ensure_debian(*packages: str) -> None:
     if missing:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env, capture_output=True)
+
+
+def camera_video(code: str, folder: Path) -> Path:
+    """A 4 s y4m of the printed code, framed for a 640x480 camera, for chromium's fake video capture."""
+    from scanner.render import png
+
+    ensure_debian("chromium", "ffmpeg")
+    (folder / "code.png").write_bytes(png(code, module_px=6))
+    video = folder / "code.y4m"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-loop", "1", "-i", str(folder / "code.png"), "-t", "4", "-r", "15",
+                    "-vf", "scale=-2:440,pad=640:480:(ow-iw)/2:(oh-ih)/2:white", "-pix_fmt", "yuv420p", str(video)],
+                   check=True)
+    return video
+
+
+def camera_args(video: Path) -> list[str]:
+    """Chromium flags: a camera that films `video`, granted without asking, in a container without a sandbox."""
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}", "--no-sandbox"]

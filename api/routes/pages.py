@@ -35,8 +35,9 @@ def item_page(request: Request, ledger: LedgerDep, uid: str = Path(min_length=1,
 @router.get("/i/{uid}/{rest:path}", response_class=HTMLResponse, include_in_schema=False)
 def code_page(request: Request, ledger: LedgerDep, uid: str = Path(min_length=1, max_length=64),
               rest: str = Path(max_length=400)) -> HTMLResponse:
-    """The code is the whole address the phone opened; its signature is checked, not trusted."""
-    return _page(request, ledger, uid, code=f"HTTPS://{request.url.netloc}/I/{uid}/{rest}")
+    """The code is the whole address the phone opened, as sent (a serial's `/` stays %2F); its
+    signature, which covers the host, is checked, not trusted."""
+    return _page(request, ledger, uid, code=f"HTTPS://{request.url.netloc}{request.scope['raw_path'].decode('latin-1')}")
 
 
 def _page(request: Request, ledger: LedgerDep, uid: str, code: str | None) -> HTMLResponse:

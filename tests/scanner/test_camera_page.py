@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +10,8 @@ import pytest
 from api.app import create_app
 from api.keys import create_api_key
 from scanner.claims import marking_verifier
-from scanner.render import png
 from tests.scanner.conftest import Demo
-from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
+from tests.servers import CHROMIUM, camera_args, camera_video, serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -26,32 +24,20 @@ def service(demo: Demo) -> Iterator[str]:
         yield url
 
 
-def _camera_video(code: str, folder: Path) -> Path:
-    """A 4 s y4m of the printed code, as the issue's ffmpeg line makes it, framed for a 640x480 camera."""
-    (folder / "code.png").write_bytes(png(code, module_px=6))
-    video = folder / "code.y4m"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-loop", "1", "-i", str(folder / "code.png"), "-t", "4", "-r", "15",
-                    "-vf", "scale=-2:440,pad=640:480:(ow-iw)/2:(oh-ih)/2:white", "-pix_fmt", "yuv420p", str(video)],
-                   check=True)
-    return video
-
-
 @pytest.mark.parametrize("story, verdict", [("valid_firearm", "VALID"), ("stolen_then_seized", "SEIZED")])
 def test_the_camera_page_shows_the_verdict_of_a_filmed_code(demo: Demo, service: str, tmp_path: Path, story: str, verdict: str):
-    ensure_debian("chromium", "ffmpeg")
     from playwright.sync_api import expect, sync_playwright
 
-    video = _camera_video(demo.code(story), tmp_path)
+    video = camera_video(demo.code(story), tmp_path)
     token = create_api_key(demo.ledger, "de-customs", "camera test").token
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}", "--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=camera_args(video))
         try:
             page = browser.new_page(viewport={"width": 412, "height": 915})  # a phone screen
             wasm = []
             page.on("response", lambda r: wasm.append(r.headers.get("content-type")) if r.url.endswith(".wasm") else None)
-            page.goto(f"{service}/scan?key={token}&country=DE&direction=inland&location=FRA%20cargo")
+            page.goto(f"{service}/scan?country=DE&direction=inland&location=FRA%20cargo")
+            page.fill("#key", token)
             result = page.locator("#verdict")
             expect(result).to_have_attribute("data-verdict", verdict, timeout=30_000)
             expect(page.locator("#facts")).to_contain_text(demo.result.items[story])

@@ -15,7 +15,7 @@ def test_a_code_holds_only_for_its_own_item_and_facts(demo):
     assert "differ from the marking" in claim_problem(demo.ledger, code.replace("*2024/", "*2023/"), valid)
     genuine = parse_payload(code)
     dealer = demo.result.parties["de-jagd-schmidt"].account
-    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.item, genuine.facts))
+    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.host, genuine.item, genuine.facts))
     assert "not by a key of it-beretta" in claim_problem(demo.ledger, forged, valid)
     assert claim_problem(demo.ledger, "hello", valid).startswith("a Tracemark code starts with")
 

@@ -13,8 +13,8 @@ from tracemark.cli import app
 runner = CliRunner()
 
 
-def _run(*args: str, ok: bool = True):
-    result = runner.invoke(app, list(args))
+def _run(*args: str, ok: bool = True, env: dict[str, str] | None = None):
+    result = runner.invoke(app, list(args), env=env)
     if ok:
         assert result.exit_code == 0, result.output
     return result
@@ -72,3 +72,21 @@ def test_scan_needs_exactly_one_mode(cli_demo):
     root, where, _ = cli_demo
     result = _run("scan", str(root), ok=False)
     assert result.exit_code == 1 and "--offline" in result.output
+
+
+def test_codes_and_bundles_of_a_public_host_agree_and_a_bad_host_is_refused(cli_demo):
+    """TRACEMARK_PUBLIC_HOST sets the host of labels and of bundles alike; a code of another host is refused."""
+    root, where, stories = cli_demo
+    public = {"TRACEMARK_PUBLIC_HOST": "scan.example.org"}
+    uid = stories["released"]
+    _run("labels", "--items", uid, "--out", str(root / "h.pdf"), "--png", str(root / "host"), "--passphrase", "demo", *where, env=public)
+    photo = root / "host" / f"{uid}.png"
+    assert parse_payload(decode(open_image(photo)).texts[0]).host == "SCAN.EXAMPLE.ORG"
+    assert "codes of SCAN.EXAMPLE.ORG" in _run("bundle", "export", "--out", str(root / "host.json"), *where, env=public).output
+    _run("bundle", "export", "--out", str(root / "default.json"), *where)
+    scans = {bundle: json.loads(_run("scan", str(photo), "--offline", str(root / bundle), "--json", *where[2:], ok=False).stdout)
+             for bundle in ("host.json", "default.json")}
+    assert scans["host.json"]["verdict"] == "VALID"
+    assert scans["default.json"]["verdict"] == "SIGNATURE_INVALID"
+    refused = _run("bundle", "export", "--host", "https://scan.example.org/", "--out", str(root / "bad.json"), *where, ok=False)
+    assert refused.exit_code == 2 and "not a host name" in refused.output and refused.exception.__class__ is SystemExit

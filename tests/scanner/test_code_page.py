@@ -15,7 +15,7 @@ def _path(code: str) -> str:
 
 
 def test_a_genuine_code_opens_the_item_page_with_a_valid_verdict(demo: Demo) -> None:
-    with TestClient(create_app(demo.settings, ledger=demo.ledger)) as client:
+    with TestClient(create_app(demo.settings, ledger=demo.ledger), base_url="https://tracemark.local") as client:
         page = client.get(_path(demo.code("valid_firearm")))
     assert page.status_code == 200
     assert '<p class="verdict ok"><strong>VALID</strong>' in page.text
@@ -23,7 +23,7 @@ def test_a_genuine_code_opens_the_item_page_with_a_valid_verdict(demo: Demo) -> 
 
 
 def test_a_flagged_item_and_a_forged_code_say_so(demo: Demo) -> None:
-    with TestClient(create_app(demo.settings, ledger=demo.ledger)) as client:
+    with TestClient(create_app(demo.settings, ledger=demo.ledger), base_url="https://tracemark.local") as client:
         seized = client.get(_path(demo.code("stolen_then_seized")))
         genuine = _path(demo.code("valid_firearm"))
         forged = client.get(genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB"))
@@ -34,7 +34,7 @@ def test_a_flagged_item_and_a_forged_code_say_so(demo: Demo) -> None:
 
 
 def test_the_page_without_a_code_shows_flags_and_asks_for_the_code(demo: Demo) -> None:
-    with TestClient(create_app(demo.settings, ledger=demo.ledger)) as client:
+    with TestClient(create_app(demo.settings, ledger=demo.ledger), base_url="https://tracemark.local") as client:
         page = client.get(f"/i/{demo.result.items['lost']}")
     assert "<strong>REPORTED LOST STOLEN</strong>" in page.text
     assert "open this page from the item's QR code" in page.text

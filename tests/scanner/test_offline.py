@@ -9,7 +9,7 @@ from scanner.bundle import FORMAT, export_bundle, load_bundle, write_bundle
 from scanner.errors import BundleError
 from scanner.markings import issue_marking
 from scanner.offline import STALE, verify_offline
-from scanner.payload import parse_payload
+from scanner.payload import DEFAULT_HOST, encode_payload, parse_payload, sign_claim
 from tests.conftest import NOW
 from tests.support import World
 
@@ -23,10 +23,17 @@ def _code(world, uid, maker="it-beretta"):
     return issue_marking(world.ledger, uid, world.parties[maker].account).payload
 
 
-def _bundle(world, tmp_path):
+def _bundle(world, tmp_path, host=DEFAULT_HOST):
     path = tmp_path / "bundle.json"
-    write_bundle(world.ledger, path)
+    write_bundle(world.ledger, path, host)
     return load_bundle(path, world.ledger.log_key.verifier_key, world.ledger.origin)
+
+
+def _signed_by(world, party, code):
+    """`code`'s claim, signed with `party`'s key instead of its maker's."""
+    genuine = parse_payload(code)
+    signature = sign_claim(world.parties[party].account, genuine.host, genuine.item, genuine.facts)
+    return encode_payload(genuine.host, genuine.item, genuine.facts, signature)
 
 
 def test_valid_code_shows_the_facts(world, tmp_path):
@@ -55,13 +62,37 @@ def test_a_tampered_signature_is_signature_invalid(world, tmp_path):
 
 
 def test_a_code_signed_by_a_party_not_entitled_to_mark_is_signature_invalid(world, tmp_path):
-    from scanner.payload import encode_payload, sign_claim
-
-    genuine = parse_payload(_code(world, world.firearm()))
-    dealer = world.parties["de-jagd-schmidt"].account
-    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.item, genuine.facts))
+    forged = _signed_by(world, "de-jagd-schmidt", _code(world, world.firearm()))
     verdict = verify_offline(forged, _bundle(world, tmp_path), NOW)
     assert verdict.verdict == "SIGNATURE_INVALID" and "dealer" in verdict.reasons[0].detail
+
+
+def test_a_maker_signing_another_makers_firearm_is_signature_invalid(world, tmp_path):
+    world.firearm()
+    glock = _code(world, world.firearm(maker="at-glock"), maker="at-glock")
+    bundle = _bundle(world, tmp_path)
+    assert bundle.parties["at-glock"].maker_codes == ("GLK",) and bundle.parties["it-beretta"].maker_codes == ("BER",)
+    assert verify_offline(glock, bundle, NOW).verdict == "VALID"
+    verdict = verify_offline(_signed_by(world, "it-beretta", glock), bundle, NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID" and verdict.marked_by is None
+    assert "it-beretta" in verdict.reasons[0].detail and "not GLK" in verdict.reasons[0].detail
+
+
+def test_a_permit_authority_signing_for_another_countrys_permit_is_signature_invalid(world, tmp_path):
+    code = _code(world, world.specimen(world.issue_permit()), maker="ke-kws")
+    verdict = verify_offline(_signed_by(world, "de-bfn", code), _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID" and "permit authority of DE" in verdict.reasons[0].detail
+
+
+def test_a_code_is_valid_only_at_the_host_the_bundle_vouches_for(world, tmp_path):
+    uid = world.firearm()
+    code = issue_marking(world.ledger, uid, world.parties["it-beretta"].account, host="scan.example.org:8443").payload
+    assert verify_offline(code, _bundle(world, tmp_path, host="SCAN.example.org:8443"), NOW).verdict == "VALID"
+    verdict = verify_offline(code, _bundle(world, tmp_path), NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID"
+    assert verdict.reasons[0].detail.startswith(f"the code points to SCAN.EXAMPLE.ORG:8443, not to {DEFAULT_HOST}")
+    with pytest.raises(BundleError, match="not a host name"):
+        export_bundle(world.ledger, "https://scan.example.org/")
 
 
 def test_a_revoked_marking_key_is_key_revoked(world, tmp_path):

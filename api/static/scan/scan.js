@@ -7,13 +7,25 @@ const GOOD = new Set(["VALID"]);
 const WARN = new Set(["MALFORMED_CODE", "UNKNOWN_ITEM", "MARKING_MISMATCH", "PERMIT_NOT_YET_VALID", "LICENCE_INVALID"]);
 let lastCode = null, lastAt = 0, busy = false, currentItem = null, detector = null;
 
-for (const id of ["key", "country", "location", "direction"]) {
-  const saved = localStorage.getItem("tracemark." + id);
+// The API key stays in this tab (sessionStorage, gone when the tab closes) and leaves it only in the
+// Authorization header: a key in a web address is written to access logs, proxies and history.
+const KEPT = { key: sessionStorage, country: localStorage, location: localStorage, direction: localStorage };
+localStorage.removeItem("tracemark.key");
+for (const [id, store] of Object.entries(KEPT)) {
+  const saved = store.getItem("tracemark." + id);
   if (saved) $(id).value = saved;
-  $(id).addEventListener("change", () => localStorage.setItem("tracemark." + id, $(id).value));
+  $(id).addEventListener("change", () => store.setItem("tracemark." + id, $(id).value));
 }
 const params = new URLSearchParams(location.search);
-for (const id of ["key", "country", "location", "direction"]) if (params.has(id)) $(id).value = params.get(id);
+for (const id of ["country", "location", "direction"]) if (params.has(id)) $(id).value = params.get(id);
+if (params.has("key")) {
+  params.delete("key");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : ""));
+  $("warning").textContent = "An API key in a web address is written to server logs: this one was not used. "
+    + "Type your key in the field below, and have it replaced, as it may be known.";
+  $("warning").hidden = false;
+}
 
 async function setUpDecoder() {
   if ("BarcodeDetector" in window) {
@@ -126,7 +138,9 @@ async function run() {
       try {
         const code = await decodeFrame(video, canvas);
         const now = Date.now();
-        if (code && (code !== lastCode || now - lastAt > 10000)) {
+        if (code && !$("key").value.trim()) {
+          $("state").textContent = "type the scanning party's API key to check this code";
+        } else if (code && (code !== lastCode || now - lastAt > 10000)) {
           lastCode = code; lastAt = now;
           await scan(code);
         }
