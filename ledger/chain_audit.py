@@ -70,7 +70,7 @@ def verify_chain(
     `chain_id`, when given, is the chain the anchors were read from: records naming another are reported.
     """
     ordered = sorted(anchors, key=lambda a: a.index)
-    report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered})
+    report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered}, window=ledger.reporting_window)
     result = ChainAudit(log=report, anchors=ordered)
     matches: dict[int, bool] = {}
     for anchor in ordered:
