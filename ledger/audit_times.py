@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ledger import events as ev
-from ledger.errors import RuleViolation
+from ledger.errors import EventInvalid, RuleViolation
 from ledger.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
 from ledger.tables import Party, Permit
 
@@ -70,6 +70,8 @@ class TimeAudit:
             check_reported_in_time(facts.time, recorded_at, None if imported else self.window)
         except RuleViolation as exc:
             return f"{exc.rule}: {exc.detail}{'' if imported else ' (a live entry, not imported)'}"
+        except EventInvalid as exc:
+            return f"recorded time unreadable: {exc}"
         return None
 
     def _order(self, facts: Timed) -> str | None:
