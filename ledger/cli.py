@@ -77,14 +77,14 @@ def demo(
     ledger = init_log(settings)
     if ledger.size():
         raise fail(f"the log on {settings.db_url} already has {ledger.size()} entries; the demo needs an empty one")
-    with progress_bar("appending demo events") as progress:
+    with progress_bar("importing demo events") as progress:
         result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress)
     checkpoint = ledger.checkpoint()
     table = Table("party", "role", "country", "address", title="demo parties")
     for party in result.parties.values():
         table.add_row(party.id, party.role, party.country, party.account.address)
     console.print(table)
-    console.print(f"{result.events} signed events appended; checkpoint at size {checkpoint.size}")
+    console.print(f"{result.events} signed events imported; checkpoint at size {checkpoint.size}")
     console.print(f"keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r})")
     for story, uid in result.items.items():
         console.print(f"  {story:<20} {uid}")
