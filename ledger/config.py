@@ -29,10 +29,10 @@ _DURATION = TypeAdapter(timedelta)
 def reporting_window(text: str) -> timedelta:
     """TRACEMARK_REPORTING_WINDOW's value: a positive ISO 8601 duration such as P7D or PT36H."""
     try:
-        window = _DURATION.validate_python(text.strip())
+        window = _DURATION.validate_python(text) if text.startswith("P") else None  # pydantic would take "7" as seconds
     except ValidationError:
-        window = timedelta(0)
-    if not text.strip().upper().startswith("P") or window <= timedelta(0):
+        window = None
+    if window is None or window <= timedelta(0):
         raise StoreError(f"TRACEMARK_REPORTING_WINDOW={text!r} is not a positive ISO 8601 duration such as P7D or PT36H")
     return window
 
