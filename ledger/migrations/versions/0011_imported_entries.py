@@ -17,10 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('entry') as batch:
-        batch.add_column(sa.Column('imported', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN, not a batch copy: copying the table on SQLite would create its indexes anew
+    # in another order, and the planner, choosing between two equal (item_uid, seq) indexes by that
+    # order, would read a scanned item's story through every inspection (not ix_entry_item_custody).
+    op.add_column('entry', sa.Column('imported', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('entry') as batch:
-        batch.drop_column('imported')
+    op.drop_column('entry', 'imported')
