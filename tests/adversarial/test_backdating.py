@@ -115,6 +115,8 @@ def test_the_demo_history_is_imported_and_every_reader_is_told(demo_log: DemoLog
     scan = httpx.post(f"{server}/v1/scan", json={"code": uid, "country": "DE", "location": "A5", "direction": "inland"},
                       headers=demo_log.auth("de-police"), timeout=30).json()
     assert scan["imported"] == [event["seq"] for event in events] and all(holder["imported"] for holder in scan["custody"])
+    page = httpx.get(f"{server}/investigations/items/{uid}", headers=demo_log.auth("investigator"), timeout=30).text
+    assert page.count("(imported from an earlier registry)") == len(trace["steps"])
 
 
 # ---------------------------------------------------------------- the console script, in fresh processes
