@@ -37,6 +37,7 @@ class HistoryEntry:
     event_bytes: bytes  # as signed
     signer: str
     signature: str
+    imported: bool  # by the authority, from an earlier registry
 
 
 def item_entries(reads: Snapshot, uid: str, limit: int | None = None) -> list[HistoryEntry]:
@@ -58,7 +59,7 @@ def item_story(reads: Snapshot, uid: str, limit: int) -> list[HistoryEntry]:
 def history_entry(row: Entry) -> HistoryEntry:
     event = json_object(row.event)
     return HistoryEntry(row.seq, row.event_type, row.actor, event.get("time", ""), row.recorded_at, row.leaf_hash, event,
-                        row.event, row.signer, row.signature)
+                        row.event, row.signer, row.signature, row.imported)
 
 
 def custody_chain(reads: Snapshot, entries: list[HistoryEntry]) -> list[dict[str, Any]]:
@@ -67,7 +68,7 @@ def custody_chain(reads: Snapshot, entries: list[HistoryEntry]) -> list[dict[str
 
     def hold(party: str | None, entry: HistoryEntry) -> None:
         if party is not None and (not chain or chain[-1]["party"] != party):
-            chain.append({"party": party, "since": entry.time, "seq": entry.seq})
+            chain.append({"party": party, "since": entry.time, "seq": entry.seq, "imported": entry.imported})
 
     for entry in entries:
         event = entry.event

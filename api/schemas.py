@@ -120,6 +120,7 @@ class EntryOut(BaseModel):
     actor: str
     time: str
     recorded_at: str
+    imported: bool = Field(description="imported by the log's authority from an earlier registry, not reported live")
     leaf_hash: str
     event: dict[str, Any]
     inclusion_proof: list[str]
@@ -203,6 +204,7 @@ class RawEntryOut(BaseModel):
     signer: str
     signature: str
     recorded_at: str
+    imported: bool = Field(description="imported by the log's authority from an earlier registry; the leaf hash covers it")
 
 
 class EntriesOut(BaseModel):
@@ -252,6 +254,7 @@ class Custodian(BaseModel):
     party: str
     since: str
     seq: int
+    imported: bool = Field(description="the entry that gave this custody was imported from an earlier registry")
 
 
 class ScanProof(BaseModel):
@@ -277,6 +280,8 @@ class ScanOut(BaseModel):
     permit: PermitOut | None
     proof: ScanProof | None
     inspection: Recorded
+    imported: list[int] = Field(default_factory=list, description="entries of the item's history imported from an earlier "
+                                "registry by the log's authority (not reported live)")
 
 
 # ------------------------------------------------------------ API keys

@@ -3,9 +3,11 @@
 It trusts nothing stored but the entries' raw fields and the log's verifier key given by the
 caller: leaf hashes, the hash chain, every stored Merkle node, the root at every checkpoint,
 every checkpoint signature and every party signature (with the key history replayed from the
-log itself, so an event signed by a key revoked before it is caught too). A checkpoint's time
-is the one its note signs: a stored created_at that differs is reported, and checkpoints whose
-note signs no time are listed, since their time is only the database's word.
+log itself, so an event signed by a key revoked before it is caught too), and the rules time
+decides (`ledger.audit_times`: reporting window, each item's order, licences and permits at
+the event's time). A checkpoint's time is the one its note signs: a stored created_at that
+differs is reported, and checkpoints whose note signs no time are listed, since their time is
+only the database's word.
 
 Entries do not store their prev hash: each leaf hash is recomputed over the stored leaf hash of
 the entry before, so a broken link shows as a leaf hash that does not match (an entry rewritten
@@ -20,17 +22,20 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from ledger import events as ev
 from ledger import merkle
+from ledger.audit_times import TimeAudit, Timed, timed
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.codec import format_time, parse_time, sha256
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.errors import CheckpointError, LedgerError
 from ledger.keys import normalise_address, recover
+from ledger.rules import REPORTING_WINDOW
 from ledger.store import gc_paused
 from ledger.tables import CheckpointRow, Entry, MerkleNode
 
@@ -115,8 +120,11 @@ def audit(
     progress: Callable[[int, int], None] | None = None,
     sizes: Iterable[int] = (),
     workers: int | None = None,
+    window: timedelta = REPORTING_WINDOW,
 ) -> AuditReport:
     """Check the whole log; `progress(done, total)` is called after each chunk.
+
+    `window` is the reporting window live (not imported) entries were appended under.
 
     The per-entry work (hashes, canonical form, signature recovery) runs on `workers` processes
     (default: every core for a large log, none for a small one); the hash chain, key history
@@ -126,7 +134,7 @@ def audit(
     the log reaches (the chain audit compares them with anchored roots).
     """
     with gc_paused():
-        return _audit(session, verifier_key, origin, progress, sizes, workers)
+        return _audit(session, verifier_key, origin, progress, sizes, workers, window)
 
 
 def _audit(
@@ -136,6 +144,7 @@ def _audit(
     progress: Callable[[int, int], None] | None,
     sizes: Iterable[int],
     workers: int | None,
+    window: timedelta,
 ) -> AuditReport:
     total = session.exec(select(func.count()).select_from(Entry)).one()
     checkpoints = list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size, CheckpointRow.id)))
@@ -145,6 +154,7 @@ def _audit(
     wanted_sizes = {row.size for row in checkpoints} | asked
     tree = merkle.CompactRange()  # over the leaf hashes recomputed from the entries' bytes
     keys = _KeyHistory()
+    times = TimeAudit(window)
     bad_leaves: list[int] = []
     for chunk in _examined_chunks(session, workers if workers is not None else _default_workers(total)):
         computed: dict[tuple[int, int], bytes] = {}
@@ -152,7 +162,7 @@ def _audit(
             if seen.seq != tree.size:
                 report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
-            _check_in_order(seen, keys, report)
+            _check_in_order(seen, keys, times, report)
             if origin is not None and seen.log not in (None, origin):
                 report.findings.append(Finding(seen.seq, f"the event is signed for the log {seen.log!r}, not for {origin!r}"))
             if seen.leaf != seen.stored_leaf:
@@ -176,7 +186,8 @@ def _chunks(session: Session) -> Iterator[list[tuple]]:
     """Entries in order as plain tuples in `_examine`'s order (no ORM objects: the audit only reads),
     each with the stored leaf hash of the row before it: the prev hash its leaf hash must cover."""
     c = Entry.__table__.c
-    columns = (c.seq, c.leaf_hash, c.event, c.event_key, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at)
+    columns = (c.seq, c.leaf_hash, c.event, c.event_key, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at,
+               c.imported)
     start, prev = 0, GENESIS_PREV
     while rows := session.execute(select(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)).all():
         chunk = []
@@ -201,13 +212,15 @@ class _Examined:
     recorded_at: str
     key_event: bytes | None  # the event bytes when it changes keys (the key history replays it)
     log: str | None = None  # the origin the event is signed for (none in entries logged before events named it)
+    imported: bool = False
+    timed: Timed | None = None  # what the time rules judge, when the event is readable
 
 
 def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independent checks
-    prev_hash, seq, stored_leaf, event_bytes, stored_key, event_type, item_uid, actor, signer, signature, recorded_at = row
+    prev_hash, seq, stored_leaf, event_bytes, stored_key, event_type, item_uid, actor, signer, signature, recorded_at, imported = row
     problems: list[str] = []
     try:
-        leaf = entry_leaf_hash(seq, prev_hash, recorded_at, event_bytes, signer, signature)
+        leaf = entry_leaf_hash(seq, prev_hash, recorded_at, event_bytes, signer, signature, imported)
     except ValueError as exc:
         return _Examined(seq, stored_leaf, stored_leaf, (f"entry fields are malformed: {exc}",), None, None, None, recorded_at, None)
     if leaf != stored_leaf:
@@ -228,7 +241,7 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
         problems.append("event key does not match the event bytes")
     key_event = event_bytes if event.type in _KEY_EVENTS else None
     return _Examined(seq, stored_leaf, leaf, tuple(problems), recovered if recovered == signer else None,
-                     event.actor, event.time, recorded_at, key_event, event.origin)
+                     event.actor, event.time, recorded_at, key_event, event.origin, imported, timed(event, event_bytes))
 
 
 def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
@@ -236,9 +249,12 @@ def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
         return [_examine(row) for row in rows]
 
 
-def _check_in_order(seen: _Examined, keys: _KeyHistory, report: AuditReport) -> None:
-    """The checks that need the entries before: who held which key when (the chain is in each leaf hash)."""
+def _check_in_order(seen: _Examined, keys: _KeyHistory, times: TimeAudit, report: AuditReport) -> None:
+    """The checks that need the entries before: who held which key when (the chain is in each leaf hash),
+    and the rules time decides."""
     report.findings.extend(Finding(seen.seq, problem) for problem in seen.problems)
+    if seen.timed is not None:
+        report.findings.extend(Finding(seen.seq, problem) for problem in times.check(seen.timed, seen.recorded_at, seen.imported))
     key_event = ev.parse_event(seen.key_event) if seen.key_event is not None else None
     if seen.signer is not None and (problem := keys.check(seen.signer, seen.actor, seen.time, seen.recorded_at, key_event)) is not None:
         report.findings.append(Finding(seen.seq, problem))

@@ -79,7 +79,7 @@ def verify_chain(
     """
     foreign = foreign_anchors(anchors, changes) if changes is not None else []
     ordered = sorted((a for a in anchors if a not in foreign), key=lambda a: a.index)
-    report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered})
+    report = audit(session, verifier_key, ledger.origin, progress, sizes={a.size for a in ordered}, window=ledger.reporting_window)
     result = ChainAudit(log=report, anchors=ordered, foreign=foreign)
     matches: dict[int, bool] = {}
     for anchor in ordered:

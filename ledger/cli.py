@@ -1,4 +1,4 @@
-"""The ledger's commands: init, keys, demo, verify, checkpoint, rebuild, erase."""
+"""The ledger's commands: init, keys, demo, import, verify, checkpoint, rebuild, erase."""
 
 from __future__ import annotations
 
@@ -80,17 +80,53 @@ def demo(
     ledger = init_log(settings)
     if ledger.size():
         raise fail(f"the log on {settings.db_url} already has {ledger.size()} entries; the demo needs an empty one")
-    with progress_bar("appending demo events") as progress:
+    with progress_bar("importing demo events") as progress:
         result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress)
     checkpoint = ledger.checkpoint()
     table = Table("party", "role", "country", "address", title="demo parties")
     for party in result.parties.values():
         table.add_row(party.id, party.role, party.country, party.account.address)
     console.print(table)
-    console.print(f"{result.events} signed events appended; checkpoint at size {checkpoint.size}")
+    console.print(f"{result.events} signed events imported; checkpoint at size {checkpoint.size}")
     console.print(f"keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r})")
     for story, uid in result.items.items():
         console.print(f"  {story:<20} {uid}")
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSON Lines file: one signed envelope {event, signer, signature} a line, oldest first",
+                                         exists=True, dir_okay=False, readable=True)],
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Import an earlier registry's signed history: events of any past time, each entry marked imported.
+
+    Only the log's authority imports (it needs the log key). The whole file is one transaction:
+    a refused event names its line and nothing of the file is kept.
+    """
+    lines = _envelope_lines(file)
+    ledger = open_ledger(settings_from(db, home))
+    try:
+        receipts = ledger.import_batch([envelope for _, envelope in lines])
+    except LedgerError as exc:
+        where = "" if exc.index is None else f"line {lines[exc.index][0]}: "
+        raise fail(f"{where}{type(exc).__name__}: {exc}; nothing was imported", code=2) from exc
+    fresh = sum(not receipt.duplicate for receipt in receipts)
+    console.print(f"imported {fresh} entries ({len(receipts) - fresh} already in the log); log size {ledger.size()}")
+
+
+def _envelope_lines(file: Path) -> list[tuple[int, dict]]:
+    """Each non-blank line of `file` as (line number, JSON object)."""
+    from ledger.events import json_object
+
+    lines = []
+    for number, line in enumerate(file.read_bytes().splitlines(), start=1):
+        if line.strip():
+            try:
+                lines.append((number, json_object(line)))
+            except LedgerError as exc:
+                raise fail(f"line {number}: {exc}; nothing was imported", code=2) from exc
+    return lines
 
 
 def verify(
@@ -110,7 +146,7 @@ def verify(
         verify_chain_command(ledger, vkey or settings.verifier_key())
         return
     with progress_bar("verifying") as progress, ledger.reading() as session:
-        report = audit(session, vkey or settings.verifier_key(), settings.origin, progress)
+        report = audit(session, vkey or settings.verifier_key(), settings.origin, progress, window=settings.reporting_window)
     report_unsigned_times(report)
     if report.ok:
         console.print(f"[green]OK[/] {report.size} entries, {report.checkpoints} checkpoints: every hash, proof and signature holds")
@@ -165,6 +201,7 @@ def register(app: typer.Typer) -> None:
     """Add the ledger's commands to the `tracemark` app."""
     for command in (init, demo, verify, checkpoint, rebuild, erase):
         app.command()(_reported(command))
+    app.command("import")(_reported(import_))
     keys = typer.Typer(help="party keys", no_args_is_help=True)
     keys.command("new")(_reported(keys_new))
     app.add_typer(keys, name="keys")

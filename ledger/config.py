@@ -8,17 +8,33 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
 
 from ledger.checkpoint import LogKey
 from ledger.db import DEFAULT_URL, open_database
 from ledger.errors import StoreError
 from ledger.migrate import upgrade
+from ledger.rules import REPORTING_WINDOW
 from ledger.store import Ledger
 
 __all__ = ["Settings", "open_ledger", "init_log"]
 
 DEFAULT_ORIGIN = "tracemark.local/log"
+_DURATION = TypeAdapter(timedelta)
+
+
+def reporting_window(text: str) -> timedelta:
+    """TRACEMARK_REPORTING_WINDOW's value: a positive ISO 8601 duration such as P7D or PT36H."""
+    try:
+        window = _DURATION.validate_python(text) if text.startswith("P") else None  # pydantic would take "7" as seconds
+    except ValidationError:
+        window = None
+    if window is None or window <= timedelta(0):
+        raise StoreError(f"TRACEMARK_REPORTING_WINDOW={text!r} is not a positive ISO 8601 duration such as P7D or PT36H")
+    return window
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,7 @@ class Settings:
     db_url: str = DEFAULT_URL
     home: Path = Path(".tracemark")
     origin: str = DEFAULT_ORIGIN
+    reporting_window: timedelta = REPORTING_WINDOW  # how long before the log records it a live event may be dated
 
     @classmethod
     def from_env(cls, db_url: str | None = None, home: Path | None = None) -> "Settings":
@@ -35,6 +52,7 @@ class Settings:
             db_url=db_url or os.environ.get("TRACEMARK_DB", DEFAULT_URL),
             home=home or Path(os.environ.get("TRACEMARK_HOME", ".tracemark")),
             origin=os.environ.get("TRACEMARK_ORIGIN", DEFAULT_ORIGIN),
+            reporting_window=reporting_window(os.environ.get("TRACEMARK_REPORTING_WINDOW", "P7D")),
         )
 
     @property
@@ -76,4 +94,4 @@ def open_ledger(settings: Settings) -> Ledger:
     key = None
     if settings.log_key_path.exists():
         key = LogKey.from_signer_key(settings.log_key_path.read_text().strip())
-    return Ledger(open_database(settings.db_url), origin=settings.origin, log_key=key)
+    return Ledger(open_database(settings.db_url), origin=settings.origin, log_key=key, reporting_window=settings.reporting_window)

@@ -90,7 +90,10 @@ def run_demo(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Append the demo data set to an empty log; write the parties' keystores to `keys_dir`."""
+    """Import the demo data set into an empty log; write the parties' keystores to `keys_dir`.
+
+    Its two years of history come in through the authority's import (`Ledger.import_batch`),
+    as an earlier registry's would: each entry is marked imported."""
     now = now or utc_now()
     parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in PARTIES}
     script = _Script(now - timedelta(days=720))
@@ -101,7 +104,7 @@ def run_demo(
     _bulk_firearms(script, parties, result, items)
     total = len(script.envelopes)
     for start in range(0, total, 500):
-        ledger.append_batch(script.envelopes[start : start + 500])
+        ledger.import_batch(script.envelopes[start : start + 500])
         if progress is not None:
             progress(min(start + 500, total), total)
     result.events = total

@@ -1,6 +1,9 @@
 """The bytes of a log entry: what its leaf hash commits to.
 
-An entry is the RFC 8785 object {event, prev, recorded, seq, signature, signer}. Because the
+An entry is the RFC 8785 object {event, prev, recorded, seq, signature, signer}, with
+`"imported": true` after the event when the log's authority imported it from an earlier registry
+(its time may then lie before the reporting window): the leaf hash commits to the mark, so no
+reader can be told an imported entry was reported live, nor the reverse. Because the
 event is already canonical and every other member is plain ASCII we write, the canonical
 bytes are built by concatenation; `tests/ledger/test_entry.py` checks them against rfc8785.
 
@@ -25,8 +28,9 @@ GENESIS_PREV = bytes(32)  # the "previous leaf hash" of entry 0
 _PLAIN = re.compile(r"^[0-9A-Za-z:.\-]*$")
 
 
-def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str) -> bytes:
-    """Canonical bytes of one entry (members in RFC 8785 order: event, prev, recorded, seq, signature, signer)."""
+def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str,
+                imported: bool = False) -> bytes:
+    """Canonical bytes of one entry (members in RFC 8785 order: event, imported, prev, recorded, seq, signature, signer)."""
     for name, value in (("recorded_at", recorded_at), ("signer", signer), ("signature", signature)):
         if not _PLAIN.fullmatch(value):
             raise ValueError(f"{name} holds characters that would need JSON escaping: {value!r}")
@@ -34,6 +38,7 @@ def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, sign
         (
             b'{"event":',
             event,
+            b',"imported":true' if imported else b"",
             b',"prev":"',
             prev_hash.hex().encode(),
             b'","recorded":"',
@@ -49,9 +54,10 @@ def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, sign
     )
 
 
-def entry_leaf_hash(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str) -> bytes:
+def entry_leaf_hash(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str,
+                    imported: bool = False) -> bytes:
     """SHA-256(0x00 || canonical entry bytes)."""
-    return leaf_hash(entry_bytes(seq, prev_hash, recorded_at, event, signer, signature))
+    return leaf_hash(entry_bytes(seq, prev_hash, recorded_at, event, signer, signature, imported))
 
 
 def event_key(event: bytes) -> int:

@@ -9,6 +9,7 @@ read-only `View` of the current state; it never changes anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -18,7 +19,8 @@ from ledger.errors import RuleViolation
 from ledger.keys import normalise_address
 from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
-__all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES"]
+__all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES",
+           "REPORTING_WINDOW", "MAX_FUTURE_SKEW", "check_reported_in_time", "check_in_order"]
 
 FLAGGED = {"lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"}
 TERMINAL = {"destroyed", "deactivated"}
@@ -26,6 +28,30 @@ LICENSED_ROLES = {"manufacturer", "dealer", "importer_exporter"}
 ENFORCEMENT = {"customs", "police"}
 UNIDENTIFYING_FACTS = {"description"}
 """Marking fields that do not identify an item: the only ones a correction may change once it is flagged."""
+
+REPORTING_WINDOW = timedelta(days=7)
+"""How long before the log records it an event may have happened, by default: a party reports what
+it did within this; older history comes in through the authority's import."""
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+"""How far after the log's clock an event's time may lie: the clock skew allowed between a party's
+machine and the log. A later time would let a party pre-date what has not happened yet."""
+
+
+def check_reported_in_time(event_time: str, recorded_at: str, window: timedelta | None) -> None:
+    """Raise unless `event_time` lies within `window` before `recorded_at` (no bound before it when
+    `window` is None: an imported entry) and at most MAX_FUTURE_SKEW after it."""
+    when, recorded = parse_time(event_time), parse_time(recorded_at)
+    if when > recorded + MAX_FUTURE_SKEW:
+        raise RuleViolation("time_in_future", f"event time {event_time} is after the log's clock {recorded_at}")
+    if window is not None and when < recorded - window:
+        raise RuleViolation("reporting_window_exceeded",
+                            f"event time {event_time} is more than {window} before the log's clock {recorded_at}")
+
+
+def check_in_order(item: str, event_time: str, last_time: str) -> None:
+    """Raise if an event of `item` is dated before the item's last event: its history never goes back in time."""
+    if parse_time(event_time) < parse_time(last_time):
+        raise RuleViolation("out_of_order", f"event time {event_time} is before item {item}'s last event ({last_time})")
 
 
 class View(Protocol):
@@ -205,6 +231,11 @@ class ItemStatus:
                 "item_flagged" if item.status in FLAGGED else "item_status",
                 f"item {item.uid} is {item.status}; {ctx.event.type} needs it {' or '.join(self.allowed)}",
             )
+
+
+class InOrder:
+    def check(self, ctx: Context) -> None:
+        check_in_order(ctx.item.uid, ctx.event.time, ctx.item.updated_at)
 
 
 class NoPendingTransfer:
@@ -477,19 +508,19 @@ RULES: dict[str, AllOf] = {
     "issue_permit": AllOf(ActorRole(("permit_authority",)), PermitIsNew(), PermitIssuable()),
     "cancel_permit": AllOf(ActorRole(("permit_authority",)), PermitIssuer()),
     "mark_specimen": AllOf(ActorRole(("permit_authority", "importer_exporter")), ActorLicensed(), ItemIsNew(), SerialUnique(), SpecimenPermit()),
-    "transfer": AllOf(ItemStatus(("active",)), *_ITEM_HOLDER, NoPendingTransfer(), ReceiverAllowed()),
-    "receive": AllOf(ActorLicensed(), PendingForActor()),
-    "export": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed()),
-    "import": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed()),
-    "report_lost": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
-    "report_stolen": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed()),
-    "recover": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("lost", "stolen"))),
-    "seize": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen")), SeizedWhereItIs()),
-    "release": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
-    "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority()),
-    "destroy": AllOf(DisposalAllowed()),
-    "deactivate": AllOf(DisposalAllowed()),
-    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
+    "transfer": AllOf(ItemStatus(("active",)), *_ITEM_HOLDER, NoPendingTransfer(), ReceiverAllowed(), InOrder()),
+    "receive": AllOf(ActorLicensed(), PendingForActor(), InOrder()),
+    "export": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed(), InOrder()),
+    "import": AllOf(ActorRole(("customs",)), InOwnCountry(), CrossingAllowed(), InOrder()),
+    "report_lost": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed(), InOrder()),
+    "report_stolen": AllOf(ItemStatus(("active", "in_transit")), ReporterAllowed(), InOrder()),
+    "recover": AllOf(ActorRole(tuple(ENFORCEMENT)), ItemStatus(("lost", "stolen")), InOrder()),
+    "seize": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen")), SeizedWhereItIs(), InOrder()),
+    "release": AllOf(ItemStatus(("seized",)), SeizingAuthority(), InOrder()),
+    "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority(), InOrder()),
+    "destroy": AllOf(DisposalAllowed(), InOrder()),
+    "deactivate": AllOf(DisposalAllowed(), InOrder()),
+    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")), InOrder()),
     "correct": AllOf(CorrectionAllowed()),
     "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
     "trace_answer": AllOf(AnswersRequest()),

@@ -26,25 +26,24 @@ from sqlmodel import Session, select
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
-from ledger.codec import format_time, parse_time, sha256, utc_now
+from ledger.codec import format_time, sha256, utc_now
 from ledger.bounded import Bounded
 from ledger.db import Database, insert_rows, one_of, values_param, without_waiting
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
-from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
+from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
-from ledger.rules import check_event, marked_serial
+from ledger.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
 from ledger.recovery import PARALLEL_FROM, Recoveries
 from ledger.signatures import authenticate
 from ledger.snapshot import Snapshot, rows_of
 from ledger.txview import StateCache, TxView
 from ledger.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
-__all__ = ["Ledger", "Receipt", "Attestation", "MAX_FUTURE_SKEW", "gc_paused"]
+__all__ = ["Ledger", "Receipt", "Attestation", "gc_paused"]
 
-MAX_FUTURE_SKEW = timedelta(minutes=5)
 _LOOP_COMMIT_QUIET, _LOOP_COMMIT_DELAY = 0.001, 0.005
 """On SQLite an event loop commits its awaiting appends once none has arrived for a millisecond,
 or the oldest has waited 5 ms (`GroupCommit`); a thread never waits."""
@@ -154,11 +153,13 @@ class Ledger:
         origin: str,
         log_key: LogKey | None = None,
         clock: Callable[[], datetime] = utc_now,
+        reporting_window: timedelta = REPORTING_WINDOW,
     ) -> None:
         self.db = db
         self.origin = origin
         self.log_key = log_key
         self.clock = clock
+        self.reporting_window = reporting_window  # how long before its recording a live event may be dated
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._append_session: Session | None = None
         self._cache = StateCache(new_limit=_KEEP_NEW_ROWS)
@@ -253,16 +254,31 @@ class Ledger:
         refuses an event carries its position in the batch as `index`. With `checkpoint`, the
         log key signs a checkpoint of the result in the same transaction. Without `wait`, a SQLite
         write lock held by another process raises AppendLockBusy instead of waiting for it.
+        Each event's time must lie within the reporting window before the log's clock.
         """
         with gc_paused():  # the batch's objects are gone before the collector runs again: it finds nothing to scan in them
-            return self._append_all(envelopes, checkpoint, wait)
+            return self._append_all(envelopes, checkpoint, wait, imported=False)
 
-    def _append_all(self, envelopes: Sequence[_Opened | ev.Envelope | dict[str, Any]], checkpoint: bool, wait: bool) -> list[Receipt]:
+    def import_batch(self, envelopes: Sequence[ev.Envelope | dict[str, Any]]) -> list[Receipt]:
+        """The authority's import of an earlier registry's history: `append_batch` for events of
+        any past time, each entry marked imported in its leaf hash, and a checkpoint signed over them.
+
+        Every other rule holds as for a live event (signatures, licences and permits at the
+        event's time, each item's events in time order). Only the holder of the log key imports.
+        """
+        if self.log_key is None:
+            raise StoreError("importing needs the log's key: only the log's authority imports history")
+        with gc_paused():
+            return self._append_all(envelopes, True, True, imported=True)
+
+    def _append_all(self, envelopes: Sequence[_Opened | ev.Envelope | dict[str, Any]], checkpoint: bool, wait: bool,
+                    imported: bool) -> list[Receipt]:
         """Open every envelope, then append them under the lock. Opening needs nothing of the log,
         so it takes no lock; for a large batch the worker processes recover the signers meanwhile
         (`ledger.recovery`)."""
         if len(envelopes) < PARALLEL_FROM:
-            return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint, wait)
+            return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint, wait,
+                                       imported)
         with Recoveries() as recoveries:
             parsed = []
             for index, raw in enumerate(envelopes):
@@ -270,10 +286,10 @@ class Ledger:
                 parsed.append(opened)
                 recoveries.add(opened.signed, None if opened.envelope is None else opened.envelope.signature)
             recoveries.flush()
-            return self._append_opened(parsed, recoveries, checkpoint, wait)
+            return self._append_opened(parsed, recoveries, checkpoint, wait, imported)
 
     def _append_opened(self, parsed: list[_Opened], recoveries: Recoveries | None, checkpoint: bool,
-                       wait: bool = True) -> list[Receipt]:
+                       wait: bool = True, imported: bool = False) -> list[Receipt]:
         with self._appending(wait) as (session, view):
             head = self._head(session)
             if not self._cache.valid_for(head) and not self._catch_up(session, head):
@@ -284,6 +300,7 @@ class Ledger:
             assert tree is not None  # loaded just above when the cache was stale
             prev = head[1]
             recorded_at = format_time(self.clock())
+            window = None if imported else self.reporting_window
             known = self._known(session, {opened.event_hash: opened.event_key for opened in parsed if opened.event is not None})
             view.prefetch_items(
                 (uid for opened in parsed if opened.event is not None and (uid := ev.event_field(opened.event, "item")) is not None),
@@ -302,7 +319,7 @@ class Ledger:
                 seq = tree.size
                 try:
                     self._check_origin(event)
-                    self._check_time(event, recorded_at)
+                    check_reported_in_time(event.time, recorded_at, window)
                     recovered = None if recoveries is None else recoveries.signer(index)
                     actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at, recovered)
                     check_event(event, seq, actor, view)
@@ -311,7 +328,7 @@ class Ledger:
                     exc.index = index
                     raise
                 signature = normalise_signature(envelope.signature)  # one spelling per signature: the log stores its bytes
-                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature)
+                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature, imported)
                 row = dict(
                     seq=seq,
                     leaf_hash=leaf,
@@ -323,6 +340,7 @@ class Ledger:
                     signer=signer,
                     signature=signature,
                     recorded_at=recorded_at,
+                    imported=imported,
                 )
                 entries.append(row)
                 view.pending_entries[seq] = row
@@ -406,10 +424,6 @@ class Ledger:
         if event.origin != self.origin:
             named = "no log" if event.origin is None else f"the log {event.origin!r}"
             raise RuleViolation("wrong_log", f"the event is signed for {named}, not for this log {self.origin!r}")
-
-    def _check_time(self, event: ev.Event, recorded_at: str) -> None:
-        if parse_time(event.time) > parse_time(recorded_at) + MAX_FUTURE_SKEW:
-            raise RuleViolation("time_in_future", f"event time {event.time} is after the log's clock {recorded_at}")
 
     @staticmethod
     def _keep_personal(event: ev.Event, envelope: ev.Envelope, seq: int, view: TxView) -> None:

@@ -160,6 +160,7 @@ class Entry(SQLModel, table=True):
     signer: str = Field(sa_type=AddressBytes)
     signature: str = Field(sa_type=SignatureBytes)  # no unique index: a valid signature binds its event, appended once
     recorded_at: str
+    imported: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})  # in the leaf hash: `ledger.entry`
 
 
 class MerkleNode(SQLModel, table=True):

@@ -31,6 +31,7 @@ class Step:
     time: str
     actor: str
     recorded_at: str
+    imported: bool  # brought in by the authority's import of an earlier registry, not reported live
     leaf_hash: str
     summary: str
     country: str | None
@@ -82,6 +83,7 @@ def trace_item(ledger: Ledger, uid: str) -> Trace:
             time=event.time,
             actor=entry.actor,
             recorded_at=entry.recorded_at,
+            imported=entry.imported,
             leaf_hash=entry.leaf_hash.hex(),
             summary=describe(event),
             country=getattr(event, "country", None),

@@ -31,7 +31,7 @@ def get_entries(ledger: LedgerDep, start: Annotated[int, Query(ge=0, le=2**62)] 
     return EntriesOut(
         start=start, end=max(stop, start), size=size,
         entries=[RawEntryOut(seq=r.seq, prev_hash=prev.hex(), leaf_hash=r.leaf_hash.hex(), event=r.event.decode(),
-                             signer=r.signer, signature=r.signature, recorded_at=r.recorded_at)
+                             signer=r.signer, signature=r.signature, recorded_at=r.recorded_at, imported=r.imported)
                  for prev, r in _linked(ledger, start, stop)],
         next=stop if stop < size else None,
     )

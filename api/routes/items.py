@@ -54,6 +54,7 @@ def get_item_events(ledger: LedgerDep, admitted: AdmissionDep, uid: str = UidPat
     return ItemEventsOut(
         uid=uid,
         checkpoint=attested_out(attestation),
-        events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at, leaf_hash=e.leaf_hash.hex(),
+        events=[EntryOut(seq=e.seq, type=e.type, actor=e.actor, time=e.time, recorded_at=e.recorded_at, imported=e.imported,
+                         leaf_hash=e.leaf_hash.hex(),
                          event=e.event, inclusion_proof=[h.hex() for h in attestation.inclusion.get(e.seq, [])]) for e in entries],
     )

@@ -85,6 +85,7 @@ def _answer(judgement: Judgement, proof: ScanProof | None, inspection: Recorded,
         permit=None if judgement.permit is None else permit_out(judgement.permit, judgement.lines),
         proof=proof,
         inspection=inspection,
+        imported=[entry.seq for entry in judgement.entries if entry.imported],
     )
 
 

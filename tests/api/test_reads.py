@@ -85,7 +85,8 @@ def test_raw_entries_page_through_the_log_and_recompute_their_leaf_hashes(client
     assert len(everything["entries"]) == size and everything["next"] is None
     prev = bytes(32)
     for e in everything["entries"]:
-        leaf = entry_leaf_hash(e["seq"], bytes.fromhex(e["prev_hash"]), e["recorded_at"], e["event"].encode(), e["signer"], e["signature"])
+        leaf = entry_leaf_hash(e["seq"], bytes.fromhex(e["prev_hash"]), e["recorded_at"], e["event"].encode(), e["signer"], e["signature"],
+                               e["imported"])
         assert leaf.hex() == e["leaf_hash"] and bytes.fromhex(e["prev_hash"]) == prev
         prev = leaf
     assert client.get("/v1/entries?start=3&end=5", headers=auditor).json()["entries"] == everything["entries"][3:5]  # prev hash of a page's first entry

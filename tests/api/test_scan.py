@@ -155,7 +155,7 @@ def test_licence_invalid_when_the_holders_licence_has_lapsed(client, world, auth
     world.act("registry", "register_party", party={
         "id": "de-lapsed", "name": "Lapsed Licence GmbH", "role": "dealer", "country": "DE", "addresses": [account.address],
         "licence_number": "DE-OLD-1", "licence_valid_from": format_time(NOW - timedelta(days=400)),
-        "licence_valid_until": format_time(NOW - timedelta(days=10))})
+        "licence_valid_until": format_time(NOW - timedelta(hours=12))})  # lapsed after the shipment
     uid = world.firearm("it-beretta")
     world.ship(uid, "it-beretta", "de-lapsed")
     answer = scan(client, auth, uid)

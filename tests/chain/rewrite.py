@@ -38,8 +38,8 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
     try:
         with engine.begin() as db:
             entry = Entry.__table__  # typed columns: signer and signature are stored as bytes, hashed as hex text
-            rows = db.execute(sqlalchemy.select(entry.c.seq, entry.c.event, entry.c.signer, entry.c.signature, entry.c.recorded_at)
-                              .order_by(entry.c.seq)).all()
+            rows = db.execute(sqlalchemy.select(entry.c.seq, entry.c.event, entry.c.signer, entry.c.signature, entry.c.recorded_at,
+                                                entry.c.imported).order_by(entry.c.seq)).all()
             tree = merkle.CompactRange()
             prev, nodes, roots = GENESIS_PREV, [], {0: merkle.EMPTY_ROOT}
             for row in rows:
@@ -48,7 +48,7 @@ def rewrite_entry(db_url: str, origin: str, log_key: LogKey, seq: int, signer: L
                     assert signer.address == row.signer, f"entry {seq} was signed by {row.signer}"
                     event = ev.event_bytes(change(ev.json_object(event)))
                     signature = sign(signer, event)
-                leaf = entry_leaf_hash(row.seq, prev, row.recorded_at, event, row.signer, signature)
+                leaf = entry_leaf_hash(row.seq, prev, row.recorded_at, event, row.signer, signature, row.imported)
                 db.execute(sqlalchemy.update(entry).where(entry.c.seq == row.seq).values(
                     event=event, event_key=event_key(event), signature=signature, leaf_hash=leaf))
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])

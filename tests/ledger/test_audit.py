@@ -32,7 +32,8 @@ def test_parallel_and_serial_audits_agree_on_a_tampered_log(tmp_path, sqlite_led
     assert _findings(sqlite_ledger, settings, workers=0) == _findings(sqlite_ledger, settings, workers=2) == []
     before, rewritten = sqlite_ledger.entries(68, 70)
     forged = rewritten.event.replace(b'"time":"', b'"time":"1', 1)  # and its leaf hash recomputed to match: the chain breaks after it
-    leaf = entry_leaf_hash(rewritten.seq, before.leaf_hash, rewritten.recorded_at, forged, rewritten.signer, rewritten.signature)
+    leaf = entry_leaf_hash(rewritten.seq, before.leaf_hash, rewritten.recorded_at, forged, rewritten.signer, rewritten.signature,
+                           rewritten.imported)
     with sqlite3.connect(sqlite_ledger.db.url.removeprefix("sqlite:///")) as con:
         event = bytearray(con.execute("SELECT event FROM entry WHERE seq = 40").fetchone()[0])
         event[len(event) // 2] ^= 1  # a byte of the stored (packed) form

@@ -28,13 +28,15 @@ signatures = st.binary(min_size=65, max_size=65).map(lambda raw: "0x" + raw.hex(
 
 
 @given(seq=st.integers(0, 2**53 - 1), prev=st.binary(min_size=32, max_size=32), recorded=times, event=events,
-       signer=signers, signature=signatures)
-def test_entry_bytes_are_rfc8785(seq: int, prev: bytes, recorded: str, event: dict, signer: str, signature: str) -> None:
+       signer=signers, signature=signatures, imported=st.booleans())
+def test_entry_bytes_are_rfc8785(seq: int, prev: bytes, recorded: str, event: dict, signer: str, signature: str,
+                                 imported: bool) -> None:
+    """An imported entry says so in its bytes (`"imported": true`); a live one has no such member."""
     signed = event_bytes(event)
     reference = rfc8785.dumps({"seq": seq, "prev": prev.hex(), "recorded": recorded, "event": event,
-                               "signer": signer, "signature": signature})
-    assert entry_bytes(seq, prev, recorded, signed, signer, signature) == reference
-    assert entry_leaf_hash(seq, prev, recorded, signed, signer, signature) == leaf_hash(reference)
+                               "signer": signer, "signature": signature} | ({"imported": True} if imported else {}))
+    assert entry_bytes(seq, prev, recorded, signed, signer, signature, imported) == reference
+    assert entry_leaf_hash(seq, prev, recorded, signed, signer, signature, imported) == leaf_hash(reference)
 
 
 @pytest.mark.parametrize("field", ["recorded_at", "signer", "signature"])

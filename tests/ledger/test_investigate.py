@@ -48,7 +48,7 @@ def plant(world: World) -> None:
 
 @pytest.fixture
 def planted(ledger: Ledger) -> Ledger:
-    plant(World(ledger))
+    plant(World(ledger, start=NOW - timedelta(days=400), imports=True))  # a year of history: imported
     return ledger
 
 

@@ -191,10 +191,11 @@ def manufacturer_without_a_licence_marks(w: World) -> Envelope:
 
 @refusal("licence_invalid")
 def dealer_receives_after_its_licence_expired(w: World) -> Envelope:
-    dealer = new_party(w, "de-kurz", "dealer", "DE", licence=(-400, -29))  # valid now, expires a day later
-    item = w.firearm()
-    w.act("it-beretta", "transfer", item=item, to=dealer, reference="R-1")
-    return w.envelope(dealer, "receive", item=item, at=NOW - timedelta(days=28))
+    dealer = new_party(w, "de-kurz", "dealer", "DE", licence=(-400, -3))  # valid at the transfer, expired at the receipt
+    item = uid()
+    w.act("it-beretta", "mark_firearm", item=item, marking=w.marking(), at=NOW - timedelta(days=5))
+    w.act("it-beretta", "transfer", item=item, to=dealer, reference="R-1", at=NOW - timedelta(days=4))
+    return w.envelope(dealer, "receive", item=item, at=NOW - timedelta(days=2))
 
 
 # ---------------------------------------------------------------- parties and keys
@@ -473,10 +474,12 @@ def specimen_tagged_before_the_permit_is_valid(w: World) -> Envelope:
 
 @refusal("permit_expired")
 def export_after_the_permit_expired(w: World) -> Envelope:
-    permit = w.issue_permit(valid_until=format_time(NOW - timedelta(days=10)))
-    skin = w.specimen(permit)
-    return w.envelope("ke-customs", "export", item=skin, permit=permit, line=1, quantity="1", country="KE",
-                      location="JKIA", at=NOW - timedelta(days=9))
+    permit = w.permit(valid_until=format_time(NOW - timedelta(days=3)))
+    w.act("ke-kws", "issue_permit", permit=permit, at=NOW - timedelta(days=5))
+    skin = uid()
+    w.act("ke-kws", "mark_specimen", item=skin, permit=permit["number"], line=1, tag=w.tag(), at=NOW - timedelta(days=4))
+    return w.envelope("ke-customs", "export", item=skin, permit=permit["number"], line=1, quantity="1", country="KE",
+                      location="JKIA", at=NOW - timedelta(days=2))
 
 
 @refusal("permit_missing")
@@ -635,6 +638,25 @@ def event_dated_beyond_the_logs_clock(w: World) -> Envelope:
     return w.envelope("it-beretta", "mark_firearm", item=uid(), marking=w.marking(), at=NOW + timedelta(minutes=6))
 
 
+@refusal("reporting_window_exceeded")
+def event_dated_before_the_reporting_window(w: World) -> Envelope:
+    return w.envelope("it-beretta", "mark_firearm", item=uid(), marking=w.marking(), at=NOW - timedelta(days=7, seconds=1))
+
+
+@refusal("out_of_order")
+def transfer_dated_before_the_items_last_event(w: World) -> Envelope:
+    item = w.firearm()
+    return w.envelope("it-beretta", "transfer", item=item, to="de-jagd-schmidt", reference="R-1",
+                      at=w.clock - timedelta(seconds=1))
+
+
+@refusal("out_of_order")
+def seizure_dated_before_the_items_receipt(w: World) -> Envelope:
+    item = held_by_schmidt(w)
+    return w.envelope("de-police", "seize", item=item, country="DE", place="Offenbach", reason="check",
+                      at=w.clock - timedelta(seconds=1))
+
+
 # ---------------------------------------------------------------- trace requests between agencies
 
 
@@ -658,7 +680,7 @@ def trace_answer_to_an_entry_that_is_no_request(w: World) -> Envelope:
 def trace_answer_dated_before_the_request(w: World) -> Envelope:
     receipt = w.ledger.append(trace_request(w))
     return w.envelope("de-police", "trace_answer", request_seq=receipt.seq, answer_digest="ab" * 32, summary="nothing found",
-                      at=NOW - timedelta(days=31))
+                      at=NOW - timedelta(days=2))
 
 
 # ---------------------------------------------------------------- the tests

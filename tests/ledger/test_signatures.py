@@ -125,7 +125,7 @@ def test_malleated_signature_of_a_logged_event_is_a_duplicate(world: World) -> N
 def test_revoked_key_signs_nothing_from_its_revocation_on(sqlite_ledger: Ledger) -> None:
     clock = {"now": NOW - timedelta(days=12)}
     sqlite_ledger.clock = lambda: clock["now"]
-    world = World(sqlite_ledger)  # events from NOW - 30 days on
+    world = World(sqlite_ledger)  # events from NOW - 13 days on
     beretta = world.parties["it-beretta"].account
     early = world.act("it-beretta", "mark_firearm", item=mark(world)["item"], marking=world.marking())
     revoked_from = NOW - timedelta(days=10)
@@ -139,7 +139,7 @@ def test_revoked_key_signs_nothing_from_its_revocation_on(sqlite_ledger: Ledger)
     clock["now"] = NOW - timedelta(days=5)
     after = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=6))), origin=world.ledger.origin))
     assert after.code == "key_revoked"
-    backdated = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=14))), origin=world.ledger.origin))
+    backdated = refused(sqlite_ledger, sign_event(beretta, mark(world, time=format_time(NOW - timedelta(days=11))), origin=world.ledger.origin))
     assert backdated.code == "key_revoked"
 
     fresh = new_account()

@@ -45,7 +45,7 @@ def traced(ledger: Ledger, uid: str) -> Trace:
 
 
 def test_theft_after_retail_sale(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     uid = str(ULID())
     world.act("it-beretta", "mark_firearm", at=at(390), item=uid, marking=world.marking())
     world.act("it-beretta", "transfer", at=at(389), item=uid, to="de-jagd-schmidt", reference="IT-DE-1")
@@ -66,7 +66,7 @@ def test_theft_after_retail_sale(ledger: Ledger) -> None:
 
 
 def test_every_step_carries_an_inclusion_proof_against_the_checkpoint(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     uid = world.firearm()
     world.ship(uid, "it-beretta", "de-jagd-schmidt")
     trace = traced(ledger, uid)
@@ -82,7 +82,7 @@ def test_every_step_carries_an_inclusion_proof_against_the_checkpoint(ledger: Le
 
 
 def test_transfer_never_received_then_seized(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     uid = str(ULID())
     world.act("at-glock", "mark_firearm", at=at(200), item=uid, marking=world.marking("at-glock"))
     sent = world.act("at-glock", "transfer", at=at(150), item=uid, to="be-armurerie", reference="AT-BE-9")
@@ -98,7 +98,7 @@ def test_transfer_never_received_then_seized(ledger: Ledger) -> None:
 
 
 def test_specimen_inspected_at_a_border_it_was_never_permitted_through(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(30), imports=True)  # weeks of history: imported
     permit = world.issue_permit()
     uid = world.specimen(permit)
     world.act("ke-customs", "export", at=at(20), item=uid, permit=permit, line=1, quantity="1", country="KE", location="JKIA")
@@ -115,7 +115,7 @@ def test_specimen_inspected_at_a_border_it_was_never_permitted_through(ledger: L
 
 
 def test_specimens_tagged_beyond_their_permit_line(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(30), imports=True)  # weeks of history: imported
     permit = world.issue_permit(quantity="2")
     legal = [world.specimen(permit), world.specimen(permit)]
     extra = str(ULID())
@@ -133,7 +133,7 @@ def test_specimens_tagged_beyond_their_permit_line(ledger: Ledger) -> None:
 
 
 def test_a_clone_of_another_makers_marking(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     original = str(ULID())
     world.act("it-beretta", "mark_firearm", at=at(120), item=original, marking=world.marking("it-beretta", serial="PX4-CLONE-1"))
     clone = str(ULID())
@@ -154,7 +154,7 @@ def test_a_clone_of_another_makers_marking(ledger: Ledger) -> None:
 
 
 def test_undeclared_crossing_and_a_released_check(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     uid = world.firearm()
     world.ship(uid, "it-beretta", "de-jagd-schmidt")
     world.act("de-police", "seize", item=uid, country="DE", place="Frankfurt", reason="paperwork check")
@@ -181,7 +181,7 @@ def test_rebuild_recomputes_the_same_diversion_rows(sqlite_ledger: Ledger) -> No
 
 
 def test_trace_request_answered_by_the_named_authority(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     uid = world.firearm(serial="PX4-TR-1")
     world.act("it-beretta", "report_stolen", item=uid, place="Brescia", details="factory theft")
     request = world.act("be-police", "trace_request", at=at(3), authority="registry", agency="Police Federale", case="LG-2026-9",
@@ -203,7 +203,7 @@ def test_trace_request_answered_by_the_named_authority(ledger: Ledger) -> None:
 
 
 def test_only_enforcement_requests_traces(ledger: Ledger) -> None:
-    world = World(ledger)
+    world = World(ledger, start=at(400), imports=True)  # histories of a year and more: imported
     with pytest.raises(RuleViolation) as refused:
         world.act("de-jagd-schmidt", "trace_request", authority="registry", agency="x", case="c", serial="S1", make="Beretta",
                   country="DE", recovery_place="p", recovery_date="2026-11-19T08:00:00.000Z")
