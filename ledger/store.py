@@ -32,7 +32,7 @@ from ledger.db import Database, insert_rows, one_of, values_param, without_waiti
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
-from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, StoreError
+from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
 from ledger.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial

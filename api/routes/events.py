@@ -13,7 +13,7 @@ from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, Che
 from ledger.checkpoint import parse_checkpoint
 from ledger.codec import format_time
 from ledger.events import Envelope
-from ledger.store import Attestation, Ledger, Receipt
+from ledger.store import Attestation, Receipt
 from ledger.tables import Party
 
 __all__ = ["router", "receipts_out", "attested_out"]

@@ -20,7 +20,6 @@ from ulid import ULID
 
 from ledger.config import open_ledger
 from ledger.demo import DemoParty
-from ledger.codec import format_time
 from tests.adversarial.conftest import DemoLog, make_demo_log
 from tests.reliability.processes import BIN
 

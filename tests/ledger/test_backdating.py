@@ -7,7 +7,7 @@ rules over the raw entries. Every test runs on SQLite and PostgreSQL (the `ledge
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest

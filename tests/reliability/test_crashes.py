@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from ledger.codec import sha256

@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from ulid import ULID
 
