@@ -76,7 +76,7 @@ class EventFailed(LedgerError):
     """
 
     def __init__(self, cause: str) -> None:
-        super().__init__(f"the log failed while judging this event ({cause}); its log has the details")
+        super().__init__(f"judging this event failed unexpectedly ({cause}); the traceback is in the log's error output")
         self.cause = cause
 
 
