@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 console = Console()
+_WORKER_HEALTHCHECK = 30
+"""Seconds a server process may take to answer its supervisor's health check (uvicorn's default is
+5) before it is killed and started again: on a busy machine a process still importing its modules
+can take longer, and would be killed again and again without ever serving."""
 
 
 def _reported(command: Callable[..., None]) -> Callable[..., None]:
@@ -135,7 +139,8 @@ def serve(
         ledger.db.dispose()  # the workers open their own connections
         os.environ.update(TRACEMARK_DB=settings.db_url, TRACEMARK_HOME=str(settings.home), TRACEMARK_ORIGIN=settings.origin)
         _serve_workers(uvicorn.Config("api.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                                      http=HeaderTimeoutProtocol, log_level="info", access_log=access_log))
+                                      http=HeaderTimeoutProtocol, log_level="info", access_log=access_log,
+                                      timeout_worker_healthcheck=_WORKER_HEALTHCHECK))
         return
     app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
     freeze_startup_heap()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from api.errors import ApiError
-from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
+from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.merkle import ProofError
 
 __all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
@@ -75,6 +75,8 @@ def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(request, 404, f"not-found/{what}", "Not found", str(exc))
     if isinstance(exc, ProofError):
         return problem(request, 422, "proof-range", "No proof for these sizes", str(exc))
+    if isinstance(exc, EventFailed):
+        return problem(request, 500, "event-failed", "The server failed judging the event", str(exc), index=index)
     if isinstance(exc, (StoreError, CheckpointError)):
         return problem(request, 503, "log-unavailable", "The log cannot answer", str(exc))
     return problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")

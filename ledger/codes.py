@@ -17,6 +17,9 @@ __all__ = [
     "country",
     "one_of",
     "quantity",
+    "QUANTITY_MAX_CHARS",
+    "QUANTITY_MAX_INTEGER_DIGITS",
+    "QUANTITY_MAX_DECIMALS",
 ]
 
 CITES_APPENDICES = {"I", "II", "III"}
@@ -78,14 +81,26 @@ def one_of(value: str, allowed: set[str] | dict[str, str], field: str) -> str:
     return value
 
 
+QUANTITY_MAX_CHARS = 32
+QUANTITY_MAX_INTEGER_DIGITS = 12
+QUANTITY_MAX_DECIMALS = 6
+"""A quantity is written in at most 32 characters and is below 10^12 with at most 6 decimal places:
+every sum and difference of quantities is then exact in Python's default decimal context, where an
+exponent such as 1E+1000000 overflows."""
+
+
 def quantity(text: str, field: str = "quantity") -> Decimal:
-    """A positive decimal quantity written as a string (floats never enter signed data)."""
+    """A positive, bounded decimal quantity written as a string (floats never enter signed data)."""
+    if not isinstance(text, str) or len(text) > QUANTITY_MAX_CHARS:
+        raise EventInvalid(f"not a decimal quantity of at most {QUANTITY_MAX_CHARS} characters: {str(text)[:QUANTITY_MAX_CHARS]!r}", field)
     try:
         value = Decimal(text)
-    except (InvalidOperation, TypeError) as exc:
+    except InvalidOperation as exc:
         raise EventInvalid(f"not a decimal quantity: {text!r}", field) from exc
     if not value.is_finite() or value <= 0:
         raise EventInvalid(f"quantity must be positive: {text!r}", field)
-    if value.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise EventInvalid(f"at most 6 decimal places: {text!r}", field)
+    if value.adjusted() >= QUANTITY_MAX_INTEGER_DIGITS:
+        raise EventInvalid(f"quantity must be below 10^{QUANTITY_MAX_INTEGER_DIGITS}: {text!r}", field)
+    if value.as_tuple().exponent < -QUANTITY_MAX_DECIMALS:  # type: ignore[operator]
+        raise EventInvalid(f"at most {QUANTITY_MAX_DECIMALS} decimal places: {text!r}", field)
     return value

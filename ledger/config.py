@@ -76,8 +76,9 @@ class Settings:
 
 
 def init_log(settings: Settings) -> Ledger:
-    """Create the log key (once) and the schema; safe to run again."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    """Create the log key (once) and the schema; safe to run again. A new home is its owner's
+    alone (0700): it keeps the log's private key and the parties' keystores."""
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not settings.log_key_path.exists():
         key = LogKey.generate(settings.origin)
         fd = os.open(settings.log_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

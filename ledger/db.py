@@ -6,6 +6,7 @@ Appends are serialised by one lock: on SQLite a writer engine whose transactions
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Dialect, Engine, Executable, Table, any_, bindparam, create_engine, event, func, select, text
+from sqlalchemy import ColumnElement, Dialect, Engine, Executable, Table, any_, bindparam, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -174,9 +175,23 @@ def open_database(url: str = DEFAULT_URL) -> Database:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        _create_private(url)
         return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE"), _sqlite_engine(url, "BEGIN"))
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return Database(url, engine, engine)
+
+
+def _create_private(url: str) -> None:
+    """Create the SQLite database file of `url`, if it does not exist yet, readable and writable by
+    its owner only (0600): it holds owners' personal data and API key hashes. SQLite gives the
+    -wal and -shm files it makes beside it the same mode. A database that exists keeps its mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):  # there already, or no such folder (SQLite then says so)
+        pass
 
 
 def _null(value: None) -> None:

@@ -11,6 +11,7 @@ __all__ = [
     "CheckpointError",
     "NotFound",
     "StoreError",
+    "EventFailed",
 ]
 
 
@@ -65,6 +66,18 @@ class NotFound(LedgerError):
 
 class StoreError(LedgerError):
     """The store cannot do what was asked (no schema, a conflicting concurrent append, ...)."""
+
+
+class EventFailed(LedgerError):
+    """Judging or applying one event raised an error the rules do not foresee (a bug, not a refusal).
+
+    It is this event's failure alone: the rest of its batch is appended without it, and the log
+    that raised it keeps the traceback. `cause` names the unexpected error's type.
+    """
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"judging this event failed unexpectedly ({cause}); the traceback is in the log's error output")
+        self.cause = cause
 
 
 class AppendLockBusy(Exception):

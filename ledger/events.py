@@ -91,7 +91,8 @@ def _item_id(value: str) -> str:
 
 Time = Annotated[str, AfterValidator(_as_value_error(parse_time)),
                  Field(description="RFC 3339 time with timezone, e.g. 2026-11-23T10:00:00.000Z")]
-Quantity = Annotated[str, Field(pattern=_VISIBLE, description="positive decimal as a string, e.g. '12.5'"),
+Quantity = Annotated[str, Field(pattern=_VISIBLE, max_length=codes.QUANTITY_MAX_CHARS,
+                                description="positive decimal as a string, below 10^12 with at most 6 decimal places, e.g. '12.5'"),
                      AfterValidator(_as_value_error(codes.quantity))]  # the pattern first: Decimal() takes "1\n"
 Country = Annotated[str, AfterValidator(_as_value_error(_upper_country)), Field(description="ISO 3166-1 alpha-2 country code")]
 Address = Annotated[str, AfterValidator(_as_value_error(normalise_address)), Field(description="an Ethereum address (0x + 40 hex)")]

@@ -3,13 +3,16 @@
 Every write goes through `Ledger.append_batch`: under the append lock it authenticates each
 signed event, judges it by the rules, appends the entry (seq, leaf hash covering the previous
 one), writes the Merkle nodes it completes and updates the current-state rows, all in one
-database transaction. A refused event raises and nothing of its batch is kept.
+database transaction. A refused event raises and nothing of its batch is kept; so does one whose
+judging fails unexpectedly (EventFailed), and both name the event, so a group commit goes on
+without it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Select, bindparam, func, insert, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
@@ -32,7 +36,7 @@ from ledger.db import Database, insert_rows, one_of, values_param, without_waiti
 from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.group_commit import GroupCommit
 from ledger.keys import normalise_address, normalise_signature
-from ledger.errors import AppendLockBusy, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
+from ledger.errors import AppendLockBusy, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.personal import check_opening
 from ledger.projection import apply
 from ledger.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
@@ -43,6 +47,8 @@ from ledger.txview import StateCache, TxView
 from ledger.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
 __all__ = ["Ledger", "Receipt", "Attestation", "gc_paused"]
+
+_log = logging.getLogger(__name__)
 
 _LOOP_COMMIT_QUIET, _LOOP_COMMIT_DELAY = 0.001, 0.005
 """On SQLite an event loop commits its awaiting appends once none has arrived for a millisecond,
@@ -112,6 +118,15 @@ def _leaves(node: tuple[int, int]) -> tuple[int, int]:
     """The leaf range of stored node (level, index)."""
     level, index = node
     return index << level, (index + 1) << level
+
+
+def _failed_alone(error: Exception, event: ev.Event, index: int) -> EventFailed:
+    """`error`, raised judging or applying event `index` of a batch, as that event's own failure:
+    logged here with its traceback, so that a group commit fails this event and appends the rest."""
+    _log.error("event %d of a batch (%s by %s) failed: %s", index, event.type, event.actor, type(error).__name__, exc_info=error)
+    failed = EventFailed(type(error).__name__)
+    failed.index = index
+    return failed
 
 
 def _ints(values: set[int]) -> str:
@@ -324,27 +339,31 @@ class Ledger:
                     actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at, recovered)
                     check_event(event, seq, actor, view)
                     self._keep_personal(event, envelope, seq, view)
+                    signature = normalise_signature(envelope.signature)  # one spelling per signature: the log stores its bytes
+                    leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature, imported)
+                    row = dict(
+                        seq=seq,
+                        leaf_hash=leaf,
+                        event=signed if recoveries is None else recoveries.prepacked(index),
+                        event_key=opened.event_key,
+                        event_type=event.type,
+                        item_uid=ev.event_field(event, "item"),
+                        actor=event.actor,
+                        signer=signer,
+                        signature=signature,
+                        recorded_at=recorded_at,
+                        imported=imported,
+                    )
+                    view.pending_entries[seq] = row
+                    apply(event, seq, view)
                 except LedgerError as exc:
                     exc.index = index
                     raise
-                signature = normalise_signature(envelope.signature)  # one spelling per signature: the log stores its bytes
-                leaf = entry_leaf_hash(seq, prev, recorded_at, signed, signer, signature, imported)
-                row = dict(
-                    seq=seq,
-                    leaf_hash=leaf,
-                    event=signed if recoveries is None else recoveries.prepacked(index),
-                    event_key=opened.event_key,
-                    event_type=event.type,
-                    item_uid=ev.event_field(event, "item"),
-                    actor=event.actor,
-                    signer=signer,
-                    signature=signature,
-                    recorded_at=recorded_at,
-                    imported=imported,
-                )
+                except SQLAlchemyError:  # the database failed, not this event: the whole batch hears it
+                    raise
+                except Exception as exc:
+                    raise _failed_alone(exc, event, index) from exc
                 entries.append(row)
-                view.pending_entries[seq] = row
-                apply(event, seq, view)
                 nodes.extend(dict(level=lv, idx=ix, hash=h) for lv, ix, h in tree.append(leaf)[1:])
                 known[event_hash] = receipt = Receipt(seq=seq, leaf_hash=leaf, event_hash=event_hash)
                 receipts.append(receipt)

@@ -13,6 +13,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, Optional, TypeVar
 
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
@@ -404,6 +405,11 @@ class TraceRequestRow(SQLModel, table=True):
 
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
+
+configure_mappers()
+"""Every table is defined: set up their mappers now, once. SQLAlchemy otherwise does it lazily, on
+the first query or constructor call, and a row `new_row` makes before then has no attribute
+implementations, so reading its attributes would fail."""
 
 
 _MAKERS: dict[type, tuple[dict[str, Any], frozenset[str], Callable[[], Any]]] = {}

@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import rlp
 import typer
@@ -66,6 +65,32 @@ def test_the_deployment_has_its_services_and_health_checks():
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
 
 
+def test_the_api_and_the_dev_chain_are_published_on_127_0_0_1_only():
+    """A dev chain's RPC lets anyone send transactions from its unlocked dev accounts, and the API
+    answers plain HTTP: neither is published on the machine's other interfaces."""
+    published = {name: service["ports"] for name, service in compose()["services"].items() if "ports" in service}
+    assert {"api", "chain"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            assert _host_ip(port) == "127.0.0.1", f"{name} publishes {port!r} beyond 127.0.0.1"
+
+
+def _host_ip(port: str | dict[str, Any]) -> str | None:
+    """The address a published port binds on the host: the long syntax's `host_ip`, or the first
+    part of the short syntax's HOST:PUBLISHED:TARGET (None when no address is given: every one)."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = str(port).split(":")
+    return parts[0] if len(parts) == 3 else None
+
+
+def test_the_file_says_loudly_that_its_anchor_account_is_for_dev_chains_only():
+    warning = next((line for line in COMPOSE.read_text().splitlines() if "WARNING" in line), "")
+    assert "DEV CHAINS ONLY" in warning, "the compose file must warn, in capitals, that its dev account is for dev chains only"
+    keystore_line = next(line for line in COMPOSE.read_text().splitlines() if "TRACEMARK_ANCHOR_KEYSTORE:" in line)
+    assert "DEV CHAINS ONLY" in keystore_line
+
+
 def test_api_and_worker_run_on_postgresql_with_the_anchoring_variables():
     services = compose()["services"]
     assert services["api"]["command"][0] == "serve"
@@ -99,9 +124,9 @@ def test_every_tracemark_command_in_the_file_exists(service: str, args: list[str
     group = typer.main.get_command(app)
     if args[0] == "serve" and "serve" not in group.commands:  # type: ignore[attr-defined]
         pytest.xfail("`tracemark serve` (api/cli.py) is not registered yet")
-    command: click.Command = group
+    command: Any = group
     path = list(args)
-    while isinstance(command, click.Group):
+    while hasattr(command, "commands"):  # a group (Typer has its own Click)
         name = path.pop(0)
         assert name in command.commands, f"{service}: `tracemark {' '.join(args)}`: no command {name!r}"
         command = command.commands[name]

@@ -1,3 +1,3 @@
-from tracemark.cli import app
+from tracemark.cli import main
 
-app()
+main()

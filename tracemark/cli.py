@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from api import cli as api_cli
 from ledger import anchor_cli
@@ -10,7 +14,10 @@ from ledger import cli as ledger_cli
 from ledger import investigate_cli
 from scanner import cli as scanner_cli
 
-__all__ = ["app"]
+__all__ = ["app", "main", "DEBUG_ENV"]
+
+DEBUG_ENV = "TRACEMARK_DEBUG"
+"""Set to 1, an error no command reports itself ends with its traceback instead of one line."""
 
 app = typer.Typer(
     name="tracemark",
@@ -23,3 +30,26 @@ api_cli.register(app)
 anchor_cli.register(app)
 scanner_cli.register(app)
 investigate_cli.register(app)
+
+
+def main() -> None:
+    """The console script: `app`, where an error no command reports itself (a database it cannot
+    reach, a bug) is one line on stderr and exit code 1, never a traceback a user has to read."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        ledger_cli.err.print(f"[bold red]error:[/] {escape(_describe(exc))}")
+        raise SystemExit(1) from None
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, DBAPIError):
+        return f"the database failed: {_first_line(error.orig)}"
+    return f"{type(error).__name__}: {_first_line(error)} (set {DEBUG_ENV}=1 to see where)"
+
+
+def _first_line(error: BaseException | None) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else "(no message)"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from fastapi.testclient import TestClient
 from ulid import ULID
 
 from api.app import create_app
+from ledger import store
 from ledger.checkpoint import verify_checkpoint
 from ledger.merkle import verify_inclusion
 from tests.api.conftest import assert_problem
@@ -85,6 +87,23 @@ def test_a_refused_batch_names_the_first_refused_index_and_appends_nothing(clien
                           409, "rule-violation/transfer_pending")
     assert body["index"] == 2
     assert world.ledger.size() == size
+
+
+def test_an_event_whose_judging_fails_is_a_problem_naming_it_and_appends_nothing(client, world, auth, monkeypatch):
+    doomed = str(ULID())
+    envelopes = [world.envelope("it-beretta", "mark_firearm", item=item, marking=world.marking()) for item in (str(ULID()), doomed)]
+    monkeypatch.setattr(store, "check_event", functools.partial(_failing_for, doomed, store.check_event))
+    size = world.ledger.size()
+    body = assert_problem(client.post("/v1/events:batch", json={"envelopes": envelopes}, headers=auth("it-beretta")), 500, "event-failed")
+    assert body["index"] == 1 and "ArithmeticError" in body["detail"] and "a rule's own bug" not in body["detail"]
+    assert_problem(client.post("/v1/events", json=envelopes[1], headers=auth("it-beretta")), 500, "event-failed")
+    assert world.ledger.size() == size
+
+
+def _failing_for(doomed: str, check_event, event, *args):  # noqa: ANN001, ANN002, ANN202
+    if event.item == doomed:
+        raise ArithmeticError("a rule's own bug")
+    return check_event(event, *args)
 
 
 def test_a_batch_over_ten_thousand_is_refused_by_validation(client, auth):

@@ -142,6 +142,13 @@ def test_naive_time_is_refused_in_every_type(event_type: str) -> None:
         ("export", {"quantity": "NaN"}, "quantity"),
         ("export", {"quantity": "Infinity"}, "quantity"),
         ("export", {"quantity": "0.0000001"}, "quantity"),
+        # ... and bounded: below 10^12, at most 32 characters
+        ("export", {"quantity": "1E+1000000"}, "quantity"),
+        ("export", {"quantity": "1000000000000"}, "quantity"),
+        ("export", {"quantity": "1E+12"}, "quantity"),
+        ("export", {"quantity": "0" * 32 + "1"}, "quantity"),
+        ("mark_specimen", {"tag__quantity": "1E+1000000"}, "tag.quantity"),
+        ("issue_permit", {"permit__lines__0__quantity": "9" * 13}, "permit.lines.0.quantity"),
         ("mark_specimen", {"tag__quantity": 1.0}, "tag.quantity"),
         ("issue_permit", {"permit__lines__0__quantity": 6.0}, "permit.lines.0.quantity"),
         ("mark_firearm", {"marking__year": 2025.0}, "marking.year"),
@@ -191,6 +198,11 @@ def test_naive_time_is_refused_in_every_type(event_type: str) -> None:
 )
 def test_bad_field_is_refused_by_name(event_type: str, changes: dict[str, Any], field: str) -> None:
     assert refused(event(event_type, **changes)).field == field
+
+
+@pytest.mark.parametrize("quantity", ["999999999999.999999", "0.000001", "1E+11", "12.50"])
+def test_quantities_within_the_bounds_are_accepted(quantity: str) -> None:
+    assert ev.parse_event(event("export", quantity=quantity)).quantity == quantity  # type: ignore[union-attr]
 
 
 def _string_fields(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

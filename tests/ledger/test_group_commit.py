@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import decimal
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from ulid import ULID
 
-from ledger.errors import AppendLockBusy, RuleViolation
+from ledger import store
+from ledger.errors import AppendLockBusy, EventFailed, NotFound, RuleViolation
 from ledger.group_commit import GroupCommit
 from ledger.merkle import verify_inclusion
 from tests.support import World
@@ -54,6 +56,52 @@ def test_a_refused_event_in_a_group_fails_alone(sqlite_ledger) -> None:  # noqa:
     assert len(refused) == 1 and isinstance(refused[0], RuleViolation) and refused[0].rule == "actor_role"
     assert refused[0].index is None
     assert sqlite_ledger.size() == len(world.parties) + 20
+
+
+def _overflow_on(monkeypatch: pytest.MonkeyPatch, doomed: str) -> None:
+    """Make applying any event of item `doomed` raise an error no rule foresees."""
+    real_apply = store.apply
+
+    def overflowing(event, seq, view):  # noqa: ANN001, ANN202
+        if getattr(event, "item", None) == doomed:
+            raise decimal.Overflow("a projection that cannot hold this event")
+        return real_apply(event, seq, view)
+
+    monkeypatch.setattr(store, "apply", overflowing)
+
+
+def test_an_unexpected_error_judging_one_event_fails_it_alone(ledger, monkeypatch, caplog) -> None:  # noqa: ANN001
+    """A bug the rules do not foresee fails its event only: the group commits the rest, and the
+    server's log keeps the traceback."""
+    world = World(ledger)
+    good = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(20)]
+    doomed = str(ULID())
+    bad = world.envelope("it-beretta", "mark_firearm", item=doomed, marking=world.marking())
+    _overflow_on(monkeypatch, doomed)
+
+    async def all_at_once():  # noqa: ANN202
+        return await asyncio.gather(*(ledger.append_attested_async(e) for e in [*good[:10], bad, *good[10:]]), return_exceptions=True)
+
+    start = ledger.size()
+    outcomes = asyncio.run(all_at_once())
+    failed = outcomes.pop(10)
+    assert isinstance(failed, EventFailed) and failed.cause == "Overflow" and failed.index is None
+    assert sorted(receipt.seq for receipt, _ in outcomes) == list(range(start, start + 20))
+    with pytest.raises(NotFound):
+        ledger.item(doomed)
+    assert any(record.exc_info is not None and record.exc_info[0] is decimal.Overflow for record in caplog.records)
+
+
+def test_an_unexpected_error_in_a_batch_names_its_event_and_appends_nothing(sqlite_ledger, monkeypatch) -> None:  # noqa: ANN001
+    world = World(sqlite_ledger)
+    doomed = str(ULID())
+    envelopes = [world.envelope("it-beretta", "mark_firearm", item=item, marking=world.marking()) for item in (str(ULID()), doomed, str(ULID()))]
+    _overflow_on(monkeypatch, doomed)
+    start = sqlite_ledger.size()
+    with pytest.raises(EventFailed) as caught:
+        sqlite_ledger.append_batch(envelopes)
+    assert caught.value.index == 1
+    assert sqlite_ledger.size() == start
 
 
 def test_a_single_append_still_raises_its_refusal(sqlite_ledger) -> None:  # noqa: ANN001
