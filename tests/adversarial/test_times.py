@@ -28,15 +28,15 @@ def assert_problem(response: httpx.Response, field: str | None = None) -> dict:
 
 @pytest.mark.parametrize("time", OUT_OF_RANGE)
 def test_an_event_time_out_of_range_is_422_and_appends_nothing(server: str, demo_log: DemoLog, time: str):
-    size = httpx.get(server + "/v1/entries").json()["size"]
+    size = httpx.get(server + "/v1/entries", headers=demo_log.auth("investigator")).json()["size"]
     police = demo_log.parties["de-police"]
     uid = next(iter(demo_log.items.values()))
     event = {"type": "inspect", "actor": police.id, "time": time, "item": uid, "country": "DE", "location": "FRA",
              "direction": "import", "verdict": "VALID"}
-    assert_problem(httpx.post(server + "/v1/events", json=sign_event(police.account, event), headers=demo_log.auth("de-police")), "time")
-    batch = {"envelopes": [sign_event(police.account, event)]}
+    assert_problem(httpx.post(server + "/v1/events", json=sign_event(police.account, event, origin=demo_log.settings.origin), headers=demo_log.auth("de-police")), "time")
+    batch = {"envelopes": [sign_event(police.account, event, origin=demo_log.settings.origin)]}
     assert_problem(httpx.post(server + "/v1/events:batch", json=batch, headers=demo_log.auth("de-police")))
-    assert httpx.get(server + "/v1/entries").json()["size"] == size
+    assert httpx.get(server + "/v1/entries", headers=demo_log.auth("investigator")).json()["size"] == size
 
 
 @pytest.mark.parametrize("time", OUT_OF_RANGE)
