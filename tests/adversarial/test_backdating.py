@@ -36,7 +36,7 @@ def register_expired_dealer(log: DemoLog, pid: str, post: Any) -> DemoParty:
     """A dealer whose licence ended at the end of 2024, registered by the registry today."""
     from ledger.keys import new_account
 
-    dealer = DemoParty(pid, "dealer", "DE", new_account())
+    dealer = DemoParty(pid, "dealer", "DE", new_account(), log.settings.origin)
     info = {"id": pid, "name": "Alte Waffen GmbH", "role": "dealer", "country": "DE", "addresses": [dealer.account.address]} | EXPIRED
     post("registry", log.parties["registry"].envelope("register_party", now(), None, party=info))
     log.parties[pid] = dealer

@@ -9,6 +9,7 @@ bundle written by `tracemark bundle export`; online scans are `POST /v1/scan` ov
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def bundle(demo_log: DemoLog, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "bundle.json"
     settings = demo_log.settings
     subprocess.run([TRACEMARK, "bundle", "export", "--db", settings.db_url, "--home", str(settings.home), "--out", str(out)],
-                   check=True, capture_output=True, text=True)
+                   check=True, capture_output=True, text=True, env={**os.environ, "TRACEMARK_ORIGIN": settings.origin})
     return out
 
 
@@ -57,7 +58,7 @@ def _offline(demo_log: DemoLog, bundle: Path, code: str, folder: Path) -> dict[s
     photo = folder / f"code-{abs(hash(code))}.png"
     photo.write_bytes(png(code))
     done = subprocess.run([TRACEMARK, "scan", "--offline", str(bundle), "--home", str(demo_log.settings.home), "--json", str(photo)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "TRACEMARK_ORIGIN": demo_log.settings.origin})
     line = json.loads(done.stdout)
     assert line["code"] == code, line
     return line["answer"]

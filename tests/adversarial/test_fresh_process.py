@@ -32,6 +32,8 @@ from api.app import create_app
 from api.keys import create_api_key
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
+from ledger.keys import load_keystore, new_account
+from ledger.signatures import sign_event
 from ledger.tables import PersonalRecord
 from scanner.bundle import write_bundle
 from scanner.markings import label_for
@@ -120,6 +122,20 @@ def _scan_run(log: FreshLog) -> Run:
     return Run((str(photo), "--offline", str(log.folder / "scan-bundle.json")), says="VALID")
 
 
+def _import_run(log: FreshLog) -> Run:
+    """A registry's history of one party registered in 2024, signed by the demo registry's key."""
+    registry = load_keystore(log.settings.keys_dir / "registry.json", DEMO_PASSPHRASE)
+    event = {"type": "register_party", "actor": "registry", "time": "2024-03-01T09:00:00.000Z",
+             "party": {"id": "nl-douane", "name": "Douane Nederland", "role": "customs", "country": "NL",
+                       "addresses": [new_account().address]}}
+    history = log.folder / "history.jsonl"
+    history.write_text(json.dumps(sign_event(registry, event, origin=log.settings.origin)) + "\n")
+    return Run((str(history),), says="imported 1 entries")
+
+
+ANCHOR_OFF = Run(exit_code=1, says="TRACEMARK_RPC_URL")
+"""What an anchoring verb answers with no chain configured: a one-line refusal."""
+
 RUNS: dict[tuple[str, ...], Callable[[FreshLog], Run]] = {
     ("demo",): lambda log: Run(exit_code=1, says="already has"),  # the fixture's run was the first, on the empty log
     ("erase",): lambda log: Run((_commitment(log), "--reason", "retention period ended"), says="erased"),
@@ -130,7 +146,11 @@ RUNS: dict[tuple[str, ...], Callable[[FreshLog], Run]] = {
     ("keys", "new"): lambda log: Run(("--out", str(log.folder / "new-key.json"), "--passphrase", "fresh process")),
     ("apikey", "create"): lambda log: Run(("ke-customs", "--label", "fresh process")),
     ("apikey", "revoke"): lambda log: Run((_api_key_id(log),), says="revoked"),
-    ("anchor", "deploy"): lambda log: Run(exit_code=1, says="TRACEMARK_RPC_URL"),  # no chain here: a one-line refusal
+    ("import",): _import_run,
+    ("anchor", "deploy"): lambda log: ANCHOR_OFF,
+    ("anchor", "forget"): lambda log: ANCHOR_OFF,
+    ("anchor", "add-submitter"): lambda log: Run((new_account().address,), ANCHOR_OFF.exit_code, ANCHOR_OFF.says),
+    ("anchor", "remove-submitter"): lambda log: Run((new_account().address,), ANCHOR_OFF.exit_code, ANCHOR_OFF.says),
     ("anchor", "run"): lambda log: Run(("--once",), says="anchoring is off"),
     ("bundle", "export"): lambda log: Run(("--out", str(log.folder / "bundle.json")), says="parties"),
     ("export", "epcis"): lambda log: Run(("--out", str(log.folder / "epcis.json"),)),
