@@ -4,16 +4,20 @@ The rate limits key their buckets on the authenticated key and the body caps gro
 authenticated caller, so both need the caller before the route runs; the routes reuse the same
 answer (`request_caller`), so a request costs one key lookup, as before. A request with several
 `Authorization` headers is refused: a route and a limit must never read different credentials.
+So is a query naming one parameter twice, for the same reason: whatever reads the first value (a
+proxy, a log filter) and the route, which reads the last, must see one request.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import DuplicateCredentials
+from api.errors import ApiError, DuplicateCredentials, RepeatedParameter
 from api.keys import authenticate
 from api.problems import api_problem
 from ledger.store import Ledger
@@ -28,7 +32,7 @@ _KEY_ID = re.compile(r"^bearer\s+tmk_([0-9a-f]{16})_", re.IGNORECASE)
 
 
 class Credentials:
-    """ASGI middleware: refuse duplicate credentials (400); authenticate the one there is, if any."""
+    """ASGI middleware: refuse a request that reads two ways (400); authenticate its one credential, if any."""
 
     def __init__(self, app: ASGIApp, ledger: Ledger) -> None:
         self.app = app
@@ -39,13 +43,23 @@ class Credentials:
             await self.app(scope, receive, send)
             return
         headers = [value for name, value in scope["headers"] if name == _AUTHORIZATION]
-        if len(headers) > 1:
-            refusal = DuplicateCredentials(f"the request has {len(headers)} Authorization headers; send exactly one")
+        refusal = _ambiguity(headers, scope.get("query_string", b""))
+        if refusal is not None:
             await api_problem(Request(scope), refusal)(scope, receive, send)
             return
         if headers:
             _authenticate(self.ledger, scope, headers[0].decode("latin-1"))
         await self.app(scope, receive, send)
+
+
+def _ambiguity(authorizations: list[bytes], query: bytes) -> ApiError | None:
+    """Why the request could be read two ways, if it could: several credentials, or a parameter named twice."""
+    if len(authorizations) > 1:
+        return DuplicateCredentials(f"the request has {len(authorizations)} Authorization headers; send exactly one")
+    for name, times in Counter(name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)).most_common(1):
+        if times > 1:
+            return RepeatedParameter(f"the query names the parameter {name!r} {times} times; name each parameter once")
+    return None
 
 
 def _authenticate(ledger: Ledger, scope: Scope, authorization: str) -> None:

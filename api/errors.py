@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
+__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "RepeatedParameter", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
 
 
 class ApiError(Exception):
@@ -28,6 +28,13 @@ class DuplicateCredentials(ApiError):
 
     status = 400
     slug = "duplicate-credentials"
+
+
+class RepeatedParameter(ApiError):
+    """A query parameter named twice: a proxy may read one value and the route another, so neither counts."""
+
+    status = 400
+    slug = "repeated-parameter"
 
 
 class Forbidden(ApiError):

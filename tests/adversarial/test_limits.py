@@ -61,6 +61,15 @@ def test_a_second_authorization_header_is_refused_on_every_kind_of_route(limited
     assert httpx.get(limited + "/v1/entries", headers=demo_log.auth("investigator")).json()["size"] == size
 
 
+def test_a_query_parameter_named_twice_is_refused(limited: str, demo_log: DemoLog):
+    admin = demo_log.auth("registry")
+    listed = "/v1/admin/api-keys?party=de-customs"
+    assert httpx.get(limited + listed, headers=admin).status_code == 200
+    body = problem(httpx.get(limited + listed + "&party=ke-customs", headers=admin), 400, "repeated-parameter")
+    assert "'party'" in body["detail"]
+    problem(httpx.get(limited + "/v1/proofs/inclusion?seq=1&size=3&seq=2"), 400, "repeated-parameter")
+
+
 def test_buckets_follow_the_authenticated_key_and_anonymous_callers_share_one_per_address(limited: str, demo_log: DemoLog):
     registry = demo_log.auth("registry")
     for _ in range(WRITES_PER_MINUTE):  # an empty body: refused by the route, counted by the limit
