@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from ledger import events as ev
 from ledger.errors import EventInvalid, RuleViolation
+from ledger.projection import OBSERVATIONS
 from ledger.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
 from ledger.tables import Party, Permit
 
@@ -75,7 +76,7 @@ class TimeAudit:
         return None
 
     def _order(self, facts: Timed) -> str | None:
-        if facts.item is None or facts.type not in ev.ITEM_EVENTS:
+        if facts.item is None or facts.type not in ev.ITEM_EVENTS or facts.type in OBSERVATIONS:
             return None
         last = self.last_time.get(facts.item)
         try:

@@ -15,7 +15,7 @@ from ledger.keys import normalise_address
 from ledger.rules import View
 from ledger.tables import new_row, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 
-__all__ = ["Writer", "apply"]
+__all__ = ["Writer", "apply", "OBSERVATIONS"]
 
 
 class Writer(View, Protocol):
@@ -33,7 +33,8 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     item = out.item(event.item) if event.type in _LATER_ITEM_EVENTS else None  # type: ignore[union-attr]
     if item is not None:
         item.last_seq = seq
-        item.updated_at = event.time
+        if event.type not in OBSERVATIONS:
+            item.updated_at = event.time
     track(event, seq, out)  # type: ignore[arg-type]  # a TxView: it has the lookups the custody fold needs
 
 
@@ -248,6 +249,10 @@ def _item(event: ev.Event, out: Writer) -> Item:
     return item
 
 
+OBSERVATIONS = {"inspect"}
+"""Events that record what an officer saw, not a step of the item's history: several officers' (or one
+server's concurrent) inspections may reach the log in any order, so they neither move the item's
+last event time (`updated_at`, the order the rules keep) nor are held to it."""
 _LATER_ITEM_EVENTS = ev.ITEM_EVENTS - {"mark_firearm", "mark_specimen"}  # a marking makes its item with last_seq and updated_at set
 
 _HANDLERS = {

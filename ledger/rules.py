@@ -520,7 +520,7 @@ RULES: dict[str, AllOf] = {
     "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority(), InOrder()),
     "destroy": AllOf(DisposalAllowed(), InOrder()),
     "deactivate": AllOf(DisposalAllowed(), InOrder()),
-    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")), InOrder()),
+    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
     "correct": AllOf(CorrectionAllowed()),
     "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
     "trace_answer": AllOf(AnswersRequest()),

@@ -61,6 +61,23 @@ def test_a_dealer_whose_licence_ended_gets_nothing_by_back_dating(ledger: Ledger
         assert refused(ledger, envelope) == "reporting_window_exceeded"
 
 
+def test_inspections_reach_the_log_in_any_order_and_leave_the_items_history_where_it_was(ledger: Ledger) -> None:
+    """Concurrent scans of one item are dated when each officer scanned: a group may append them in
+    any order. An item's own history (its transfers, seizures) still never goes back in time."""
+    world = World(ledger)
+    meyer = new_party(world, "de-meyer", "dealer", "DE", licence=(-100, 100))
+    item = world.firearm()
+    world.act("it-beretta", "transfer", item=item, to="de-jagd-schmidt", reference="R-1")
+    world.act("de-jagd-schmidt", "receive", item=item)
+    later, earlier = world.tick(), world.tick() - timedelta(seconds=30)
+    for when in (later, earlier):
+        world.act("de-customs", "inspect", at=when, item=item, country="DE", location="FRA", direction="inland", verdict="VALID")
+    world.act("de-jagd-schmidt", "transfer", at=later - timedelta(seconds=1), item=item, to=meyer, reference="R-2")
+    with ledger.reading() as session:
+        assert audit(session, ledger.log_key.verifier_key, ledger.origin, window=ledger.reporting_window).ok
+    assert refused(ledger, world.envelope(meyer, "receive", at=later - timedelta(seconds=2), item=item)) == "out_of_order"
+
+
 def test_an_event_reported_late_is_judged_at_its_own_time_within_the_window(ledger: Ledger) -> None:
     world = World(ledger)
     dealer = new_party(world, "de-spaet", "dealer", "DE", licence=(-800, -3))
