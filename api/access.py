@@ -21,13 +21,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPBearer
 from starlette.routing import BaseRoute
 
 from api.credentials import request_caller
 from api.deps import run_reads
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, Unauthorized, UnknownParameter
 from api.keys import authenticate
 from ledger.events import ROLES
 from ledger.reach import Reach, item_reach
@@ -214,6 +215,8 @@ def admit(request: Request) -> Admission:
 
     Synchronous and without FastAPI's dependency machinery, for the hot routes of `api.lean`.
     """
+    if request.scope["query_string"]:
+        _refuse_unknown_parameters(request)
     access = _access(request)
     if access.anonymous:
         return Admission(None)
@@ -225,6 +228,30 @@ def admit(request: Request) -> Admission:
     else:
         caller = request_caller(request)
     return Admission(caller, admits(access, caller))
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+"""The query parameters each API route takes, by the route's id: read off its dependencies once."""
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    """An API route (`/v1/...`) is told only what it takes: a parameter it does not know, such as a
+    misspelt filter, is refused rather than ignored (an answer for every country, say)."""
+    if not request.url.path.startswith("/v1/"):
+        return
+    route = request.scope["route"]
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise UnknownParameter(f"this route takes no query parameter {', '.join(map(repr, unknown))} (it takes: {takes})")
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route or dependency reads, its sub-dependencies' included."""
+    return frozenset(param.alias for param in dependant.query_params).union(*map(_query_names, dependant.dependencies))
 
 
 async def admission(request: Request) -> Admission:

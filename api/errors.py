@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "RepeatedParameter", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
+__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "RepeatedParameter", "UnknownParameter", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
 
 
 class ApiError(Exception):
@@ -35,6 +35,13 @@ class RepeatedParameter(ApiError):
 
     status = 400
     slug = "repeated-parameter"
+
+
+class UnknownParameter(ApiError):
+    """A query parameter the route does not take: a misspelt filter must not be silently ignored."""
+
+    status = 400
+    slug = "unknown-parameter"
 
 
 class Forbidden(ApiError):

@@ -70,6 +70,14 @@ def test_a_query_parameter_named_twice_is_refused(limited: str, demo_log: DemoLo
     problem(httpx.get(limited + "/v1/proofs/inclusion?seq=1&size=3&seq=2"), 400, "repeated-parameter")
 
 
+def test_a_query_parameter_the_route_does_not_take_is_refused(limited: str, demo_log: DemoLog):
+    investigator = demo_log.auth("investigator")
+    assert httpx.get(limited + "/v1/investigations/diversion?country=DE", headers=investigator).status_code == 200
+    body = problem(httpx.get(limited + "/v1/investigations/diversion?coutry=DE", headers=investigator), 400, "unknown-parameter")
+    assert "'coutry'" in body["detail"] and "country" in body["detail"]
+    problem(httpx.get(limited + "/v1/proofs/inclusion?seq=1&size=3&TRUE=true"), 400, "unknown-parameter")
+
+
 def test_buckets_follow_the_authenticated_key_and_anonymous_callers_share_one_per_address(limited: str, demo_log: DemoLog):
     registry = demo_log.auth("registry")
     for _ in range(WRITES_PER_MINUTE):  # an empty body: refused by the route, counted by the limit
