@@ -341,7 +341,7 @@ class Marking(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An API key of a party (issue 3): only a SHA-256 of the secret is kept; revoking is final."""
+    """An API key of a party: only a SHA-256 of the secret is kept; revoking is final."""
 
     __tablename__ = "api_key"
 
@@ -354,7 +354,7 @@ class ApiKey(SQLModel, table=True):
 
 
 class Diversion(SQLModel, table=True):
-    """Where one item left the legal chain (issue 6): the custody fold's state, kept per append.
+    """Where one item left the legal chain: the custody fold's state, kept per append.
 
     `chain` is the fold state of `ledger.custody`; the other columns copy what investigators
     filter and group by, so cross-item questions are index lookups, never scans of the log.
@@ -384,7 +384,7 @@ class Diversion(SQLModel, table=True):
 
 
 class TraceRequestRow(SQLModel, table=True):
-    """A trace request between agencies and when it was first answered (issue 6)."""
+    """A trace request between agencies and when it was first answered."""
 
     __tablename__ = "trace_request"
 

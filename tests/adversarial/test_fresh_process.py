@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from ledger.tables import PersonalRecord
 from scanner.bundle import write_bundle
 from scanner.markings import label_for
 from scanner.render import png
-from tests.servers import free_port
+from tests.servers import free_port, stop
 from tracemark.cli import app
 
 TRACEMARK = str(Path(sys.executable).parent / "tracemark")
@@ -242,12 +241,7 @@ def fresh_server(fresh_log: FreshLog) -> Iterator[str]:
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, 30)
     assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import httpx
 from api.keys import create_api_key
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
-from tests.servers import free_port
+from tests.servers import free_port, stop
 
 BIN = Path(sys.executable).parent
 
@@ -62,9 +61,4 @@ def api_server(settings: Settings, log: Path, **env: str) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 20)

@@ -1,4 +1,4 @@
-"""API keys (issue 3)
+"""API keys
 
 Revision ID: 0002
 Revises: 0001

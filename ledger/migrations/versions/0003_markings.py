@@ -1,4 +1,4 @@
-"""QR markings (issue 4)
+"""QR markings
 
 Revision ID: 0003
 Revises: 0002

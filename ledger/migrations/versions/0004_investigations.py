@@ -1,4 +1,4 @@
-"""investigation projections (issue 6)
+"""investigation projections
 
 Revision ID: 0004
 Revises: 0003
