@@ -37,7 +37,7 @@ WORKERS = int(os.environ.get("BENCH_SCAN_WORKERS", "2"))
 """Server processes for both sides. A scan is CPU work on its process's event loop (reads,
 judgement, the group commit), so a second process uses the second core: 1,050-1,230 -> 1,280-1,420
 scans/s back to back, and a p99 at 1,000/s paced of 36-109 ms against 55 ms to a queue that never
-drains, in back-to-back runs of this machine's two cores (eighth session, aiohttp's client on them too)."""
+drains, measured on a 2-core machine with the load generator (aiohttp's client) on the same cores."""
 
 
 def run(quick: bool = False) -> dict[str, Any]:
