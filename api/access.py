@@ -172,6 +172,7 @@ def install(app: FastAPI) -> None:
     """Give each route its row (refusing a service with a route the table does not list), and
     document in OpenAPI which routes take a key."""
     rows, unlisted = {}, []
+    app.state.query_names = {}  # filled per route on first use; the app keeps its routes, so their ids hold
     for route, method, key in route_rows(app):
         if key in ACCESS:
             rows[id(route), method] = ACCESS[key]
@@ -230,19 +231,16 @@ def admit(request: Request) -> Admission:
     return Admission(caller, admits(access, caller))
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-"""The query parameters each API route takes, by the route's id: read off its dependencies once."""
-
-
 def _refuse_unknown_parameters(request: Request) -> None:
     """An API route (`/v1/...`) is told only what it takes: a parameter it does not know, such as a
     misspelt filter, is refused rather than ignored (an answer for every country, say)."""
     if not request.url.path.startswith("/v1/"):
         return
     route = request.scope["route"]
-    known = _QUERY_NAMES.get(id(route))
+    cache: dict[int, frozenset[str]] = request.app.state.query_names
+    known = cache.get(id(route))
     if known is None:
-        known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
+        known = cache[id(route)] = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
