@@ -1,0 +1,1 @@
+"""Investigations: an item's trace, diversion findings, hotspots, EPCIS export."""

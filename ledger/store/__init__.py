@@ -1,0 +1,1 @@
+"""Where the log lives: the append pipeline, tables and migrations, snapshots, group commit, projection, packing, recovery."""
