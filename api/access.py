@@ -30,10 +30,10 @@ from api.credentials import request_caller
 from api.deps import run_reads
 from api.errors import Forbidden, Unauthorized, UnknownParameter
 from api.keys import authenticate
-from ledger.events import ROLES
-from ledger.reach import Reach, item_reach
-from ledger.store import Ledger
-from ledger.tables import Party
+from ledger.domain.events import ROLES
+from ledger.domain.reach import Reach, item_reach
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Party
 
 __all__ = ["Scope", "Access", "ACCESS", "COOKIE", "Admission", "AdmissionDep", "CallerDep", "ADMITTED", "admission", "admit",
            "admits", "install", "route_rows", "UnlistedRoute", "bearer"]

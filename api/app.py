@@ -17,7 +17,7 @@ from api.routes import checkpoint, entries, events, health, items, keys, pages, 
 from api.routes import investigations
 from api.routes import camera
 from ledger.config import Settings, open_ledger
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 __all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
 

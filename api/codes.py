@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.tables import Item
+from ledger.store.tables import Item
 
 __all__ = ["ResolvedCode", "MalformedCode", "resolve_code", "MarkingVerifier"]
 

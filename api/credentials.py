@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.errors import ApiError, DuplicateCredentials, RepeatedParameter
 from api.keys import authenticate
 from api.problems import api_problem
-from ledger.store import Ledger
-from ledger.tables import Party
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Party
 
 __all__ = ["Credentials", "request_caller", "api_key_of"]
 

@@ -15,8 +15,8 @@ from api.keys import create_api_key
 from api.managed import create_managed_key, managed_key_path
 from ledger.config import Settings
 from ledger.demo import DEMO_PASSPHRASE
-from ledger.keys import load_keystore
-from ledger.store import Ledger
+from ledger.log.keys import load_keystore
+from ledger.store.ledger import Ledger
 
 __all__ = ["api_keys_path", "seed_demo_api_keys", "DEMO_ADMIN"]
 

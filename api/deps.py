@@ -18,7 +18,7 @@ from typing import Annotated, ParamSpec, TypeVar
 from fastapi import Depends, Request
 
 from ledger.config import Settings
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 __all__ = ["LedgerDep", "SettingsDep", "run_reads"]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, union_all
 
-from ledger.events import json_object
-from ledger.snapshot import Snapshot, rows_of
-from ledger.store import Attestation
-from ledger.tables import INSPECTION, NOT_INSPECTION, Entry, Permit
+from ledger.domain.events import json_object
+from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.ledger import Attestation
+from ledger.store.tables import INSPECTION, NOT_INSPECTION, Entry, Permit
 
 __all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "inclusion_out",
            "PRIVATE_OWNER"]

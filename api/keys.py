@@ -17,9 +17,9 @@ from sqlalchemy import bindparam
 from sqlmodel import select
 
 from api.errors import KeyNotFound, Unauthorized
-from ledger.codec import format_time
-from ledger.store import Ledger
-from ledger.tables import ApiKey, Party
+from ledger.log.codec import format_time
+from ledger.store.ledger import Ledger
+from ledger.store.tables import ApiKey, Party
 
 __all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "authenticate", "list_api_keys"]
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from api.errors import ApiError
 from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
-from ledger.merkle import ProofError
+from ledger.log.merkle import ProofError
 
 __all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.events import Country, Envelope
+from ledger.domain.events import Country, Envelope
 
 __all__ = [
     "EXAMPLE_ENVELOPE",
@@ -195,7 +195,7 @@ class ConsistencyOut(BaseModel):
 
 
 class RawEntryOut(BaseModel):
-    """Everything needed to recompute the entry's leaf hash (see ledger.entry)."""
+    """Everything needed to recompute the entry's leaf hash (see ledger.log.entry)."""
 
     seq: int
     prev_hash: str = Field(description="the previous entry's leaf hash (32 zero bytes for seq 0), which this leaf hash covers")

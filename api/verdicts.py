@@ -1,4 +1,4 @@
-"""The scan's verdict: gather the scanned item's state from the ledger, run `ledger.verdict`'s checks.
+"""The scan's verdict: gather the scanned item's state from the ledger, run `ledger.domain.verdict`'s checks.
 
 `judge` only reads; recording the inspection is the route's job (through `Ledger.append`).
 """
@@ -13,12 +13,12 @@ from sqlalchemy import bindparam, or_
 
 from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
 from api.history import HistoryEntry, history_entry, item_story
-from ledger import verdict as v
-from ledger.codec import format_time, parse_time
+from ledger.domain import verdict as v
+from ledger.log.codec import format_time, parse_time
 from ledger.errors import SignatureError
-from ledger.keys import recover
-from ledger.snapshot import Snapshot, rows_of
-from ledger.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.log.keys import recover
+from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT"]
 

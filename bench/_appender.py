@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench._common import peak_rss_mb, rss_mb, temp_settings, timed
 from bench._log import bench_log, signed_marks
-from ledger.keys import new_account
+from ledger.log.keys import new_account
 
 BATCH = 1000
 

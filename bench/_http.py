@@ -30,7 +30,7 @@ import httpx
 import uvloop
 
 from ledger.config import Settings
-from ledger.store import gc_paused
+from ledger.store.ledger import gc_paused
 
 __all__ = ["tracemark_server", "bare_server", "load", "blast", "SERVER_WORKERS"]
 

@@ -16,14 +16,14 @@ import coincurve
 from ulid import ULID
 
 from bench._common import ORIGIN
-from ledger.codec import format_time, utc_now
+from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, init_log
-from ledger.entry import GENESIS_PREV, entry_bytes, event_key
-from ledger.events import event_bytes
-from ledger.keys import LocalAccount, keccak_256, new_account
-from ledger.merkle import LEAF_PREFIX
-from ledger.signatures import sign_event
-from ledger.store import Ledger
+from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
+from ledger.domain.events import event_bytes
+from ledger.log.keys import LocalAccount, keccak_256, new_account
+from ledger.log.merkle import LEAF_PREFIX
+from ledger.log.signatures import sign_event
+from ledger.store.ledger import Ledger
 
 __all__ = ["MAKER", "ENTRY_COLUMNS", "bench_log", "signed_marks", "recover", "canonical", "bare_rows"]
 

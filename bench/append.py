@@ -27,7 +27,7 @@ import psycopg
 from bench._common import ORIGIN, Row, cli, note, temp_settings, timed
 from bench._log import ENTRY_COLUMNS, bare_rows, bench_log, canonical, signed_marks
 from ledger.config import Settings
-from ledger.keys import LocalAccount, new_account
+from ledger.log.keys import LocalAccount, new_account
 
 __all__ = ["run", "PG_URL"]
 

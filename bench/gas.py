@@ -1,6 +1,6 @@
 """Gas per anchored checkpoint, and per event when one checkpoint is anchored every 10,000 events.
 
-`ledger.anchor` deploys LedgerAnchor on web3's in-process `EthereumTesterProvider` and anchors
+`ledger.anchoring.contract` deploys LedgerAnchor on web3's in-process `EthereumTesterProvider` and anchors
 checkpoints of growing size for one log; the figure is the gas the anchoring transactions used
 (the first anchor of a log, which creates its storage, is reported apart from the steady state).
 
@@ -16,8 +16,8 @@ from eth_account import Account
 from web3 import EthereumTesterProvider, Web3
 
 from bench._common import ORIGIN, Row, cli, note
-from ledger.anchor import AnchorClient, deploy, log_id_for
-from ledger.merkle import leaf_hash
+from ledger.anchoring.contract import AnchorClient, deploy, log_id_for
+from ledger.log.merkle import leaf_hash
 
 __all__ = ["run", "EVENTS_PER_CHECKPOINT"]
 

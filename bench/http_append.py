@@ -18,7 +18,7 @@ from api.keys import create_api_key
 from bench._common import Row, cli, note, temp_settings
 from bench._http import bare_server, load, tracemark_server
 from bench._log import MAKER, bench_log, signed_marks
-from ledger.keys import new_account
+from ledger.log.keys import new_account
 
 __all__ = ["run", "CLIENTS"]
 

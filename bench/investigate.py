@@ -2,7 +2,7 @@
 
 `python -m bench.investigate [--events 1000000] [--db URL]`
 
-The query (`ledger.investigate.investigate`) reads only the `diversion` projection, never the
+The query (`ledger.investigation.hotspots.investigate`) reads only the `diversion` projection, never the
 log, so the benchmark builds what a one-million-event log leaves there: one projection row per
 item (five events per item: 200,000 items), 5 % of them diverted, their last legitimate custodians
 skewed over 400 parties (a few hotspots hold most items) and 30 countries. The rows (and the
@@ -29,12 +29,12 @@ from sqlalchemy import insert
 from ulid import ULID
 
 from bench._common import Row, format_table, note, save_results
-from ledger.codec import format_time
+from ledger.log.codec import format_time
 from ledger.config import Settings, init_log
-from ledger.custody import DIVERSION_KINDS
-from ledger.investigate import investigate
-from ledger.store import Ledger
-from ledger.tables import Diversion, Item
+from ledger.domain.custody import DIVERSION_KINDS
+from ledger.investigation.hotspots import investigate
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Diversion, Item
 
 __all__ = ["run", "main"]
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from bench._common import Row, cli, note, temp_settings, timed
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from ledger.config import init_log
 from ledger.demo import run_demo
 from scanner.bundle import export_bundle, load_bundle

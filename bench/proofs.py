@@ -2,10 +2,10 @@
 
 The proof path reads only `entry.leaf_hash` and `merkle_node`, so the log is built fast rather
 than signed: entry rows with synthetic leaf hashes (`leaf_hash(seq)`, event key `seq`)
-and the Merkle nodes `ledger.merkle.CompactRange` completes, bulk-inserted with sqlite3 into a
+and the Merkle nodes `ledger.log.merkle.CompactRange` completes, bulk-inserted with sqlite3 into a
 schema made by the ledger's own migrations. The file is cached under `bench/.cache/` and reused
 by later runs (a build that did not finish leaves no `ready` marker and is redone). Every timed
-proof is checked with `ledger.merkle`'s verifiers against `Ledger.root`, and the stored root
+proof is checked with `ledger.log.merkle`'s verifiers against `Ledger.root`, and the stored root
 against the one `CompactRange` computed while building.
 
     python -m bench.proofs [--quick]
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import CACHE, ORIGIN, Row, cli, median_seconds, note
-from ledger import merkle
+from ledger.log import merkle
 from ledger.config import Settings, init_log
-from ledger.migrate import head_revision
-from ledger.store import Ledger
+from ledger.store.migrate import head_revision
+from ledger.store.ledger import Ledger
 
 __all__ = ["run", "synthetic_log", "SIZES"]
 

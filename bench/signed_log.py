@@ -4,7 +4,7 @@ append rate as it grows, and the full audit (`tracemark verify`) of it.
 The appender (`bench._appender`) runs alone so its RSS is its own; it appends batches of 1,000
 signed `mark_firearm` events until it reaches the target size or its time is up (the size
 reached is reported). Storage is the SQLite file after a WAL checkpoint, over the events it
-holds. The audit runs `ledger.audit.audit` over the whole log; its baseline is SHA-256 and
+holds. The audit runs `ledger.audit.recompute.audit` over the whole log; its baseline is SHA-256 and
 signature recovery alone (`bench._log.bare_rows`) over the log's first 500,000 entries, in
 the same run.
 
@@ -23,9 +23,9 @@ from typing import Any
 
 from bench._common import Row, cli, disk_bytes, note, temp_settings, timed
 from bench._log import bare_rows
-from ledger.audit import audit
+from ledger.audit.recompute import audit
 from ledger.config import open_ledger
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 __all__ = ["run", "TARGETS"]
 

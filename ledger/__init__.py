@@ -1,6 +1,6 @@
 """Tracemark's core library: signed events in a hash-chained RFC 9162 Merkle log.
 
-No web framework and no chain client is imported here; `ledger.anchor` is the only module
+No web framework and no chain client is imported here; `ledger.anchoring.contract` is the only module
 that talks to Ethereum, and it is imported only by those who anchor.
 """
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from ledger.checkpoint import LogKey
-from ledger.db import DEFAULT_URL, open_database
+from ledger.log.checkpoint import LogKey
+from ledger.store.db import DEFAULT_URL, open_database
 from ledger.errors import StoreError
-from ledger.migrate import upgrade
-from ledger.rules import REPORTING_WINDOW
-from ledger.store import Ledger
+from ledger.store.migrate import upgrade
+from ledger.domain.rules import REPORTING_WINDOW
+from ledger.store.ledger import Ledger
 
 __all__ = ["Settings", "open_ledger", "init_log"]
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from ulid import ULID
 
-from ledger.codec import format_time, utc_now
-from ledger.keys import LocalAccount, new_account, save_keystore
-from ledger.personal import commit
-from ledger.signatures import sign_event
-from ledger.store import Ledger
+from ledger.log.codec import format_time, utc_now
+from ledger.log.keys import LocalAccount, new_account, save_keystore
+from ledger.domain.personal import commit
+from ledger.log.signatures import sign_event
+from ledger.store.ledger import Ledger
 
 __all__ = ["DemoParty", "PARTIES", "DEMO_PASSPHRASE", "run_demo", "DemoResult"]
 

@@ -82,4 +82,4 @@ class EventFailed(LedgerError):
 
 class AppendLockBusy(Exception):
     """Another process holds SQLite's write lock, and this append was not to wait for it
-    (`ledger.db.without_waiting`): nothing was read or written, so it can simply be tried again."""
+    (`ledger.store.db.without_waiting`): nothing was read or written, so it can simply be tried again."""

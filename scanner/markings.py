@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ledger.codec import format_time
+from ledger.log.codec import format_time
 from ledger.errors import NotFound, SignatureError
-from ledger.keys import LocalAccount, load_keystore, normalise_address
-from ledger.store import Ledger
-from ledger.tables import Item, Marking, PartyKey
+from ledger.log.keys import LocalAccount, load_keystore, normalise_address
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Item, Marking, PartyKey
 
 from scanner.payload import DEFAULT_HOST, Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
 from scanner.render import Label

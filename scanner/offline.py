@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.codec import format_time
+from ledger.log.codec import format_time
 from ledger.errors import SignatureError
-from ledger.verdict import FLAG_VERDICTS, Finding, worst
+from ledger.domain.verdict import FLAG_VERDICTS, Finding, worst
 
 from scanner.bundle import BundleParty, TrustBundle
 from scanner.errors import MalformedCode

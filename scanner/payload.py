@@ -32,9 +32,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ledger.codec import canonical
-from ledger.keys import LocalAccount, recover, sign
-from ledger.tables import Item
+from ledger.log.codec import canonical
+from ledger.log.keys import LocalAccount, recover, sign
+from ledger.store.tables import Item
 
 from scanner.errors import MalformedCode
 

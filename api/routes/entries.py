@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import LedgerDep
 from api.schemas import EntriesOut, RawEntryOut
-from ledger.entry import GENESIS_PREV
-from ledger.store import Ledger
-from ledger.tables import Entry
+from ledger.log.entry import GENESIS_PREV
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Entry
 
 __all__ = ["router", "PAGE"]
 

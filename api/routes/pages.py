@@ -10,9 +10,9 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
-from ledger import verdict
+from ledger.domain import verdict
 from ledger.errors import NotFound
-from ledger.snapshot import Snapshot
+from ledger.store.snapshot import Snapshot
 from scanner.claims import claim_problem
 
 __all__ = ["router"]

@@ -18,15 +18,15 @@ from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
 from api.verdicts import Judgement, Scan, judge
-from ledger.codec import format_time
+from ledger.log.codec import format_time
 from ledger.config import Settings
 from ledger.errors import LedgerError
-from ledger.events import Envelope
-from ledger.keys import LocalAccount
-from ledger.signatures import sign_event
-from ledger.snapshot import Snapshot
-from ledger.store import Attestation, Ledger
-from ledger.tables import Party
+from ledger.domain.events import Envelope
+from ledger.log.keys import LocalAccount
+from ledger.log.signatures import sign_event
+from ledger.store.snapshot import Snapshot
+from ledger.store.ledger import Attestation, Ledger
+from ledger.store.tables import Party
 
 __all__ = ["router"]
 

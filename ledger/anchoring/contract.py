@@ -45,8 +45,8 @@ from web3.exceptions import (
 )
 from web3.logs import DISCARD
 
-from ledger import anchor_types
-from ledger.anchor_types import (
+from ledger.anchoring import results as anchor_types
+from ledger.anchoring.results import (
     Anchor,
     AnchorConfigError,
     AnchorError,
@@ -85,7 +85,7 @@ DEFAULT_RECEIPT_TIMEOUT = 120.0
 DEFAULT_HTTP_TIMEOUT = 10.0
 
 
-# --- errors (defined in ledger.anchor_types) -------------------------------------------
+# --- errors (defined in ledger.anchoring.results) -------------------------------------------
 
 
 _REVERT_CLASSES: dict[str, type[ContractReverted]] = {

@@ -1,7 +1,7 @@
 """What anchoring reports: its errors and its results, with no web3 import.
 
-Split from `ledger.anchor` (the one module that imports web3) so the anchoring worker and the
-chain audit can name these types without loading a chain client; `ledger.anchor` re-exports
+Split from `ledger.anchoring.contract` (the one module that imports web3) so the anchoring worker and the
+chain audit can name these types without loading a chain client; `ledger.anchoring.contract` re-exports
 every name here.
 """
 

@@ -10,7 +10,7 @@ mined but not recorded (a crash in between) is adopted from the chain instead of
 Failures that may pass (`AnchorUnavailable`, `TransactionFailed`) are retried with exponential
 backoff; a contract refusal or a configuration error stops the worker.
 
-The chain client is anything with `AnchorSink`'s methods (`ledger.anchor.AnchorClient` in
+The chain client is anything with `AnchorSink`'s methods (`ledger.anchoring.contract.AnchorClient` in
 production, fakes in tests); this module never imports web3.
 """
 
@@ -25,10 +25,10 @@ from typing import Literal, Protocol
 
 from sqlmodel import select
 
-from ledger.anchor_types import Anchor, AnchorPending, AnchorReceipt, AnchorUnavailable, TransactionFailed
-from ledger.codec import format_time
-from ledger.store import Ledger
-from ledger.tables import CheckpointRow
+from ledger.anchoring.results import Anchor, AnchorPending, AnchorReceipt, AnchorUnavailable, TransactionFailed
+from ledger.log.codec import format_time
+from ledger.store.ledger import Ledger
+from ledger.store.tables import CheckpointRow
 
 __all__ = ["AnchorSink", "AnchorStatus", "AnchorWorker", "Backoff", "Outcome", "Schedule", "anchor_status"]
 
@@ -39,7 +39,7 @@ RETRYABLE = (AnchorUnavailable, TransactionFailed)
 
 
 class AnchorSink(Protocol):
-    """What the worker needs from a chain client (`ledger.anchor.AnchorClient` has it)."""
+    """What the worker needs from a chain client (`ledger.anchoring.contract.AnchorClient` has it)."""
 
     @property
     def chain_id(self) -> int: ...

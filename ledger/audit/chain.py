@@ -3,7 +3,7 @@
 An operator who rewrites history can recompute every leaf hash, Merkle node and signed
 checkpoint (it holds the log key), and the plain audit will pass. It cannot change what the
 chain recorded. So for each anchor read from the contract, the root of the log's first `size`
-entries, recomputed from the entries' bytes by `ledger.audit`, must equal the anchored root,
+entries, recomputed from the entries' bytes by `ledger.audit.recompute`, must equal the anchored root,
 and each anchor must be consistent (RFC 9162) with the one before. A rewritten entry before
 an anchored size is reported with the anchor that exposes it (index, transaction, block).
 
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from ledger import merkle
-from ledger.anchor_types import Anchor, SubmitterChange
-from ledger.audit import AuditReport, Finding, audit
-from ledger.codec import format_time
-from ledger.store import Ledger
-from ledger.tables import CheckpointRow
+from ledger.log import merkle
+from ledger.anchoring.results import Anchor, SubmitterChange
+from ledger.audit.recompute import AuditReport, Finding, audit
+from ledger.log.codec import format_time
+from ledger.store.ledger import Ledger
+from ledger.store.tables import CheckpointRow
 
 __all__ = ["ChainAudit", "ChainFinding", "current_submitters", "foreign_anchors", "verify_chain"]
 

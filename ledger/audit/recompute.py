@@ -4,7 +4,7 @@ It trusts nothing stored but the entries' raw fields and the log's verifier key 
 caller: leaf hashes, the hash chain, every stored Merkle node, the root at every checkpoint,
 every checkpoint signature and every party signature (with the key history replayed from the
 log itself, so an event signed by a key revoked before it is caught too), and the rules time
-decides (`ledger.audit_times`: reporting window, each item's order, licences and permits at
+decides (`ledger.audit.times`: reporting window, each item's order, licences and permits at
 the event's time). A checkpoint's time is the one its note signs: a stored created_at that
 differs is reported, and checkpoints whose note signs no time are listed, since their time is
 only the database's word.
@@ -27,17 +27,17 @@ from datetime import timedelta
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
-from ledger import events as ev
-from ledger import merkle
-from ledger.audit_times import TimeAudit, Timed, timed
-from ledger.checkpoint import Checkpoint, verify_checkpoint
-from ledger.codec import format_time, parse_time, sha256
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
+from ledger.domain import events as ev
+from ledger.log import merkle
+from ledger.audit.times import TimeAudit, Timed, timed
+from ledger.log.checkpoint import Checkpoint, verify_checkpoint
+from ledger.log.codec import format_time, parse_time, sha256
+from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.errors import CheckpointError, LedgerError
-from ledger.keys import normalise_address, recover
-from ledger.rules import REPORTING_WINDOW
-from ledger.store import gc_paused
-from ledger.tables import CheckpointRow, Entry, MerkleNode
+from ledger.log.keys import normalise_address, recover
+from ledger.domain.rules import REPORTING_WINDOW
+from ledger.store.ledger import gc_paused
+from ledger.store.tables import CheckpointRow, Entry, MerkleNode
 
 __all__ = ["Finding", "AuditReport", "audit"]
 

@@ -1,7 +1,7 @@
 """The audit's replay of the rules that time decides: when an event may be dated, in which order an
 item's events come, and whether the licences and permits it relied on were valid at its time.
 
-Appends enforce the same rules (`ledger.rules`); replaying them here catches an entry that got
+Appends enforce the same rules (`ledger.domain.rules`); replaying them here catches an entry that got
 past them (an append by older code, a log written around the append pipeline): a live entry
 dated outside the reporting window, an item's history going back in time, a transfer to a
 dealer whose licence had ended by the event's own time.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ledger import events as ev
+from ledger.domain import events as ev
 from ledger.errors import EventInvalid, RuleViolation
-from ledger.projection import OBSERVATIONS
-from ledger.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
-from ledger.tables import Party, Permit
+from ledger.store.projection import OBSERVATIONS
+from ledger.domain.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
+from ledger.store.tables import Party, Permit
 
 __all__ = ["Timed", "timed", "TimeAudit"]
 

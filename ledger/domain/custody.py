@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger import events as ev
-from ledger.codec import parse_time
+from ledger.domain import events as ev
+from ledger.log.codec import parse_time
 
 __all__ = [
     "DIVERSION_KINDS",

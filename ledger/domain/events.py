@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from ledger import codes
-from ledger.codec import canonical, parse_time
+from ledger.domain import codes
+from ledger.log.codec import canonical, parse_time
 from ledger.errors import EventInvalid
-from ledger.keys import normalise_address
+from ledger.log.keys import normalise_address
 
 __all__ = [
     "ROLES",

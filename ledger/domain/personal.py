@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from ledger.codec import canonical, sha256
+from ledger.log.codec import canonical, sha256
 from ledger.errors import EventInvalid
 
 __all__ = ["commit", "check_opening"]

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from ledger.events import json_object
-from ledger.store import Ledger
-from ledger.tables import Entry, Party, Permit
+from ledger.domain.events import json_object
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Entry, Party, Permit
 
 __all__ = ["Reach", "item_reach"]
 

@@ -13,11 +13,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from ledger import events as ev
-from ledger.codec import parse_time
+from ledger.domain import events as ev
+from ledger.log.codec import parse_time
 from ledger.errors import RuleViolation
-from ledger.keys import normalise_address
-from ledger.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.log.keys import normalise_address
+from ledger.store.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES",
            "REPORTING_WINDOW", "MAX_FUTURE_SKEW", "check_reported_in_time", "check_in_order"]

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from ledger.codec import parse_time
+from ledger.log.codec import parse_time
 from ledger.errors import RuleViolation
-from ledger.rules import licence_valid_at, permit_usable
-from ledger.tables import Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.domain.rules import licence_valid_at, permit_usable
+from ledger.store.tables import Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = [
     "VERDICTS",

@@ -1,8 +1,8 @@
 """Keep the `diversion` and `trace_request` projections current, one accepted event at a time.
 
-`track` runs inside the append transaction (called by `ledger.projection.apply`) and during
+`track` runs inside the append transaction (called by `ledger.store.projection.apply`) and during
 `tracemark rebuild`; it advances the item's stored custody fold by exactly the step that
-`ledger.trace` replays, so the projection and a fresh trace always agree.
+`ledger.investigation.trace` replays, so the projection and a fresh trace always agree.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from decimal import Decimal
 from typing import Protocol
 
 
-from ledger import events as ev
-from ledger.codec import parse_time
-from ledger.custody import Chain, MarkingDoubts, PermitRoute, advance
-from ledger.tables import new_row, Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
+from ledger.domain import events as ev
+from ledger.log.codec import parse_time
+from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, advance
+from ledger.store.tables import new_row, Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
 
 __all__ = ["ViewFacts", "track"]
 
 
 class _Out(Protocol):
-    """The projection's writer (`ledger.txview.TxView`): lookups that see the batch's new rows, and `add`."""
+    """The projection's writer (`ledger.store.txview.TxView`): lookups that see the batch's new rows, and `add`."""
 
     def party(self, party_id: str) -> Party | None: ...
     def permit(self, number: str) -> Permit | None: ...

@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 from sqlmodel import select
 
-from ledger import events as ev
-from ledger.codec import format_time, sha256
-from ledger.store import Ledger
-from ledger.tables import Entry
+from ledger.domain import events as ev
+from ledger.log.codec import format_time, sha256
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Entry
 
 __all__ = ["NS", "ITEM_BASE", "CONTEXT", "epcis_document", "epcis_event", "item_uri"]
 

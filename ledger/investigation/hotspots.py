@@ -1,7 +1,7 @@
 """Across many items: diversion hotspots, routes of flagged items, permits whose specimens were seized.
 
 Every answer is a grouped query over the indexed `diversion` projection (kept at append time by
-`ledger.diversion`), never a scan of the log, so it stays well under a second on millions of events.
+`ledger.investigation.diversion`), never a scan of the log, so it stays well under a second on millions of events.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import select
 
-from ledger import codes
-from ledger.codec import format_time, parse_time
-from ledger.custody import DIVERSION_KINDS
+from ledger.domain import codes
+from ledger.log.codec import format_time, parse_time
+from ledger.domain.custody import DIVERSION_KINDS
 from ledger.errors import EventInvalid
-from ledger.events import json_object
-from ledger.store import Ledger
-from ledger.tables import Diversion, Entry, Party
+from ledger.domain.events import json_object
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Diversion, Entry, Party
 
 __all__ = ["ITEM_KINDS", "Hotspot", "Route", "SeizedPermit", "Findings", "investigate", "transfer_links"]
 

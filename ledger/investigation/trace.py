@@ -1,7 +1,7 @@
 """Trace one item from the log: every step with its entry and inclusion proof, and the verdict.
 
 The verdict (diversion point, last legitimate custodian, time-to-crime, open questions) is the
-custody fold of `ledger.custody` replayed over the item's entries, the same fold that keeps the
+custody fold of `ledger.domain.custody` replayed over the item's entries, the same fold that keeps the
 `diversion` projection; the proofs are against the latest signed checkpoint.
 """
 
@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlmodel import select
 
-from ledger import events as ev
-from ledger.codec import canonical, sha256
-from ledger.custody import TTC_FLAG_DAYS, Chain, fold
-from ledger.diversion import ViewFacts
-from ledger.txview import TxView
+from ledger.domain import events as ev
+from ledger.log.codec import canonical, sha256
+from ledger.domain.custody import TTC_FLAG_DAYS, Chain, fold
+from ledger.investigation.diversion import ViewFacts
+from ledger.store.txview import TxView
 from ledger.errors import NotFound
-from ledger.store import Ledger
-from ledger.tables import Entry, Item, TraceRequestRow
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Entry, Item, TraceRequestRow
 
 __all__ = ["Step", "Trace", "trace_item", "answer_request", "describe"]
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from ledger.errors import CheckpointError
-from ledger.merkle import HASH_SIZE
+from ledger.log.merkle import HASH_SIZE
 
 __all__ = [
     "Checkpoint",

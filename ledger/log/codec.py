@@ -25,7 +25,7 @@ def canonical(value: Any) -> bytes:
     code: through `rfc8785` it cost 15% of an append, through the standard library's encoder
     3.6 µs an event, through orjson 0.4 µs. Anything else (non-ASCII keys, whose
     JCS order is by UTF-16 code units, or values rfc8785 refuses) goes to `rfc8785` itself, and
-    `tests/ledger/test_codec.py` checks both agree on generated values.
+    `tests/ledger/log/test_codec.py` checks both agree on generated values.
     """
     if _plain(value):
         try:

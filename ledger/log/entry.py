@@ -5,7 +5,7 @@ An entry is the RFC 8785 object {event, prev, recorded, seq, signature, signer},
 (its time may then lie before the reporting window): the leaf hash commits to the mark, so no
 reader can be told an imported entry was reported live, nor the reverse. Because the
 event is already canonical and every other member is plain ASCII we write, the canonical
-bytes are built by concatenation; `tests/ledger/test_entry.py` checks them against rfc8785.
+bytes are built by concatenation; `tests/ledger/log/test_entry.py` checks them against rfc8785.
 
 `prev` is the previous entry's leaf hash: the table does not store it, readers take it from
 entry seq-1. `event_key` is the short key the table indexes events by, to answer a resend.
@@ -19,8 +19,8 @@ import re
 
 import orjson
 
-from ledger.codec import parse_time
-from ledger.merkle import leaf_hash
+from ledger.log.codec import parse_time
+from ledger.log.merkle import leaf_hash
 
 __all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key", "key_of"]
 

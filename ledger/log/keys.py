@@ -50,7 +50,7 @@ def sign(account: LocalAccount, message: bytes) -> str:
     """EIP-191 personal_sign over `message`; returns the 65-byte signature as 0x-hex.
 
     The signature eth-account's `sign_message` makes, byte for byte (both are RFC 6979, checked in
-    `tests/ledger/test_keys.py`), made straight on libsecp256k1: eth-account builds key objects
+    `tests/ledger/log/test_keys.py`), made straight on libsecp256k1: eth-account builds key objects
     on every call and took 200 us, as long as the rest of a server-signed scan's append.
     """
     digest = eip191_digest(message)
@@ -80,7 +80,7 @@ def recover(message: bytes, signature: str) -> str:
     """The checksummed address that made `signature` over `message`; SignatureError if none can.
 
     This is the append and audit hot path, so it calls libsecp256k1 (coincurve) directly;
-    `tests/ledger/test_keys.py` checks it agrees with eth-account's `recover_message`.
+    `tests/ledger/log/test_keys.py` checks it agrees with eth-account's `recover_message`.
     """
     digest = eip191_digest(message)
     known = _made_here.get((digest, signature))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger import events as ev
-from ledger.codec import parse_time
+from ledger.domain import events as ev
+from ledger.log.codec import parse_time
 from ledger.errors import SignatureError
-from ledger.keys import LocalAccount, normalise_address, recover, sign
-from ledger.rules import View
-from ledger.tables import Party
+from ledger.log.keys import LocalAccount, normalise_address, recover, sign
+from ledger.domain.rules import View
+from ledger.store.tables import Party
 
 __all__ = ["authenticate", "sign_event"]
 
@@ -20,7 +20,7 @@ def authenticate(event: ev.Event, signed: bytes, signer: str, signature: str, vi
 
     A revoked key is refused for events it claims to sign at or after the revocation time, and
     for any event recorded after it, so a stolen key cannot be used by backdating events.
-    `recovered` is the signature's address if it was recovered already (`ledger.recovery`).
+    `recovered` is the signature's address if it was recovered already (`ledger.store.recovery`).
     """
     address = recover(signed, signature) if recovered is None else recovered
     claimed = normalise_address(signer, "signer")

@@ -27,24 +27,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
-from ledger import events as ev
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
-from ledger.codec import format_time, sha256, utc_now
+from ledger.domain import events as ev
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, LogKey, sign_checkpoint
+from ledger.log.codec import format_time, sha256, utc_now
 from ledger.bounded import Bounded
-from ledger.db import Database, insert_rows, one_of, values_param, without_waiting
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, key_of
-from ledger.group_commit import GroupCommit
-from ledger.keys import normalise_address, normalise_signature
+from ledger.store.db import Database, insert_rows, one_of, values_param, without_waiting
+from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
+from ledger.store.group_commit import GroupCommit
+from ledger.log.keys import normalise_address, normalise_signature
 from ledger.errors import AppendLockBusy, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
-from ledger.personal import check_opening
-from ledger.projection import apply
-from ledger.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
-from ledger.recovery import PARALLEL_FROM, Recoveries
-from ledger.signatures import authenticate
-from ledger.snapshot import Snapshot, rows_of
-from ledger.txview import StateCache, TxView
-from ledger.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
+from ledger.domain.personal import check_opening
+from ledger.store.projection import apply
+from ledger.domain.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
+from ledger.store.recovery import PARALLEL_FROM, Recoveries
+from ledger.log.signatures import authenticate
+from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.txview import StateCache, TxView
+from ledger.store.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
 __all__ = ["Ledger", "Receipt", "Attestation", "gc_paused"]
 
@@ -290,7 +290,7 @@ class Ledger:
                     imported: bool) -> list[Receipt]:
         """Open every envelope, then append them under the lock. Opening needs nothing of the log,
         so it takes no lock; for a large batch the worker processes recover the signers meanwhile
-        (`ledger.recovery`)."""
+        (`ledger.store.recovery`)."""
         if len(envelopes) < PARALLEL_FROM:
             return self._append_opened([self._open(index, raw) for index, raw in enumerate(envelopes)], None, checkpoint, wait,
                                        imported)

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from ledger.db import Database
+from ledger.store.db import Database
 
 __all__ = ["upgrade", "alembic_config", "head_revision"]
 

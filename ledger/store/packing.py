@@ -65,7 +65,7 @@ def pack(data: bytes) -> bytes:
 
 
 class Prepacked(bytes):
-    """JSON bytes whose packed form is made already (by a worker process, `ledger.recovery`):
+    """JSON bytes whose packed form is made already (by a worker process, `ledger.store.recovery`):
     they read as the JSON itself, and `PackedBytes` stores `packed` without packing them again."""
 
     packed: bytes

@@ -9,11 +9,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ledger import events as ev
-from ledger.diversion import track
-from ledger.keys import normalise_address
-from ledger.rules import View
-from ledger.tables import new_row, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.domain import events as ev
+from ledger.investigation.diversion import track
+from ledger.log.keys import normalise_address
+from ledger.domain.rules import View
+from ledger.store.tables import new_row, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = ["Writer", "apply", "OBSERVATIONS"]
 

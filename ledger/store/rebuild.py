@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from ledger import events as ev
-from ledger.projection import apply
-from ledger.store import Ledger
-from ledger.txview import TxView
-from ledger.tables import PROJECTION_TABLES, Entry
+from ledger.domain import events as ev
+from ledger.store.projection import apply
+from ledger.store.ledger import Ledger
+from ledger.store.txview import TxView
+from ledger.store.tables import PROJECTION_TABLES, Entry
 
 __all__ = ["rebuild", "snapshot"]
 

@@ -5,7 +5,7 @@ in a batch: some 45 µs of 130. It depends on nothing in the log, so for a large
 processes recover the signers chunk by chunk, ahead of the appending thread, which meanwhile
 validates, projects and inserts the events before them. On a machine with a second core the
 append stops paying for recovery. A thread would not do: each recovery would wait for the GIL
-behind the appending thread. The worker also packs each event for storage (`ledger.packing`),
+behind the appending thread. The worker also packs each event for storage (`ledger.store.packing`),
 which depends on nothing either.
 
 The appending thread talks to its workers over a socket each, itself: no helper thread. A
@@ -27,8 +27,8 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 
 from ledger.errors import SignatureError
-from ledger.keys import recover
-from ledger.packing import Prepacked, pack
+from ledger.log.keys import recover
+from ledger.store.packing import Prepacked, pack
 
 __all__ = ["Recoveries", "PARALLEL_FROM"]
 

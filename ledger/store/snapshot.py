@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Dialect, Select, and_, bindparam, select
 from sqlmodel import SQLModel
 
-from ledger.db import Database, driver_errors, fetch_all, select_sql
-from ledger.tables import new_row, primary_key
+from ledger.store.db import Database, driver_errors, fetch_all, select_sql
+from ledger.store.tables import new_row, primary_key
 
 __all__ = ["Snapshot", "rows_of"]
 

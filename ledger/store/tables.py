@@ -20,8 +20,8 @@ from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary,
 from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError
-from ledger.keys import normalise_address, normalise_signature
-from ledger.packing import PackError, Prepacked, pack, pack_object, unpack, unpack_object
+from ledger.log.keys import normalise_address, normalise_signature
+from ledger.store.packing import PackError, Prepacked, pack, pack_object, unpack, unpack_object
 
 __all__ = [
     "NOT_INSPECTION",
@@ -99,7 +99,7 @@ class AddressBytes(_HexAsBytes):
 
 
 class PackedBytes(TypeDecorator[bytes]):
-    """Signed JSON bytes stored packed (`ledger.packing`) and read back byte for byte.
+    """Signed JSON bytes stored packed (`ledger.store.packing`) and read back byte for byte.
 
     A value that no longer unpacks is read as the stored bytes themselves: it is evidence, and
     the audit reports it (its leaf hash no longer matches) instead of failing to read the log.
@@ -123,7 +123,7 @@ class PackedBytes(TypeDecorator[bytes]):
 
 
 class PackedJSON(TypeDecorator[dict]):
-    """A JSON object of a projection row, stored as packed compact JSON (`ledger.packing`)."""
+    """A JSON object of a projection row, stored as packed compact JSON (`ledger.store.packing`)."""
 
     impl = LargeBinary
     cache_ok = True
@@ -143,7 +143,7 @@ class Entry(SQLModel, table=True):
     """One log entry: leaf `seq` of the Merkle tree and link `seq` of the hash chain.
 
     The link itself is not stored: an entry's prev hash is entry seq-1's leaf hash (`GENESIS_PREV`
-    for seq 0), which its leaf hash commits to. `event_key` (`ledger.entry.key_of`: the event's own
+    for seq 0), which its leaf hash commits to. `event_key` (`ledger.log.entry.key_of`: the event's own
     second, then 30 bits of its SHA-256) finds a resent event in a small index that grows at its
     right edge; it is not unique, so a match is confirmed on the event bytes. Receipts and exports
     hash the event bytes for its full SHA-256.
@@ -161,7 +161,7 @@ class Entry(SQLModel, table=True):
     signer: str = Field(sa_type=AddressBytes)
     signature: str = Field(sa_type=SignatureBytes)  # no unique index: a valid signature binds its event, appended once
     recorded_at: str
-    imported: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})  # in the leaf hash: `ledger.entry`
+    imported: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})  # in the leaf hash: `ledger.log.entry`
 
 
 class MerkleNode(SQLModel, table=True):
@@ -356,7 +356,7 @@ class ApiKey(SQLModel, table=True):
 class Diversion(SQLModel, table=True):
     """Where one item left the legal chain: the custody fold's state, kept per append.
 
-    `chain` is the fold state of `ledger.custody`; the other columns copy what investigators
+    `chain` is the fold state of `ledger.domain.custody`; the other columns copy what investigators
     filter and group by, so cross-item questions are index lookups, never scans of the log.
     Every such question is about diverted items, so the indexes hold only those rows: an item
     that stays in the legal chain costs its row and nothing more.
@@ -423,7 +423,7 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
 
     The append path makes a few rows per event and the values come from an event that was
     already validated, so this skips the ~20x slower `Table(**values)`; the result inserts,
-    updates and dumps exactly like one (`tests/ledger/test_tables.py`).
+    updates and dumps exactly like one (`tests/ledger/store/test_tables.py`).
     """
     maker = _MAKERS.get(table)
     if maker is None:

@@ -17,10 +17,10 @@ from sqlalchemy import Select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
-from ledger.db import insert_rows, one_of, values_param
+from ledger.store.db import insert_rows, one_of, values_param
 
-from ledger.merkle import CompactRange
-from ledger.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
+from ledger.log.merkle import CompactRange
+from ledger.store.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
 

@@ -25,8 +25,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.anchor import AnchorClient, NotLogSubmitterError, log_id_for, open_web3
-from ledger.codec import utc_now
+from ledger.anchoring.contract import AnchorClient, NotLogSubmitterError, log_id_for, open_web3
+from ledger.log.codec import utc_now
 from ledger.config import open_ledger
 from tests.adversarial.conftest import DemoLog
 from tests.chain.hardhat import DEV_KEY, hardhat_process

@@ -34,7 +34,7 @@ def now() -> datetime:
 
 def register_expired_dealer(log: DemoLog, pid: str, post: Any) -> DemoParty:
     """A dealer whose licence ended at the end of 2024, registered by the registry today."""
-    from ledger.keys import new_account
+    from ledger.log.keys import new_account
 
     dealer = DemoParty(pid, "dealer", "DE", new_account(), log.settings.origin)
     info = {"id": pid, "name": "Alte Waffen GmbH", "role": "dealer", "country": "DE", "addresses": [dealer.account.address]} | EXPIRED

@@ -1,6 +1,6 @@
 """One bad event fails alone: an outsized quantity among concurrent scans, and on a permit line.
 
-A quantity is a bounded decimal (`ledger.codes.quantity`), so one written as `1E+1000000` is
+A quantity is a bounded decimal (`ledger.domain.codes.quantity`), so one written as `1E+1000000` is
 refused at the envelope, naming its field, before any arithmetic meets it. The scans that shared
 its group commit are recorded all the same, and a permit stays readable.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from ulid import ULID
 
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from tests.adversarial.conftest import DemoLog
 
 HUGE = "1E+1000000"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 from ulid import ULID
 
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from tests.adversarial.conftest import DemoLog
 
 

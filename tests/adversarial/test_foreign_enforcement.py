@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from api.managed import create_managed_key
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from ledger.config import open_ledger
 from tests.adversarial.conftest import DemoLog
 

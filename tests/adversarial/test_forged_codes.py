@@ -22,9 +22,9 @@ import httpx
 import pytest
 from ulid import ULID
 
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from ledger.config import open_ledger
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 from scanner.decode import decode
 from scanner.markings import issue_marking, item_facts
 from scanner.payload import DEFAULT_HOST, FirearmFacts, Payload, encode_payload, parse_payload, sign_claim

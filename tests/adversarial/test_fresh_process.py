@@ -31,9 +31,9 @@ from api.app import create_app
 from api.keys import create_api_key
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
-from ledger.keys import load_keystore, new_account
-from ledger.signatures import sign_event
-from ledger.tables import PersonalRecord
+from ledger.log.keys import load_keystore, new_account
+from ledger.log.signatures import sign_event
+from ledger.store.tables import PersonalRecord
 from scanner.bundle import write_bundle
 from scanner.markings import label_for
 from scanner.render import png

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.limits import MAX_DEPTH, nests_deeper
-from ledger.codec import format_time, parse_time
+from ledger.log.codec import format_time, parse_time
 from ledger.errors import EventInvalid
 from tests.adversarial.conftest import DemoLog
 from tests.reliability.processes import api_server

@@ -12,7 +12,7 @@ import pytest
 from ulid import ULID
 
 from api.keys import create_api_key
-from ledger.codec import format_time, utc_now
+from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.demo import run_demo
 from tests.adversarial.conftest import DemoLog

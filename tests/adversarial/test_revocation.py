@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 from ulid import ULID
 
-from ledger.codec import format_time, utc_now
-from ledger.keys import new_account
+from ledger.log.codec import format_time, utc_now
+from ledger.log.keys import new_account
 from tests.adversarial.conftest import DemoLog
 
 def _post(server: str, demo_log: DemoLog, party: str, envelope: dict[str, object]) -> httpx.Response:

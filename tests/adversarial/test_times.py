@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ledger.signatures import sign_event
+from ledger.log.signatures import sign_event
 from tests.adversarial.conftest import DemoLog
 
 OUT_OF_RANGE = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:59:59.999+01:00"]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from ledger.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
-from ledger.codec import format_time
+from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
+from ledger.log.codec import format_time
 from tests.adversarial.conftest import DemoLog
 
 TRACEMARK = Path(sys.executable).parent / "tracemark"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ulid import ULID
 
 from ledger.config import open_ledger
-from ledger.merkle import verify_consistency
+from ledger.log.merkle import verify_consistency
 
 ANCHOR = {"tx": "0x" + "cd" * 32, "block": 99, "time": "2026-11-23T12:00:00.000Z", "chain_id": 11155111, "index": 0}
 

@@ -8,7 +8,7 @@ from api.errors import KeyNotFound
 from api.keys import create_api_key, list_api_keys, revoke_api_key
 from ledger.config import open_ledger
 from ledger.errors import NotFound
-from ledger.tables import ApiKey
+from ledger.store.tables import ApiKey
 from tests.api.conftest import assert_problem
 
 

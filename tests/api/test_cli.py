@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.demo_keys import api_keys_path, seed_demo_api_keys
 from ledger.demo import DEMO_PASSPHRASE, run_demo
-from ledger.keys import save_keystore
+from ledger.log.keys import save_keystore
 from tests.conftest import NOW
 from tracemark.cli import app
 

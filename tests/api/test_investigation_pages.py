@@ -16,7 +16,7 @@ from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
 from api.keys import create_api_key
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 pytestmark = pytest.mark.browser
 

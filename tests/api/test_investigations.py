@@ -8,7 +8,7 @@ from collections.abc import Callable
 import jsonschema
 from fastapi.testclient import TestClient
 
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 from tests.api.conftest import assert_problem
 from tests.conftest import TESTDATA
 from tests.support import World

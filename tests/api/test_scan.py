@@ -11,12 +11,12 @@ from ulid import ULID
 
 from api.app import create_app
 from api.managed import create_managed_key
-from ledger.checkpoint import verify_checkpoint
-from ledger.codec import format_time
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.codec import format_time
 from ledger.demo import DemoParty
-from ledger.keys import new_account
-from ledger.merkle import verify_inclusion
-from ledger.tables import Entry
+from ledger.log.keys import new_account
+from ledger.log.merkle import verify_inclusion
+from ledger.store.tables import Entry
 from tests.api.conftest import assert_problem
 from tests.conftest import NOW
 from tests.support import World

@@ -18,7 +18,7 @@ from ulid import ULID
 from api.app import app_from_env
 from api.keys import create_api_key
 from ledger.config import Settings, init_log, open_ledger
-from ledger.recovery import PARALLEL_FROM
+from ledger.store.recovery import PARALLEL_FROM
 from tests.servers import free_port
 from tests.support import World
 

@@ -11,10 +11,10 @@ import pytest
 import bench.proofs
 from bench._common import Row, format_table, save_results
 from bench._log import bare_rows, canonical, recover, signed_marks
-from ledger import merkle
-from ledger.keys import new_account
-from ledger.migrate import head_revision
-from ledger.keys import recover as ledger_recover
+from ledger.log import merkle
+from ledger.log.keys import new_account
+from ledger.store.migrate import head_revision
+from ledger.log.keys import recover as ledger_recover
 
 
 def test_synthetic_log_proves_like_ledger_merkle_and_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,14 +16,14 @@ from typing import Any
 import sqlalchemy
 from eth_account.signers.local import LocalAccount
 
-from ledger import events as ev
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
-from ledger.codec import format_time, parse_time
-from ledger.db import open_database
-from ledger.entry import GENESIS_PREV, entry_leaf_hash, event_key
-from ledger.keys import sign
-from ledger.tables import Entry
+from ledger.domain import events as ev
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
+from ledger.log.codec import format_time, parse_time
+from ledger.store.db import open_database
+from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, event_key
+from ledger.log.keys import sign
+from ledger.store.tables import Entry
 
 
 def backdate(event: dict[str, Any]) -> dict[str, Any]:

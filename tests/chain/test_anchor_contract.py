@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 
-from ledger.anchor import (
+from ledger.anchoring.contract import (
     DEFAULT_ARTIFACT,
     AnchorClient,
     AnchorConfig,

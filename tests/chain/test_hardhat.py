@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from ledger.anchor import open_web3
-from ledger.codec import format_time, utc_now
+from ledger.anchoring.contract import open_web3
+from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
-from ledger.keys import load_keystore
-from ledger.signatures import sign_event
+from ledger.log.keys import load_keystore
+from ledger.log.signatures import sign_event
 from tests.chain.hardhat import DEV_KEY, hardhat_process
 from tests.chain.rewrite import rewrite_entry
 

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from ledger.audit import audit
-from ledger.codec import format_time
+from ledger.audit.recompute import audit
+from ledger.log.codec import format_time
 from ledger.config import Settings, reporting_window
 from ledger.errors import RuleViolation, StoreError
-from ledger.store import Ledger
-from ledger.trace import trace_item
+from ledger.store.ledger import Ledger
+from ledger.investigation.trace import trace_item
 
 from tests.conftest import NOW
-from tests.ledger.test_rules import new_party, state
+from tests.ledger.domain.test_rules import new_party, state
 from tests.support import World
 
 Envelope = dict[str, Any]
@@ -170,7 +170,7 @@ def test_the_audit_flags_what_the_rules_would_have_refused(ledger: Ledger, monke
     permit = world.issue_permit(valid_until=format_time(world.clock + timedelta(minutes=10)))
     skin = world.specimen(permit)  # tagged while the permit was valid
     item = world.firearm()
-    monkeypatch.setattr("ledger.store.check_event", lambda *_: None)
+    monkeypatch.setattr("ledger.store.ledger.check_event", lambda *_: None)
     backwards = world.act("it-beretta", "transfer", item=item, to=dealer, reference="R-1", at=world.clock - timedelta(hours=1))
     exported = world.act("ke-customs", "export", item=skin, permit=permit, line=1, quantity="1", country="KE", location="JKIA",
                          at=world.clock + timedelta(hours=1))

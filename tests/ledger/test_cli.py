@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.checkpoint import LogKey, verify_checkpoint
+from ledger.log.checkpoint import LogKey, verify_checkpoint
 from ledger.config import Settings, open_ledger
-from ledger.keys import load_keystore
-from ledger.packing import pack, unpack
-from ledger.rebuild import snapshot
+from ledger.log.keys import load_keystore
+from ledger.store.packing import pack, unpack
+from ledger.store.rebuild import snapshot
 from tracemark.cli import app
 
 TRACEMARK = Path(sys.executable).with_name("tracemark")

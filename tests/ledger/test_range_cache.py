@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pytest
 from ulid import ULID
 
-from ledger import merkle
+from ledger.log import merkle
 from ledger.bounded import Bounded
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 from tests.support import World
 

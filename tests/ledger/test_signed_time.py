@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy
 
-from ledger.audit import AuditReport, audit
-from ledger.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.codec import format_time
+from ledger.audit.recompute import AuditReport, audit
+from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.codec import format_time
 from ledger.errors import CheckpointError
-from ledger.merkle import leaf_hash
-from ledger.store import Ledger
+from ledger.log.merkle import leaf_hash
+from ledger.store.ledger import Ledger
 from tests.conftest import NOW
 from tests.support import World
 

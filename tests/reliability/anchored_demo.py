@@ -10,12 +10,12 @@ from pathlib import Path
 from eth_account import Account
 from web3 import EthereumTesterProvider, Web3
 
-from ledger.anchor import Anchor, AnchorClient, deploy, log_id_for
-from ledger.anchoring import AnchorWorker, Schedule
-from ledger.codec import utc_now
+from ledger.anchoring.contract import Anchor, AnchorClient, deploy, log_id_for
+from ledger.anchoring.worker import AnchorWorker, Schedule
+from ledger.log.codec import utc_now
 from ledger.config import Settings, init_log, open_ledger
 from ledger.demo import DemoResult, _firearm, run_demo
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from eth_account import Account
 
-from ledger.codec import utc_now
+from ledger.log.codec import utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import PARTIES, DemoParty, _firearm
 

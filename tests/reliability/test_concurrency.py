@@ -22,14 +22,14 @@ import pytest
 from ulid import ULID
 
 from api.keys import create_api_key
-from ledger import merkle
-from ledger.audit import audit
-from ledger.checkpoint import verify_checkpoint
-from ledger.codec import format_time, utc_now
+from ledger.log import merkle
+from ledger.audit.recompute import audit
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, open_ledger
-from ledger.rebuild import rebuild, snapshot
+from ledger.store.rebuild import rebuild, snapshot
 from ledger.demo import _firearm
-from ledger.tables import PermitLineRow
+from ledger.store.tables import PermitLineRow
 from tests.reliability.clients import api_writer, party
 from tests.reliability.processes import api_server, demo_parties, party_file
 

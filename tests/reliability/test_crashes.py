@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ledger.codec import sha256
+from ledger.log.codec import sha256
 from ledger.config import Settings, open_ledger
-from ledger.tables import Entry
+from ledger.store.tables import Entry
 from tests.reliability.processes import BIN, demo_parties, party_file
 
 BATCH = 50

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ledger.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.errors import CheckpointError, SignatureError
-from ledger.keys import new_account
+from ledger.log.keys import new_account
 from scanner.payload import ALPHANUMERIC, FirearmFacts, MalformedCode, SpecimenFacts, encode_payload, parse_payload, recover_marker, sign_claim
 
 FUZZ = settings(max_examples=400, deadline=timedelta(milliseconds=250), database=None,

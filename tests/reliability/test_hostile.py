@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from ulid import ULID
 
 from api.app import create_app
-from ledger.codec import format_time
-from ledger.tables import Entry
+from ledger.log.codec import format_time
+from ledger.store.tables import Entry
 from tests.api.conftest import assert_problem, auth, client, world  # noqa: F401 - fixtures
 from tests.support import World
 

@@ -15,14 +15,14 @@ from ulid import ULID
 
 from api.app import create_app
 from api.keys import create_api_key
-from ledger.anchor import AnchorClient, AnchorReceipt, AnchorUnavailable, log_id_for
-from ledger.anchoring import AnchorWorker, Schedule, anchor_status
-from ledger.audit import audit
-from ledger.codec import sha256
-from ledger.entry import event_key
-from ledger.events import event_bytes
+from ledger.anchoring.contract import AnchorClient, AnchorReceipt, AnchorUnavailable, log_id_for
+from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
+from ledger.audit.recompute import audit
+from ledger.log.codec import sha256
+from ledger.log.entry import event_key
+from ledger.domain.events import event_bytes
 from ledger.config import Settings, init_log, open_ledger
-from ledger.tables import Entry
+from ledger.store.tables import Entry
 from tests.api.conftest import assert_problem
 from tests.conftest import NOW
 from tests.reliability.proxy import Proxy
@@ -138,7 +138,7 @@ def test_the_chain_node_going_away_stops_no_append_and_anchoring_catches_up(sqli
     from eth_account import Account
     from web3 import EthereumTesterProvider, Web3
 
-    from ledger.anchor import deploy
+    from ledger.anchoring.contract import deploy
 
     w3 = Web3(EthereumTesterProvider())
     owner = Account.create()

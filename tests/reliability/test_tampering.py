@@ -2,8 +2,8 @@
 
 Each case copies a pristine, anchored demo log (SQLite file), changes one byte of one stored value
 (an entry's fields, its signature or signer, a Merkle node, a checkpoint, a checkpoint's record of
-its anchor) and runs the audit in process: `ledger.audit.audit`, which `tracemark verify` runs,
-and for anchor records `ledger.chain_audit.verify_chain`, which `tracemark verify --chain` runs
+its anchor) and runs the audit in process: `ledger.audit.recompute.audit`, which `tracemark verify` runs,
+and for anchor records `ledger.audit.chain.verify_chain`, which `tracemark verify --chain` runs
 (the chain is the truth: the log's record of an anchor must say what the chain says).
 """
 
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.audit import audit
-from ledger.chain_audit import verify_chain
-from ledger.checkpoint import verify_checkpoint
-from ledger.packing import PackError, unpack
+from ledger.log import merkle
+from ledger.audit.recompute import audit
+from ledger.audit.chain import verify_chain
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.store.packing import PackError, unpack
 from tests.chain.rewrite import rewrite_entry
 from tests.reliability.anchored_demo import AnchoredDemo, build, grow
 

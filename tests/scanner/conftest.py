@@ -9,8 +9,8 @@ import pytest
 
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
-from ledger.store import Ledger
-from ledger.tables import Marking
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Marking
 
 from scanner.markings import issue_markings
 from tests.conftest import NOW

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from ledger.demo import DEMO_PASSPHRASE, run_demo
-from ledger.tables import Item
+from ledger.store.tables import Item
 from scanner.claims import claim_problem
 from scanner.markings import issue_demo_labels, marking_of
 

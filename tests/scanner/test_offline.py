@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.checkpoint import LogKey
-from ledger.codec import format_time
+from ledger.log.checkpoint import LogKey
+from ledger.log.codec import format_time
 from scanner.bundle import FORMAT, export_bundle, load_bundle, write_bundle
 from scanner.errors import BundleError
 from scanner.markings import issue_marking

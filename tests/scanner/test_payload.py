@@ -7,8 +7,8 @@ from hypothesis import given, strategies as st
 from qrcode.constants import ERROR_CORRECT_M
 
 from ledger.errors import SignatureError
-from ledger.keys import new_account
-from ledger.tables import Item
+from ledger.log.keys import new_account
+from ledger.store.tables import Item
 from scanner.payload import (
     ALPHANUMERIC,
     FirearmFacts,

@@ -8,11 +8,11 @@ import typer
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
-from api import cli as api_cli
-from ledger import anchor_cli
-from ledger import cli as ledger_cli
-from ledger import investigate_cli
-from scanner import cli as scanner_cli
+from tracemark.cli import serve as api_cli
+from tracemark.cli import anchor as anchor_cli
+from tracemark.cli import log as ledger_cli
+from tracemark.cli import investigate as investigate_cli
+from tracemark.cli import scan as scanner_cli
 
 __all__ = ["app", "main", "DEBUG_ENV"]
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ledger.anchoring import AnchorWorker, Schedule, anchor_status
-from ledger.cli import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
+from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
+from tracemark.cli.log import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
 from ledger.config import open_ledger
-from ledger.store import Ledger
+from ledger.store.ledger import Ledger
 
 if TYPE_CHECKING:
-    from ledger.anchor import AnchorClient
+    from ledger.anchoring.contract import AnchorClient
 
 __all__ = ["register", "verify_chain_command"]
 
@@ -30,7 +30,7 @@ OFF = "anchoring is off: TRACEMARK_RPC_URL is not set"
 
 def deploy() -> None:
     """Deploy LedgerAnchor from the keystore's account (owner and first submitter)."""
-    from ledger.anchor import AnchorConfig, AnchorConfigError, deploy as deploy_contract, load_account, open_web3
+    from ledger.anchoring.contract import AnchorConfig, AnchorConfigError, deploy as deploy_contract, load_account, open_web3
 
     config = AnchorConfig.from_env()
     if config is None:
@@ -52,7 +52,7 @@ def run(
     home: HomeOption = None,
 ) -> None:
     """Anchor the log's checkpoints on chain; retries with backoff, never blocks appends."""
-    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+    from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
 
     config = AnchorConfig.from_env()
     if config is None:
@@ -85,7 +85,7 @@ AddressArgument = Annotated[str, typer.Argument(help="the Ethereum account (0x..
 def add_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
     """Let ADDRESS anchor this log. Sent by the contract owner (which binds a log not yet anchored) or one of the log's submitters."""
     origin, client = _log_manager(db, home)
-    from ledger.anchor import log_id_for
+    from ledger.anchoring.contract import log_id_for
 
     tx = client.add_log_submitter(log_id_for(origin), address)
     console.print(f"{address} may anchor {origin} (tx {tx})")
@@ -94,7 +94,7 @@ def add_submitter(address: AddressArgument, db: DbOption = None, home: HomeOptio
 def remove_submitter(address: AddressArgument, db: DbOption = None, home: HomeOption = None) -> None:
     """Withdraw ADDRESS's right to anchor this log (the contract owner or one of the log's submitters)."""
     origin, client = _log_manager(db, home)
-    from ledger.anchor import log_id_for
+    from ledger.anchoring.contract import log_id_for
 
     tx = client.remove_log_submitter(log_id_for(origin), address)
     console.print(f"{address} may no longer anchor {origin} (tx {tx})")
@@ -102,7 +102,7 @@ def remove_submitter(address: AddressArgument, db: DbOption = None, home: HomeOp
 
 def _log_manager(db: str | None, home: Path | None) -> tuple[str, AnchorClient]:
     """This log's origin and a client sending from the configured keystore."""
-    from ledger.anchor import AnchorClient, AnchorConfig
+    from ledger.anchoring.contract import AnchorClient, AnchorConfig
 
     config = AnchorConfig.from_env()
     if config is None:
@@ -116,7 +116,7 @@ def forget(db: DbOption = None, home: HomeOption = None) -> None:
     The old contract keeps its anchors; the next `anchor run` anchors the latest checkpoint on
     the configured contract. Refused while that contract holds anchors of this log, whose records are still true.
     """
-    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
+    from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
 
     config = AnchorConfig.from_env()
     if config is None:
@@ -132,8 +132,8 @@ def forget(db: DbOption = None, home: HomeOption = None) -> None:
 
 def status(db: DbOption = None, home: HomeOption = None) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
-    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
-    from ledger.chain_audit import current_submitters
+    from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
+    from ledger.audit.chain import current_submitters
 
     ledger = open_ledger(settings_from(db, home))
     state = anchor_status(ledger)
@@ -163,8 +163,8 @@ def status(db: DbOption = None, home: HomeOption = None) -> None:
 
 def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
     """`tracemark verify --chain`: the plain audit plus every anchor of this log; exit 1 on a finding."""
-    from ledger.anchor import AnchorClient, AnchorConfig, log_id_for
-    from ledger.chain_audit import verify_chain
+    from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
+    from ledger.audit.chain import verify_chain
 
     config = AnchorConfig.from_env()
     if config is None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ledger.cli import DbOption, HomeOption, _reported, console, settings_from
+from tracemark.cli.log import DbOption, HomeOption, _reported, console, settings_from
 from ledger.config import open_ledger
 
 __all__ = ["register"]
@@ -24,7 +24,7 @@ def trace(
     home: HomeOption = None,
 ) -> None:
     """The item's chain of custody with proofs, its diversion point and time-to-crime."""
-    from ledger.trace import trace_item
+    from ledger.investigation.trace import trace_item
 
     found = trace_item(open_ledger(settings_from(db, home)), uid).to_json()
     if as_json:
@@ -56,7 +56,7 @@ def investigate(
     home: HomeOption = None,
 ) -> None:
     """Parties ranked by the lost, stolen or seized items they last legitimately held; routes; permits."""
-    from ledger.investigate import investigate as run
+    from ledger.investigation.hotspots import investigate as run
 
     findings = run(open_ledger(settings_from(db, home)), since=since, country=country, kind=kind)
     if as_json:
@@ -82,7 +82,7 @@ def export_epcis(
     home: HomeOption = None,
 ) -> None:
     """Every event of the log as an EPCIS 2.0 JSON-LD document, with proofs as an extension."""
-    from ledger.epcis import epcis_document
+    from ledger.investigation.epcis import epcis_document
 
     text = json.dumps(epcis_document(open_ledger(settings_from(db, home)), item=item), indent=2) + "\n"
     if out is None:

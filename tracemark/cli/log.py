@@ -16,7 +16,7 @@ from ledger.config import Settings, init_log, open_ledger
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
-    from ledger.audit import AuditReport
+    from ledger.audit.recompute import AuditReport
 
 __all__ = ["register", "settings_from", "DbOption", "HomeOption", "progress_bar", "fail"]
 
@@ -57,7 +57,7 @@ def keys_new(
     passphrase: Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="keystore passphrase")] = None,
 ) -> None:
     """Make a new secp256k1 party key, saved as a Web3 Secret Storage keystore."""
-    from ledger.keys import new_account, save_keystore
+    from ledger.log.keys import new_account, save_keystore
 
     if out.exists():
         raise fail(f"{out} exists; refusing to overwrite a key")
@@ -117,7 +117,7 @@ def import_(
 
 def _envelope_lines(file: Path) -> list[tuple[int, dict]]:
     """Each non-blank line of `file` as (line number, JSON object)."""
-    from ledger.events import json_object
+    from ledger.domain.events import json_object
 
     lines = []
     for number, line in enumerate(file.read_bytes().splitlines(), start=1):
@@ -136,12 +136,12 @@ def verify(
     chain: Annotated[bool, typer.Option("--chain", help="also check every checkpoint anchored on chain ($TRACEMARK_RPC_URL, $TRACEMARK_ANCHOR_ADDRESS)")] = False,
 ) -> None:
     """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures."""
-    from ledger.audit import audit
+    from ledger.audit.recompute import audit
 
     settings = settings_from(db, home)
     ledger = open_ledger(settings)
     if chain:
-        from ledger.anchor_cli import verify_chain_command
+        from tracemark.cli.anchor import verify_chain_command
 
         verify_chain_command(ledger, vkey or settings.verifier_key())
         return
@@ -177,7 +177,7 @@ def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
 
 def rebuild(db: DbOption = None, home: HomeOption = None) -> None:
     """Recompute the current state (parties, keys, items, permits) from the log's entries."""
-    from ledger.rebuild import rebuild as replay
+    from ledger.store.rebuild import rebuild as replay
 
     ledger = open_ledger(settings_from(db, home))
     with progress_bar("replaying") as progress:

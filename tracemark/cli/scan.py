@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ledger.cli import DbOption, HomeOption, console, fail, settings_from
-from ledger.cli import _reported as _ledger_reported
+from tracemark.cli.log import DbOption, HomeOption, console, fail, settings_from
+from tracemark.cli.log import _reported as _ledger_reported
 from scanner.errors import ScannerError
 from scanner.payload import DEFAULT_HOST
 
@@ -103,7 +103,7 @@ def scan(
     paths = list(expand_images(images))
     results = []
     if any(path.is_dir() for path in images):
-        from ledger.cli import progress_bar
+        from tracemark.cli.log import progress_bar
 
         with progress_bar("scanning") as progress:
             for n, path in enumerate(paths, 1):
@@ -129,7 +129,7 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
         return lambda code: scan_online(api, key, code, country, location, direction)
     from datetime import timedelta
 
-    from ledger.codec import utc_now
+    from ledger.log.codec import utc_now
     from scanner.bundle import load_bundle
     from scanner.offline import verify_offline
 

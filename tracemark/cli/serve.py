@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.errors import ApiError
-from ledger.cli import DbOption, HomeOption, fail, settings_from
+from tracemark.cli.log import DbOption, HomeOption, fail, settings_from
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def apikey_create(
     from api.keys import create_api_key
     from api.managed import create_managed_key
     from ledger.config import open_ledger
-    from ledger.keys import load_keystore
+    from ledger.log.keys import load_keystore
 
     settings = settings_from(db, home)
     ledger = open_ledger(settings)

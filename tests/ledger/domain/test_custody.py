@@ -2,7 +2,7 @@
 
 from dataclasses import asdict
 
-from ledger.custody import Chain, Diversion
+from ledger.domain.custody import Chain, Diversion
 
 
 def test_chain_json_keeps_what_is_set_and_round_trips() -> None:

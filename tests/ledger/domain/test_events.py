@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ulid import ULID
 
-from ledger import events as ev
-from ledger.codec import format_time
+from ledger.domain import events as ev
+from ledger.log.codec import format_time
 from ledger.errors import EventInvalid
-from ledger.keys import new_account
-from ledger.signatures import sign_event
+from ledger.log.keys import new_account
+from ledger.log.signatures import sign_event
 
 from tests.conftest import NOW
 

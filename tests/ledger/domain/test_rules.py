@@ -1,7 +1,7 @@
 """The rules: every refusal names its rule and leaves the log and the current state untouched.
 
 Each refusal case builds a small story on the demo parties, then hands back the envelope the
-rules must refuse. The coverage test reads ledger/rules.py and ledger/store.py so a new rule
+rules must refuse. The coverage test reads ledger/domain/rules.py and ledger/store/ledger.py so a new rule
 cannot be added without a case here.
 """
 
@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-import ledger.rules
-import ledger.store
-from ledger.codec import format_time
+import ledger.domain.rules
+import ledger.store.ledger
+from ledger.log.codec import format_time
 from ledger.demo import DemoParty
 from ledger.errors import EventInvalid, RuleViolation
-from ledger.keys import new_account
-from ledger.personal import commit
-from ledger.rebuild import rebuild, snapshot
-from ledger.store import Ledger
-from ledger.tables import PartyKey
+from ledger.log.keys import new_account
+from ledger.domain.personal import commit
+from ledger.store.rebuild import rebuild, snapshot
+from ledger.store.ledger import Ledger
+from ledger.store.tables import PartyKey
 
 from tests.conftest import NOW
 from tests.support import World, signed_without_origin
@@ -696,7 +696,7 @@ def _rules_in(module: object) -> set[str]:
 
 
 def test_every_rule_has_a_refusal_case() -> None:
-    rules = _rules_in(ledger.rules) | _rules_in(ledger.store)
+    rules = _rules_in(ledger.domain.rules) | _rules_in(ledger.store.ledger)
     assert len(rules) > 30
     assert rules - {rule for rule, _, _ in CASES} == set()
 

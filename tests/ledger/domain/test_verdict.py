@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger.verdict import VERDICTS, Finding, Sighting, clone_findings, permit_findings, worst
-from ledger.tables import Item, Permit, PermitLineRow
+from ledger.domain.verdict import VERDICTS, Finding, Sighting, clone_findings, permit_findings, worst
+from ledger.store.tables import Item, Permit, PermitLineRow
 from tests.conftest import NOW
 
 

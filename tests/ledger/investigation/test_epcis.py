@@ -8,10 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from ledger import merkle
+from ledger.log import merkle
 from ledger.demo import run_demo
-from ledger.epcis import NS, epcis_document, item_uri
-from ledger.store import Ledger
+from ledger.investigation.epcis import NS, epcis_document, item_uri
+from ledger.store.ledger import Ledger
 
 from tests.conftest import NOW, TESTDATA
 

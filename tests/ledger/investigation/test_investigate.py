@@ -9,9 +9,9 @@ import pytest
 from ulid import ULID
 
 from ledger.errors import EventInvalid
-from ledger.investigate import investigate
-from ledger.personal import commit
-from ledger.store import Ledger
+from ledger.investigation.hotspots import investigate
+from ledger.domain.personal import commit
+from ledger.store.ledger import Ledger
 
 from tests.conftest import NOW
 from tests.support import World

@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import select
 from ulid import ULID
 
-from ledger import merkle
+from ledger.log import merkle
 from ledger.errors import RuleViolation
-from ledger.personal import commit
-from ledger.rebuild import rebuild, snapshot
-from ledger.store import Ledger
-from ledger.tables import Diversion, TraceRequestRow
-from ledger.trace import Trace, answer_request, trace_item
+from ledger.domain.personal import commit
+from ledger.store.rebuild import rebuild, snapshot
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Diversion, TraceRequestRow
+from ledger.investigation.trace import Trace, answer_request, trace_item
 
 from tests.conftest import NOW
 from tests.support import World

@@ -1,4 +1,4 @@
-"""ledger.checkpoint: signed-note format against Go's known answers, tampering and fuzzing."""
+"""ledger.log.checkpoint: signed-note format against Go's known answers, tampering and fuzzing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.log.checkpoint import (
     Checkpoint,
     LogKey,
     open_note,
@@ -17,7 +17,7 @@ from ledger.checkpoint import (
     verify_checkpoint,
 )
 from ledger.errors import CheckpointError
-from ledger.merkle import leaf_hash
+from ledger.log.merkle import leaf_hash
 
 # golang.org/x/mod/sumdb/note documentation example (data only): Ed25519 is deterministic, so
 # the same key and text must give this exact note.

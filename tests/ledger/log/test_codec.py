@@ -7,7 +7,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.codec import canonical
+from ledger.log.codec import canonical
 from ledger.errors import EventInvalid
 
 _SAFE = 2**53 - 1

@@ -12,12 +12,12 @@ from eth_utils import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.codec import format_time
-from ledger.entry import entry_bytes, entry_leaf_hash, key_of
-from ledger.events import event_bytes
-from ledger.merkle import leaf_hash
+from ledger.log.codec import format_time
+from ledger.log.entry import entry_bytes, entry_leaf_hash, key_of
+from ledger.domain.events import event_bytes
+from ledger.log.merkle import leaf_hash
 
-from tests.ledger.test_events import VALID, event
+from tests.ledger.domain.test_events import VALID, event
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.errors import SignatureError
 from Crypto.Hash import keccak
 
-from ledger.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
+from ledger.log.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]
 

@@ -1,4 +1,4 @@
-"""ledger.merkle: conformance vectors, a naive RFC 9162 reference, and tampering properties."""
+"""ledger.log.merkle: conformance vectors, a naive RFC 9162 reference, and tampering properties."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
-from ledger.merkle import (
+from ledger.log.merkle import (
     EMPTY_ROOT,
     LEAF_PREFIX,
     NODE_PREFIX,

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from ledger.audit import audit
-from ledger.codec import format_time
+from ledger.audit.recompute import audit
+from ledger.log.codec import format_time
 from ledger.errors import SignatureError
-from ledger.keys import new_account, sign
-from ledger.events import event_bytes
-from ledger.rebuild import snapshot
-from ledger.signatures import sign_event
-from ledger.store import Ledger
+from ledger.log.keys import new_account, sign
+from ledger.domain.events import event_bytes
+from ledger.store.rebuild import snapshot
+from ledger.log.signatures import sign_event
+from ledger.store.ledger import Ledger
 
 from tests.conftest import NOW
 from tests.support import World

@@ -8,8 +8,8 @@ from sqlmodel import select
 
 import pytest
 
-from ledger.db import one_of, open_database, values_param
-from ledger.tables import Entry, Party
+from ledger.store.db import one_of, open_database, values_param
+from ledger.store.tables import Entry, Party
 from tests.support import World
 
 

@@ -20,13 +20,13 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 from ulid import ULID
 
-from ledger.audit import audit
-from ledger.codec import sha256
+from ledger.audit.recompute import audit
+from ledger.log.codec import sha256
 from ledger.config import Settings
-from ledger.entry import GENESIS_PREV, event_key
-from ledger.migrate import alembic_config, upgrade
-from ledger.store import Ledger
-from ledger.tables import Entry
+from ledger.log.entry import GENESIS_PREV, event_key
+from ledger.store.migrate import alembic_config, upgrade
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Entry
 
 from tests.support import World
 

@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from ledger import packing
-from ledger.codec import canonical
-from ledger.packing import PackError, pack, unpack
-from ledger.rebuild import snapshot
-from ledger.store import Ledger
+from ledger.store import packing
+from ledger.log.codec import canonical
+from ledger.store.packing import PackError, pack, unpack
+from ledger.store.rebuild import snapshot
+from ledger.store.ledger import Ledger
 
-from tests.ledger.test_codec import json_values
-from tests.ledger.test_migrations import _audit_ok, _migrate
+from tests.ledger.log.test_codec import json_values
+from tests.ledger.store.test_migrations import _audit_ok, _migrate
 from tests.support import World
 
 objects = st.dictionaries(st.text(max_size=8), json_values(st.text(max_size=8)), max_size=6)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from ulid import ULID
 
-from ledger import recovery
+from ledger.store import recovery
 from ledger.errors import SignatureError
-from ledger.events import event_bytes
-from ledger.packing import pack
-from ledger.recovery import PARALLEL_FROM
+from ledger.domain.events import event_bytes
+from ledger.store.packing import pack
+from ledger.store.recovery import PARALLEL_FROM
 from tests.support import World
 
 
@@ -94,7 +94,7 @@ def test_the_workers_of_a_killed_process_do_not_outlive_it(tmp_path) -> None:  #
     script = tmp_path / "append.py"
     script.write_text(textwrap.dedent("""
         import os, sys
-        from ledger import recovery
+        from ledger.store import recovery
         with recovery.Recoveries() as started:  # starts the workers
             started.add(b"{}", "0x" + "00" * 65)
             started.flush()
@@ -103,7 +103,7 @@ def test_the_workers_of_a_killed_process_do_not_outlive_it(tmp_path) -> None:  #
         os.kill(os.getpid(), 9)
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])})
     workers = [int(pid) for pid in done.stdout.split()]
     assert workers, done.stderr
     deadline = time.monotonic() + 10

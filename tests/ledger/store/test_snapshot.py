@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from api.history import item_entries, item_story
 from api.verdicts import HISTORY_LIMIT
-from ledger.db import open_database
-from ledger.snapshot import Snapshot, rows_of
-from ledger.tables import Entry, Item, PartyKey
+from ledger.store.db import open_database
+from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.tables import Entry, Item, PartyKey
 from tests.support import World
 
 

@@ -13,20 +13,20 @@ from sqlalchemy import update
 from sqlmodel import SQLModel, select
 from ulid import ULID
 
-from ledger import merkle
-from ledger.audit import audit
-from ledger.checkpoint import LogKey, verify_checkpoint
-from ledger.codec import sha256
+from ledger.log import merkle
+from ledger.audit.recompute import audit
+from ledger.log.checkpoint import LogKey, verify_checkpoint
+from ledger.log.codec import sha256
 from ledger.demo import run_demo
-from ledger.entry import entry_leaf_hash, event_key
+from ledger.log.entry import entry_leaf_hash, event_key
 from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError
-from ledger.keys import new_account
-from ledger.personal import commit
-from ledger.rebuild import rebuild, snapshot
-from ledger.signatures import sign_event
+from ledger.log.keys import new_account
+from ledger.domain.personal import commit
+from ledger.store.rebuild import rebuild, snapshot
+from ledger.log.signatures import sign_event
 from ledger.config import Settings, open_ledger
-from ledger.store import Ledger
-from ledger.tables import Diversion, Entry, Item, PersonalRecord
+from ledger.store.ledger import Ledger
+from ledger.store.tables import Diversion, Entry, Item, PersonalRecord
 
 from tests.conftest import NOW
 from tests.support import World
@@ -233,7 +233,7 @@ def test_event_keys_grow_with_the_log_when_events_come_in_time_order(ledger: Led
 
 def test_events_whose_keys_collide_are_both_appended_and_a_resend_is_still_answered(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     w = World(ledger)
-    monkeypatch.setattr("ledger.store.key_of", lambda event_hash, time: 42)  # every event from here on has the same key
+    monkeypatch.setattr("ledger.store.ledger.key_of", lambda event_hash, time: 42)  # every event from here on has the same key
     first, second = (w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(2))
     a = ledger.append(first)
     b, a_again = ledger.append_batch([second, first])  # a key match that is another event, then a true resend

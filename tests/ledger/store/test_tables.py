@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from ledger.tables import Diversion, Item, Party, PartyKey, Permit, PermitLineRow, PersonalRecord, TraceRequestRow, new_row
+from ledger.store.tables import Diversion, Item, Party, PartyKey, Permit, PermitLineRow, PersonalRecord, TraceRequestRow, new_row
 
 ROWS = {
     Item: dict(uid="01KAPQ8Z2X1Y9N3V5T7R6W4M2B", kind="firearm", marker="it-beretta", serial="PX1", facts={"serial": "PX1"},

@@ -1,7 +1,7 @@
 """Compact storage: signatures and signers as bytes, only the indexes a query uses, no hidden rowids.
 
 - `entry.signature` and `entry.signer` hold their 65 and 20 bytes instead of 132 and 42
-  characters of hex (read back as the same text: `ledger.tables.SignatureBytes`/`AddressBytes`).
+  characters of hex (read back as the same text: `ledger.store.tables.SignatureBytes`/`AddressBytes`).
   A log holding a signature not spelled 0x + lower-case hex is refused: its leaf hashes cover
   that spelling, which bytes cannot keep.
 - `entry.seq` becomes SQLite's INTEGER PRIMARY KEY (the rowid itself), so the table no longer

@@ -4,7 +4,7 @@
   the entry's own leaf hash covers: readers now take it from entry seq-1.
 - `entry.event_hash` (33 bytes in the row, ~46 in its UNIQUE index) becomes `event_key`: the
   first 8 bytes of SHA-256(event) as a signed BIGINT, in the plain index `ix_entry_event_key`.
-  A resend is found by key and confirmed on the event bytes (`ledger.store.Ledger._known`).
+  A resend is found by key and confirmed on the event bytes (`ledger.store.ledger.Ledger._known`).
 
 Keys, hashes and links are computed here in Python, `_CHUNK` rows at a time. The upgrade refuses
 a log whose stored prev_hash or event_hash disagree with what they are derived from: the audit
@@ -44,7 +44,7 @@ _NEW_ENTRY = """CREATE TABLE entry_new (
 
 
 def _event_key(event_hash: bytes) -> int:
-    """`ledger.entry.event_key` as of this revision, from the event's SHA-256 (a migration keeps its own copy)."""
+    """`ledger.log.entry.event_key` as of this revision, from the event's SHA-256 (a migration keeps its own copy)."""
     return int.from_bytes(event_hash[:8], "big", signed=True)
 
 

@@ -1,6 +1,6 @@
 """Packed JSON: event bytes, item facts and custody chains stored deflated against a preset dictionary.
 
-- `entry.event` keeps its type (bytes); each row's event is rewritten packed (`ledger.packing`).
+- `entry.event` keeps its type (bytes); each row's event is rewritten packed (`ledger.store.packing`).
   Reading it back gives the very bytes that were signed and hashed, so no hash changes.
 - `item.facts` and `diversion.chain` change from JSON to packed bytes. SQLite cannot change a
   column's type, so it gets a copy of each table made from its own stored CREATE statement
@@ -20,7 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.packing import pack, pack_object, unpack
+from ledger.store.packing import pack, pack_object, unpack
 
 revision = '0008'
 down_revision = '0007'

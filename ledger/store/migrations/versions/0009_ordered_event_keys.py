@@ -4,7 +4,7 @@
 leaf of `ix_entry_event_key`. Once the index outgrew the page cache, a batch of 1,000 dirtied
 about a thousand pages: appends wrote 10 KB an event at 10^6 entries (2 KB with ordered keys)
 and slowed as the log grew. The key is now the event's second (its `time` member) shifted above
-30 bits of its SHA-256 (`ledger.entry.key_of`); a resend still carries the same time, so it is
+30 bits of its SHA-256 (`ledger.log.entry.key_of`); a resend still carries the same time, so it is
 still found by key and confirmed on its bytes.
 
 Every entry's key is recomputed from its stored event, `_CHUNK` rows at a time, with the index
@@ -25,7 +25,7 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.packing import PackError, unpack
+from ledger.store.packing import PackError, unpack
 
 revision = '0009'
 down_revision = '0008'
@@ -38,7 +38,7 @@ _EARLIEST, _LATEST = -(2**33), 2**33 - 1
 
 
 def _ordered_key(event: bytes, old: int) -> int:
-    """`ledger.entry.event_key` as of this revision (a migration keeps its own copy); `old` for an event it cannot read."""
+    """`ledger.log.entry.event_key` as of this revision (a migration keeps its own copy); `old` for an event it cannot read."""
     try:
         text = orjson.loads(event)["time"]
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

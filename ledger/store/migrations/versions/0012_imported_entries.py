@@ -1,7 +1,7 @@
 """`entry.imported`: the entries the log's authority imported from an earlier registry.
 
 An imported entry may carry a time before the reporting window; its leaf hash covers the mark
-(`ledger.entry`). Every entry already in the log was reported live: the column defaults to false.
+(`ledger.log.entry`). Every entry already in the log was reported live: the column defaults to false.
 
 Revision ID: 0012
 Revises: 0011
