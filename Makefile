@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := contracts/node_modules/.installed-stamp
 export TRACEMARK_DB ?= sqlite:///tracemark.db
 
-.PHONY: system-deps run test test-fast bench bench-quick contracts-check contracts demo clean
+.PHONY: system-deps run test test-fast lint bench bench-quick contracts-check contracts demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,14 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## test: set up and run the whole suite (SQLite, PostgreSQL, chain, browser)
-test: $(STAMP) contracts-check system-deps
+## test: set up and run the whole suite (SQLite, PostgreSQL, chain, browser), after the linters
+test: $(STAMP) contracts-check system-deps lint
 	$(BIN)/pytest
+
+## lint: ruff (style, import order) over the project and mypy (strict) over the core
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -x -m "not slow"

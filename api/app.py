@@ -13,9 +13,7 @@ from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
-from api.routes import checkpoint, entries, events, health, items, keys, pages, parties, permits, proofs, scan
-from api.routes import investigations
-from api.routes import camera
+from api.routes import camera, checkpoint, entries, events, health, investigations, items, keys, pages, parties, permits, proofs, scan
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, union_all
 
 from ledger.domain.events import json_object
-from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.ledger import Attestation
+from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.tables import INSPECTION, NOT_INSPECTION, Entry, Permit
 
 __all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "inclusion_out",

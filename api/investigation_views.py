@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ledger.log.codec import parse_time
 from ledger.investigation.hotspots import Findings
+from ledger.log.codec import parse_time
 
 __all__ = ["TimelineDot", "timeline", "Flow", "flows", "Node", "Link", "network", "CATEGORY"]
 

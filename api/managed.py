@@ -11,9 +11,9 @@ import os
 import secrets
 from pathlib import Path
 
-from ledger.log.codec import format_time
 from ledger.config import Settings
 from ledger.errors import SignatureError
+from ledger.log.codec import format_time
 from ledger.log.keys import LocalAccount, load_keystore, new_account, save_keystore
 from ledger.log.signatures import sign_event
 from ledger.store.ledger import Ledger

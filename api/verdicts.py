@@ -14,8 +14,8 @@ from sqlalchemy import bindparam, or_
 from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
 from api.history import HistoryEntry, history_entry, item_story
 from ledger.domain import verdict as v
-from ledger.log.codec import format_time, parse_time
 from ledger.errors import SignatureError
+from ledger.log.codec import format_time, parse_time
 from ledger.log.keys import recover
 from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow

@@ -16,10 +16,10 @@ import coincurve
 from ulid import ULID
 
 from bench._common import ORIGIN
-from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, init_log
-from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.domain.events import event_bytes
+from ledger.log.codec import format_time, utc_now
+from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.log.keys import LocalAccount, keccak_256, new_account
 from ledger.log.merkle import LEAF_PREFIX
 from ledger.log.signatures import sign_event

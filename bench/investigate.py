@@ -29,10 +29,10 @@ from sqlalchemy import insert
 from ulid import ULID
 
 from bench._common import Row, format_table, note, save_results
-from ledger.log.codec import format_time
 from ledger.config import Settings, init_log
 from ledger.domain.custody import DIVERSION_KINDS
 from ledger.investigation.hotspots import investigate
+from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Diversion, Item
 

@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image
 
 from bench._common import Row, cli, note, temp_settings, timed
-from ledger.log.codec import utc_now
 from ledger.config import init_log
 from ledger.demo import run_demo
+from ledger.log.codec import utc_now
 from scanner.bundle import export_bundle, load_bundle
 from scanner.decode import decode
 from scanner.markings import issue_markings

@@ -22,17 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import CACHE, ORIGIN, Row, cli, median_seconds, note
-from ledger.log import merkle
 from ledger.config import Settings, init_log
-from ledger.store.migrate import head_revision
+from ledger.log import merkle
 from ledger.store.ledger import Ledger
+from ledger.store.migrate import head_revision
 
 __all__ = ["run", "synthetic_log", "SIZES"]
 
 SIZES = {False: 10**7, True: 10**6}
 CHUNK = 100_000
 SAMPLES = 200
-_ENTRY = "INSERT INTO entry (seq, leaf_hash, event, event_key, event_type, item_uid, actor, signer, signature, recorded_at) VALUES (?, ?, x'', ?, 'synthetic', NULL, 'bench', zeroblob(20), ?, '')"
+_ENTRY = ("INSERT INTO entry (seq, leaf_hash, event, event_key, event_type, item_uid, actor, signer, signature, recorded_at)"
+          " VALUES (?, ?, x'', ?, 'synthetic', NULL, 'bench', zeroblob(20), ?, '')")
 _NODE = "INSERT INTO merkle_node (level, idx, hash) VALUES (?, ?, ?)"
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from ledger.domain.rules import REPORTING_WINDOW
+from ledger.errors import StoreError
 from ledger.log.checkpoint import LogKey
 from ledger.store.db import DEFAULT_URL, open_database
-from ledger.errors import StoreError
-from ledger.store.migrate import upgrade
-from ledger.domain.rules import REPORTING_WINDOW
 from ledger.store.ledger import Ledger
+from ledger.store.migrate import upgrade
 
 __all__ = ["Settings", "open_ledger", "init_log"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from ulid import ULID
 
+from ledger.domain.personal import commit
 from ledger.log.codec import format_time, utc_now
 from ledger.log.keys import LocalAccount, new_account, save_keystore
-from ledger.domain.personal import commit
 from ledger.log.signatures import sign_event
 from ledger.store.ledger import Ledger
 

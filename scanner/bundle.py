@@ -23,12 +23,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ledger.errors import EventInvalid, StoreError
 from ledger.log.checkpoint import CheckpointError, open_note, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time
-from ledger.errors import EventInvalid, StoreError
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Item, Party, PartyKey
-
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 

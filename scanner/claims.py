@@ -12,7 +12,6 @@ from typing import Protocol
 from ledger.errors import LedgerError, SignatureError
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Item, PartyKey, Permit
-
 from scanner.errors import MalformedCode
 from scanner.payload import facts_of_item, parse_payload, recover_marker
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ledger.log.codec import format_time
 from ledger.errors import NotFound, SignatureError
+from ledger.log.codec import format_time
 from ledger.log.keys import LocalAccount, load_keystore, normalise_address
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Item, Marking, PartyKey
-
 from scanner.payload import DEFAULT_HOST, Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
 from scanner.render import Label
 
@@ -83,7 +82,7 @@ def label_for(ledger: Ledger, uid: str, keys_dir: Path, passphrase: str | None, 
     except NotFound:
         marker = ledger.item(uid).marker
         if passphrase is None:
-            raise SignatureError(f"no code issued for {uid} yet: give the passphrase of {marker}'s keystore", code="keystore")
+            raise SignatureError(f"no code issued for {uid} yet: give the passphrase of {marker}'s keystore", code="keystore") from None
         row = issue_marking(ledger, uid, load_keystore(keys_dir / f"{marker}.json", passphrase), host)
     return Label(row.payload, caption(parse_payload(row.payload).facts))
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.log.codec import format_time
-from ledger.errors import SignatureError
 from ledger.domain.verdict import FLAG_VERDICTS, Finding, worst
-
+from ledger.errors import SignatureError
+from ledger.log.codec import format_time
 from scanner.bundle import BundleParty, TrustBundle
 from scanner.errors import MalformedCode
 from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker

@@ -35,7 +35,6 @@ from typing import Any, Literal
 from ledger.log.codec import canonical
 from ledger.log.keys import LocalAccount, recover, sign
 from ledger.store.tables import Item
-
 from scanner.errors import MalformedCode
 
 __all__ = [

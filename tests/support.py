@@ -7,12 +7,11 @@ from typing import Any
 
 from ulid import ULID
 
-from ledger.log.codec import format_time
 from ledger.demo import PARTIES, DemoParty
 from ledger.domain.events import event_bytes
+from ledger.log.codec import format_time
 from ledger.log.keys import LocalAccount, new_account, sign
 from ledger.store.ledger import Ledger, Receipt
-
 from tests.conftest import NOW
 
 

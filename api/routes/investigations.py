@@ -19,8 +19,8 @@ from api.access import ACCESS, COOKIE, AdmissionDep, admits
 from api.deps import LedgerDep
 from api.investigation_views import flows, network, timeline
 from api.keys import authenticate
-from ledger.investigation.epcis import epcis_document
 from ledger.errors import NotFound
+from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import investigate, transfer_links
 from ledger.investigation.trace import trace_item
 

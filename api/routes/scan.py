@@ -7,8 +7,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
-from api.codes import MarkingVerifier
 from api.access import admit
+from api.codes import MarkingVerifier
 from api.deps import run_reads
 from api.history import custody_chain, inclusion_out
 from api.lean import answer, documented_body, read_body
@@ -18,14 +18,14 @@ from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
 from api.verdicts import Judgement, Scan, judge
-from ledger.log.codec import format_time
 from ledger.config import Settings
-from ledger.errors import LedgerError
 from ledger.domain.events import Envelope
+from ledger.errors import LedgerError
+from ledger.log.codec import format_time
 from ledger.log.keys import LocalAccount
 from ledger.log.signatures import sign_event
-from ledger.store.snapshot import Snapshot
 from ledger.store.ledger import Attestation, Ledger
+from ledger.store.snapshot import Snapshot
 from ledger.store.tables import Party
 
 __all__ = ["router"]

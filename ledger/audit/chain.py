@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from ledger.log import merkle
 from ledger.anchoring.results import Anchor, SubmitterChange
 from ledger.audit.recompute import AuditReport, Finding, audit
+from ledger.log import merkle
 from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
 from ledger.store.tables import CheckpointRow

@@ -19,23 +19,23 @@ from __future__ import annotations
 import os
 from bisect import bisect_left
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
-from ledger.domain import events as ev
-from ledger.log import merkle
 from ledger.audit.times import TimeAudit, Timed, timed
+from ledger.domain import events as ev
+from ledger.domain.rules import REPORTING_WINDOW
+from ledger.errors import CheckpointError, LedgerError
+from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, verify_checkpoint
 from ledger.log.codec import format_time, parse_time, sha256
 from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
-from ledger.errors import CheckpointError, LedgerError
 from ledger.log.keys import normalise_address, recover
-from ledger.domain.rules import REPORTING_WINDOW
 from ledger.store.ledger import gc_paused
 from ledger.store.tables import CheckpointRow, Entry, MerkleNode
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ledger.domain import events as ev
+from ledger.domain.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
 from ledger.errors import EventInvalid, RuleViolation
 from ledger.store.projection import OBSERVATIONS
-from ledger.domain.rules import check_in_order, check_reported_in_time, licence_valid_at, permit_usable
 from ledger.store.tables import Party, Permit
 
 __all__ = ["Timed", "timed", "TimeAudit"]

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from ledger.domain import codes
-from ledger.log.codec import canonical, parse_time
 from ledger.errors import EventInvalid
+from ledger.log.codec import canonical, parse_time
 from ledger.log.keys import normalise_address
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from ledger.log.codec import canonical, sha256
 from ledger.errors import EventInvalid
+from ledger.log.codec import canonical, sha256
 
 __all__ = ["commit", "check_opening"]
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from ledger.domain import events as ev
-from ledger.log.codec import parse_time
 from ledger.errors import RuleViolation
+from ledger.log.codec import parse_time
 from ledger.log.keys import normalise_address
 from ledger.store.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
 

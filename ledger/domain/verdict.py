@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from ledger.log.codec import parse_time
-from ledger.errors import RuleViolation
 from ledger.domain.rules import licence_valid_at, permit_usable
+from ledger.errors import RuleViolation
+from ledger.log.codec import parse_time
 from ledger.store.tables import Item, Party, PartyKey, Permit, PermitLineRow
 
 __all__ = [

@@ -10,11 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
-
 from ledger.domain import events as ev
-from ledger.log.codec import parse_time
 from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, advance
-from ledger.store.tables import new_row, Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow
+from ledger.log.codec import parse_time
+from ledger.store.tables import Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow, new_row
 
 __all__ = ["ViewFacts", "track"]
 

@@ -15,10 +15,10 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import select
 
 from ledger.domain import codes
-from ledger.log.codec import format_time, parse_time
 from ledger.domain.custody import DIVERSION_KINDS
-from ledger.errors import EventInvalid
 from ledger.domain.events import json_object
+from ledger.errors import EventInvalid
+from ledger.log.codec import format_time, parse_time
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Diversion, Entry, Party
 

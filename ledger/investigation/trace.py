@@ -13,13 +13,13 @@ from typing import Any
 from sqlmodel import select
 
 from ledger.domain import events as ev
-from ledger.log.codec import canonical, sha256
 from ledger.domain.custody import TTC_FLAG_DAYS, Chain, fold
-from ledger.investigation.diversion import ViewFacts
-from ledger.store.txview import TxView
 from ledger.errors import NotFound
+from ledger.investigation.diversion import ViewFacts
+from ledger.log.codec import canonical, sha256
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Entry, Item, TraceRequestRow
+from ledger.store.txview import TxView
 
 __all__ = ["Step", "Trace", "trace_item", "answer_request", "describe"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.domain import events as ev
-from ledger.log.codec import parse_time
-from ledger.errors import SignatureError
-from ledger.log.keys import LocalAccount, normalise_address, recover, sign
 from ledger.domain.rules import View
+from ledger.errors import SignatureError
+from ledger.log.codec import parse_time
+from ledger.log.keys import LocalAccount, normalise_address, recover, sign
 from ledger.store.tables import Party
 
 __all__ = ["authenticate", "sign_event"]

@@ -27,24 +27,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
+from ledger.bounded import Bounded
 from ledger.domain import events as ev
+from ledger.domain.personal import check_opening
+from ledger.domain.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
+from ledger.errors import AppendLockBusy, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.log.codec import format_time, sha256, utc_now
-from ledger.bounded import Bounded
-from ledger.store.db import Database, insert_rows, one_of, values_param, without_waiting
 from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
-from ledger.store.group_commit import GroupCommit
 from ledger.log.keys import normalise_address, normalise_signature
-from ledger.errors import AppendLockBusy, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, StoreError
-from ledger.domain.personal import check_opening
-from ledger.store.projection import apply
-from ledger.domain.rules import REPORTING_WINDOW, check_event, check_reported_in_time, marked_serial
-from ledger.store.recovery import PARALLEL_FROM, Recoveries
 from ledger.log.signatures import authenticate
+from ledger.store.db import Database, insert_rows, one_of, values_param, without_waiting
+from ledger.store.group_commit import GroupCommit
+from ledger.store.projection import apply
+from ledger.store.recovery import PARALLEL_FROM, Recoveries
 from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.tables import ITEM_TABLES, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord, new_row
 from ledger.store.txview import StateCache, TxView
-from ledger.store.tables import ITEM_TABLES, new_row, CheckpointRow, Entry, Item, MerkleNode, Party, Permit, PersonalRecord
 
 __all__ = ["Ledger", "Receipt", "Attestation", "gc_paused"]
 

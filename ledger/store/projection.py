@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.rules import View
 from ledger.investigation.diversion import track
 from ledger.log.keys import normalise_address
-from ledger.domain.rules import View
-from ledger.store.tables import new_row, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.store.tables import FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, new_row
 
 __all__ = ["Writer", "apply", "OBSERVATIONS"]
 

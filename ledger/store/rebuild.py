@@ -9,10 +9,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from ledger.domain import events as ev
-from ledger.store.projection import apply
 from ledger.store.ledger import Ledger
-from ledger.store.txview import TxView
+from ledger.store.projection import apply
 from ledger.store.tables import PROJECTION_TABLES, Entry
+from ledger.store.txview import TxView
 
 __all__ = ["rebuild", "snapshot"]
 

@@ -13,10 +13,10 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, Optional, TypeVar
 
+from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError

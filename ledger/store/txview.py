@@ -17,9 +17,8 @@ from sqlalchemy import Select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
-from ledger.store.db import insert_rows, one_of, values_param
-
 from ledger.log.merkle import CompactRange
+from ledger.store.db import insert_rows, one_of, values_param
 from ledger.store.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]

@@ -26,8 +26,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.anchoring.contract import AnchorClient, NotLogSubmitterError, log_id_for, open_web3
-from ledger.log.codec import utc_now
 from ledger.config import open_ledger
+from ledger.log.codec import utc_now
 from tests.adversarial.conftest import DemoLog
 from tests.chain.hardhat import DEV_KEY, hardhat_process
 

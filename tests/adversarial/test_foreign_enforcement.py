@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from api.managed import create_managed_key
-from ledger.log.codec import utc_now
 from ledger.config import open_ledger
+from ledger.log.codec import utc_now
 from tests.adversarial.conftest import DemoLog
 
 HELD_IN_GERMANY = "valid_firearm"  # Beretta's, received by the German dealer de-jagd-schmidt

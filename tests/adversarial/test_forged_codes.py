@@ -22,8 +22,8 @@ import httpx
 import pytest
 from ulid import ULID
 
-from ledger.log.codec import utc_now
 from ledger.config import open_ledger
+from ledger.log.codec import utc_now
 from ledger.store.ledger import Ledger
 from scanner.decode import decode
 from scanner.markings import issue_marking, item_facts

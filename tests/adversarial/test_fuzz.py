@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.limits import MAX_DEPTH, nests_deeper
-from ledger.log.codec import format_time, parse_time
 from ledger.errors import EventInvalid
+from ledger.log.codec import format_time, parse_time
 from tests.adversarial.conftest import DemoLog
 from tests.reliability.processes import api_server
 

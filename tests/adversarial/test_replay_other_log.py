@@ -12,9 +12,9 @@ import pytest
 from ulid import ULID
 
 from api.keys import create_api_key
-from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, init_log
 from ledger.demo import run_demo
+from ledger.log.codec import format_time, utc_now
 from tests.adversarial.conftest import DemoLog
 from tests.reliability.processes import api_server
 from tests.support import signed_without_origin

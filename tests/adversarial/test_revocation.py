@@ -14,6 +14,7 @@ from ledger.log.codec import format_time, utc_now
 from ledger.log.keys import new_account
 from tests.adversarial.conftest import DemoLog
 
+
 def _post(server: str, demo_log: DemoLog, party: str, envelope: dict[str, object]) -> httpx.Response:
     return httpx.post(f"{server}/v1/events", headers=demo_log.auth(party), json=envelope)
 

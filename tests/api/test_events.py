@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from ulid import ULID
 
 from api.app import create_app
-from ledger.store import ledger as store
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.merkle import verify_inclusion
+from ledger.store import ledger as store
 from tests.api.conftest import assert_problem
 
 

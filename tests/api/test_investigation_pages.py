@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
-from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
 from api.keys import create_api_key
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
 from ledger.store.ledger import Ledger
+from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
 
 pytestmark = pytest.mark.browser
 

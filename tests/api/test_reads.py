@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ledger.domain.personal import commit
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entry import entry_leaf_hash
 from ledger.log.merkle import verify_consistency, verify_inclusion
-from ledger.domain.personal import commit
 from tests.api.conftest import assert_problem
 
 

@@ -11,9 +11,9 @@ from ulid import ULID
 
 from api.app import create_app
 from api.managed import create_managed_key
+from ledger.demo import DemoParty
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.codec import format_time
-from ledger.demo import DemoParty
 from ledger.log.keys import new_account
 from ledger.log.merkle import verify_inclusion
 from ledger.store.tables import Entry

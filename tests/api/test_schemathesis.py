@@ -8,8 +8,8 @@ yet, so each operation's strategy is driven through hypothesis here.
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,

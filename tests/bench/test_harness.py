@@ -13,8 +13,8 @@ from bench._common import Row, format_table, save_results
 from bench._log import bare_rows, canonical, recover, signed_marks
 from ledger.log import merkle
 from ledger.log.keys import new_account
-from ledger.store.migrate import head_revision
 from ledger.log.keys import recover as ledger_recover
+from ledger.store.migrate import head_revision
 
 
 def test_synthetic_log_proves_like_ledger_merkle_and_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

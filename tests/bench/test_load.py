@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

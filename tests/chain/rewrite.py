@@ -20,9 +20,9 @@ from ledger.domain import events as ev
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint
 from ledger.log.codec import format_time, parse_time
-from ledger.store.db import open_database
 from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, event_key
 from ledger.log.keys import sign
+from ledger.store.db import open_database
 from ledger.store.tables import Entry
 
 

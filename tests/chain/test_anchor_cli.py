@@ -36,4 +36,4 @@ def test_a_half_configured_chain_is_a_one_line_error(env: dict[str, str]):
     env = {**env, "TRACEMARK_RPC_URL": "http://127.0.0.1:9"}
     result = CliRunner().invoke(app, ["anchor", "run", "--once"], env=env)
     assert result.exit_code == 2
-    assert "AnchorConfigError: TRACEMARK_ANCHOR_ADDRESS is not set" in result.output
+    assert "error: TRACEMARK_ANCHOR_ADDRESS is not set" in result.output

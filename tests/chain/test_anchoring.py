@@ -13,8 +13,8 @@ from web3 import EthereumTesterProvider, Web3
 
 from ledger.anchoring.contract import AnchorClient, AnchorPending, AnchorReceipt, AnchorUnavailable, NotSubmitterError, TransactionFailed, deploy, log_id_for
 from ledger.anchoring.worker import AnchorWorker, Backoff, Schedule, anchor_status
-from ledger.audit.recompute import audit
 from ledger.audit.chain import foreign_anchors, verify_chain
+from ledger.audit.recompute import audit
 from ledger.store.ledger import Ledger
 from tests.chain.rewrite import rewrite_entry
 from tests.support import World

@@ -22,9 +22,9 @@ import pytest
 from eth_account import Account
 
 from ledger.anchoring.contract import open_web3
-from ledger.log.codec import format_time, utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
+from ledger.log.codec import format_time, utc_now
 from ledger.log.keys import load_keystore
 from ledger.log.signatures import sign_event
 from tests.chain.hardhat import DEV_KEY, hardhat_process
@@ -126,7 +126,7 @@ def test_an_operator_binds_its_log_to_its_worker_account_from_the_command_line(h
     assert f"{worker.address} may anchor hardhat.test/log" in tracemark(env, "anchor", "add-submitter", worker.address).stdout
     assert f"submitters of this log: {worker.address}" in tracemark(env, "anchor", "status").stdout
     refused = tracemark(env, "anchor", "run", "--once", code=2)
-    assert "NotLogSubmitterError" in refused.stderr and "Traceback" not in refused.stderr
+    assert "LedgerAnchor reverted: NotLogSubmitter(" in refused.stderr and "Traceback" not in refused.stderr
     bad = tracemark(env, "anchor", "remove-submitter", "0x1234", code=2)
     assert "not an Ethereum address: '0x1234'" in bad.stderr
 

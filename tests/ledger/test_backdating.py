@@ -14,12 +14,11 @@ import pytest
 from ulid import ULID
 
 from ledger.audit.recompute import audit
-from ledger.log.codec import format_time
 from ledger.config import Settings, reporting_window
 from ledger.errors import RuleViolation, StoreError
-from ledger.store.ledger import Ledger
 from ledger.investigation.trace import trace_item
-
+from ledger.log.codec import format_time
+from ledger.store.ledger import Ledger
 from tests.conftest import NOW
 from tests.ledger.domain.test_rules import new_party, state
 from tests.support import World

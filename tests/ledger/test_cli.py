@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.log.checkpoint import LogKey, verify_checkpoint
 from ledger.config import Settings, open_ledger
+from ledger.log.checkpoint import LogKey, verify_checkpoint
 from ledger.log.keys import load_keystore
 from ledger.store.packing import pack, unpack
 from ledger.store.rebuild import snapshot

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 import pytest
 from ulid import ULID
 
-from ledger.log import merkle
 from ledger.bounded import Bounded
+from ledger.log import merkle
 from ledger.store.ledger import Ledger
-
 from tests.support import World
 
 

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy
 
 from ledger.audit.recompute import AuditReport, audit
+from ledger.errors import CheckpointError
 from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.log.codec import format_time
-from ledger.errors import CheckpointError
 from ledger.log.merkle import leaf_hash
 from ledger.store.ledger import Ledger
 from tests.conftest import NOW

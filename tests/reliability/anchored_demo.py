@@ -12,9 +12,9 @@ from web3 import EthereumTesterProvider, Web3
 
 from ledger.anchoring.contract import Anchor, AnchorClient, deploy, log_id_for
 from ledger.anchoring.worker import AnchorWorker, Schedule
-from ledger.log.codec import utc_now
 from ledger.config import Settings, init_log, open_ledger
 from ledger.demo import DemoResult, _firearm, run_demo
+from ledger.log.codec import utc_now
 from ledger.store.ledger import Ledger
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 from eth_account import Account
 
-from ledger.log.codec import utc_now
 from ledger.config import Settings, open_ledger
 from ledger.demo import PARTIES, DemoParty, _firearm
+from ledger.log.codec import utc_now
 
 DEALER = "de-jagd-schmidt"
 

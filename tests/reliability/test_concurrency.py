@@ -11,24 +11,23 @@ import json
 import multiprocessing
 import threading
 import time
-from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-
 from ulid import ULID
 
 from api.keys import create_api_key
-from ledger.log import merkle
 from ledger.audit.recompute import audit
+from ledger.config import Settings, open_ledger
+from ledger.demo import _firearm
+from ledger.log import merkle
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.codec import format_time, utc_now
-from ledger.config import Settings, open_ledger
 from ledger.store.rebuild import rebuild, snapshot
-from ledger.demo import _firearm
 from ledger.store.tables import PermitLineRow
 from tests.reliability.clients import api_writer, party
 from tests.reliability.processes import api_server, demo_parties, party_file

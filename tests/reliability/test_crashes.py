@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ledger.log.codec import sha256
 from ledger.config import Settings, open_ledger
+from ledger.log.codec import sha256
 from ledger.store.tables import Entry
 from tests.reliability.processes import BIN, demo_parties, party_file
 

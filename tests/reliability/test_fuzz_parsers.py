@@ -11,10 +11,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.errors import CheckpointError, SignatureError
+from ledger.log.checkpoint import Checkpoint, LogKey, parse_checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.log.keys import new_account
 from scanner.payload import ALPHANUMERIC, FirearmFacts, MalformedCode, SpecimenFacts, encode_payload, parse_payload, recover_marker, sign_claim
 

@@ -14,7 +14,7 @@ from ulid import ULID
 from api.app import create_app
 from ledger.log.codec import format_time
 from ledger.store.tables import Entry
-from tests.api.conftest import assert_problem, auth, client, world  # noqa: F401 - fixtures
+from tests.api.conftest import assert_problem
 from tests.support import World
 
 CALLERS = ["registry", "ke-kws", "it-beretta", "at-glock", "de-jagd-schmidt", "ke-croc-ranch", "de-customs", "de-police", "investigator"]

@@ -18,10 +18,10 @@ from api.keys import create_api_key
 from ledger.anchoring.contract import AnchorClient, AnchorReceipt, AnchorUnavailable, log_id_for
 from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
 from ledger.audit.recompute import audit
+from ledger.config import Settings, init_log, open_ledger
+from ledger.domain.events import event_bytes
 from ledger.log.codec import sha256
 from ledger.log.entry import event_key
-from ledger.domain.events import event_bytes
-from ledger.config import Settings, init_log, open_ledger
 from ledger.store.tables import Entry
 from tests.api.conftest import assert_problem
 from tests.conftest import NOW
@@ -150,7 +150,7 @@ def test_the_chain_node_going_away_stops_no_append_and_anchoring_catches_up(sqli
     anchored = sqlite_ledger.size()
 
     node.down = True
-    for round_ in range(3):  # appends go on while every anchoring attempt fails
+    for _round in range(3):  # appends go on while every anchoring attempt fails
         for _ in range(5):
             world.firearm()
         with pytest.raises(AnchorUnavailable):

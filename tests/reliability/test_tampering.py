@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.log import merkle
-from ledger.audit.recompute import audit
 from ledger.audit.chain import verify_chain
+from ledger.audit.recompute import audit
+from ledger.log import merkle
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.store.packing import PackError, unpack
 from tests.chain.rewrite import rewrite_entry

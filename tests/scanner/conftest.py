@@ -11,7 +11,6 @@ from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Marking
-
 from scanner.markings import issue_markings
 from tests.conftest import NOW
 

@@ -1,11 +1,9 @@
+import pytest
 from PIL import Image
 
 from scanner.decode import decode, open_image
 from scanner.errors import UnreadableImage
 from scanner.render import image, png, svg
-
-import pytest
-
 from tests.scanner.degrade import DEGRADATIONS
 
 

@@ -3,7 +3,8 @@ from dataclasses import replace
 
 import pytest
 import qrcode
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from qrcode.constants import ERROR_CORRECT_M
 
 from ledger.errors import SignatureError

@@ -8,11 +8,8 @@ import typer
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
-from tracemark.cli import serve as api_cli
-from tracemark.cli import anchor as anchor_cli
-from tracemark.cli import log as ledger_cli
-from tracemark.cli import investigate as investigate_cli
-from tracemark.cli import scan as scanner_cli
+from tracemark.cli import anchor, investigate, log, scan, serve
+from tracemark.cli.common import err
 
 __all__ = ["app", "main", "DEBUG_ENV"]
 
@@ -25,11 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-ledger_cli.register(app)
-api_cli.register(app)
-anchor_cli.register(app)
-scanner_cli.register(app)
-investigate_cli.register(app)
+for group in (log, serve, anchor, scan, investigate):
+    group.register(app)
 
 
 def main() -> None:
@@ -40,7 +34,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
-        ledger_cli.err.print(f"[bold red]error:[/] {escape(_describe(exc))}")
+        err.print(f"[bold red]error:[/] {escape(_describe(exc))}")
         raise SystemExit(1) from None
 
 

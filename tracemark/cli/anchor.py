@@ -16,9 +16,9 @@ import typer
 from rich.table import Table
 
 from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
-from tracemark.cli.log import DbOption, HomeOption, _reported, console, err, fail, progress_bar, report_unsigned_times, settings_from
 from ledger.config import open_ledger
 from ledger.store.ledger import Ledger
+from tracemark.cli.common import DbOption, HomeOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
 if TYPE_CHECKING:
     from ledger.anchoring.contract import AnchorClient
@@ -30,7 +30,8 @@ OFF = "anchoring is off: TRACEMARK_RPC_URL is not set"
 
 def deploy() -> None:
     """Deploy LedgerAnchor from the keystore's account (owner and first submitter)."""
-    from ledger.anchoring.contract import AnchorConfig, AnchorConfigError, deploy as deploy_contract, load_account, open_web3
+    from ledger.anchoring.contract import AnchorConfig, AnchorConfigError, load_account, open_web3
+    from ledger.anchoring.contract import deploy as deploy_contract
 
     config = AnchorConfig.from_env()
     if config is None:
@@ -205,7 +206,7 @@ def register(app: typer.Typer) -> None:
     """Add `tracemark anchor ...` to the app."""
     anchor = typer.Typer(help="anchor checkpoints on an Ethereum chain", no_args_is_help=True)
     for command in (deploy, run, status, add_submitter, remove_submitter, forget):
-        anchor.command()(_reported(command))
+        anchor.command()(reported(command))
     app.add_typer(anchor, name="anchor")
 
 

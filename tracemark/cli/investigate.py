@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from tracemark.cli.log import DbOption, HomeOption, _reported, console, settings_from
 from ledger.config import open_ledger
+from tracemark.cli.common import DbOption, HomeOption, console, reported, settings_from
 
 __all__ = ["register"]
 
@@ -94,8 +94,8 @@ def export_epcis(
 
 def register(app: typer.Typer) -> None:
     """Add the investigation commands to the `tracemark` app."""
-    app.command()(_reported(trace))
-    app.command()(_reported(investigate))
+    app.command()(reported(trace))
+    app.command()(reported(investigate))
     export = typer.Typer(help="export the log in other formats", no_args_is_help=True)
-    export.command("epcis")(_reported(export_epcis))
+    export.command("epcis")(reported(export_epcis))
     app.add_typer(export, name="export")

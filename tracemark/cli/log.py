@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ledger.config import Settings, init_log, open_ledger
+from ledger.config import init_log, open_ledger
 from ledger.errors import LedgerError
+from tracemark.cli.anchor import verify_chain_command
+from tracemark.cli.common import DbOption, HomeOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
 if TYPE_CHECKING:
-    from ledger.audit.recompute import AuditReport
+    pass
 
-__all__ = ["register", "settings_from", "DbOption", "HomeOption", "progress_bar", "fail"]
-
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $TRACEMARK_DB or sqlite:///tracemark.db)")]
-HomeOption = Annotated[Optional[Path], typer.Option("--home", help="folder of the log key and party keys (default: $TRACEMARK_HOME or .tracemark)")]
-
-
-def settings_from(db: str | None, home: Path | None) -> Settings:
-    return Settings.from_env(db_url=db, home=home)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar, handed out as a `progress(done, total)` callback."""
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
+__all__ = ["register"]
 
 def init(db: DbOption = None, home: HomeOption = None) -> None:
     """Create the log's Ed25519 key (once) and the database schema."""
@@ -141,8 +115,6 @@ def verify(
     settings = settings_from(db, home)
     ledger = open_ledger(settings)
     if chain:
-        from tracemark.cli.anchor import verify_chain_command
-
         verify_chain_command(ledger, vkey or settings.verifier_key())
         return
     with progress_bar("verifying") as progress, ledger.reading() as session:
@@ -157,15 +129,6 @@ def verify(
     for finding in sorted(report.findings, key=lambda f: f.seq)[:50]:
         err.print(f"  {finding}")
     raise typer.Exit(1)
-
-
-def report_unsigned_times(report: AuditReport) -> None:
-    """Say which checkpoints carry no signed time: their stored time is the database's word only."""
-    ids = report.unsigned_times
-    if ids:
-        shown = ", ".join(f"#{i}" for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-        err.print(f"[yellow]NOTE[/] {len(ids)} checkpoints ({shown}) sign no time: "
-                  "their created_at is unsigned and not to be relied on")
 
 
 def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
@@ -200,22 +163,8 @@ def erase(
 def register(app: typer.Typer) -> None:
     """Add the ledger's commands to the `tracemark` app."""
     for command in (init, demo, verify, checkpoint, rebuild, erase):
-        app.command()(_reported(command))
-    app.command("import")(_reported(import_))
+        app.command()(reported(command))
+    app.command("import")(reported(import_))
     keys = typer.Typer(help="party keys", no_args_is_help=True)
-    keys.command("new")(_reported(keys_new))
+    keys.command("new")(reported(keys_new))
     app.add_typer(keys, name="keys")
-
-
-def _reported(command: Callable[..., None]) -> Callable[..., None]:
-    """Turn a LedgerError into a one-line message and exit code 2, never a traceback."""
-    import functools
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        try:
-            command(*args, **kwargs)
-        except LedgerError as exc:
-            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
-
-    return wrapper

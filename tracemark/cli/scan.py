@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from tracemark.cli.log import DbOption, HomeOption, console, fail, settings_from
-from tracemark.cli.log import _reported as _ledger_reported
-from scanner.errors import ScannerError
 from scanner.payload import DEFAULT_HOST
+from tracemark.cli.common import DbOption, HomeOption, console, fail, reported, settings_from
 
 __all__ = ["register"]
 
@@ -103,7 +99,7 @@ def scan(
     paths = list(expand_images(images))
     results = []
     if any(path.is_dir() for path in images):
-        from tracemark.cli.log import progress_bar
+        from tracemark.cli.common import progress_bar
 
         with progress_bar("scanning") as progress:
             for n, path in enumerate(paths, 1):
@@ -138,24 +134,12 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
     return lambda code: verify_offline(code, bundle, utc_now(), max_age).to_json()
 
 
-def _reported(command: Callable[..., None]) -> Callable[..., None]:
-    """Like the ledger's commands: a ScannerError or LedgerError is one line and exit code 2."""
-    reported = _ledger_reported(command)
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            reported(*args, **kwargs)
-        except ScannerError as exc:
-            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
-
-    return wrapper
 
 
 def register(app: typer.Typer) -> None:
     """Add the scanner's commands to the `tracemark` app."""
-    app.command()(_reported(labels))
-    app.command()(_reported(scan))
+    app.command()(reported(labels))
+    app.command()(reported(scan))
     bundle = typer.Typer(help="offline trust bundles", no_args_is_help=True)
-    bundle.command("export")(_reported(bundle_export))
+    bundle.command("export")(reported(bundle_export))
     app.add_typer(bundle, name="bundle")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -13,9 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.errors import ApiError
-from tracemark.cli.log import DbOption, HomeOption, fail, settings_from
-from ledger.errors import LedgerError
+from tracemark.cli.common import DbOption, HomeOption, fail, reported, settings_from
 
 if TYPE_CHECKING:
     import uvicorn
@@ -29,17 +25,6 @@ _WORKER_HEALTHCHECK = 30
 can take longer, and would be killed again and again without ever serving."""
 
 
-def _reported(command: Callable[..., None]) -> Callable[..., None]:
-    """A refusal becomes a one-line message and exit code 2, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        try:
-            command(*args, **kwargs)
-        except (LedgerError, ApiError, FileExistsError) as exc:
-            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
-
-    return wrapper
 
 
 def apikey_create(
@@ -174,9 +159,9 @@ def _print_demo(keys_file: Path, url: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add `serve` and `apikey` to the `tracemark` app."""
-    app.command()(_reported(serve))
+    app.command()(reported(serve))
     keys = typer.Typer(help="API keys of parties", no_args_is_help=True)
-    keys.command("create")(_reported(apikey_create))
-    keys.command("revoke")(_reported(apikey_revoke))
-    keys.command("list")(_reported(apikey_list))
+    keys.command("create")(reported(apikey_create))
+    keys.command("revoke")(reported(apikey_revoke))
+    keys.command("list")(reported(apikey_list))
     app.add_typer(keys, name="apikey")

@@ -11,11 +11,11 @@ import pytest
 from ulid import ULID
 
 from ledger.audit.recompute import audit
-from ledger.log.codec import format_time
 from ledger.config import Settings
 from ledger.demo import run_demo
-from ledger.log.entry import entry_leaf_hash
 from ledger.errors import RuleViolation
+from ledger.log.codec import format_time
+from ledger.log.entry import entry_leaf_hash
 from ledger.store.ledger import Ledger
 from tests.support import World, signed_without_origin
 

@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from ulid import ULID
 
 from ledger.domain import events as ev
-from ledger.log.codec import format_time
 from ledger.errors import EventInvalid
+from ledger.log.codec import format_time
 from ledger.log.keys import new_account
 from ledger.log.signatures import sign_event
-
 from tests.conftest import NOW
 
 T = format_time(NOW)

@@ -20,15 +20,14 @@ from ulid import ULID
 
 import ledger.domain.rules
 import ledger.store.ledger
-from ledger.log.codec import format_time
 from ledger.demo import DemoParty
-from ledger.errors import EventInvalid, RuleViolation
-from ledger.log.keys import new_account
 from ledger.domain.personal import commit
-from ledger.store.rebuild import rebuild, snapshot
+from ledger.errors import EventInvalid, RuleViolation
+from ledger.log.codec import format_time
+from ledger.log.keys import new_account
 from ledger.store.ledger import Ledger
+from ledger.store.rebuild import rebuild, snapshot
 from ledger.store.tables import PartyKey
-
 from tests.conftest import NOW
 from tests.support import World, signed_without_origin
 

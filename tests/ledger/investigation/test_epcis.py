@@ -8,11 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from ledger.log import merkle
 from ledger.demo import run_demo
 from ledger.investigation.epcis import NS, epcis_document, item_uri
+from ledger.log import merkle
 from ledger.store.ledger import Ledger
-
 from tests.conftest import NOW, TESTDATA
 
 SCHEMA = json.loads((TESTDATA / "epcis" / "EPCIS-JSON-Schema.json").read_text())

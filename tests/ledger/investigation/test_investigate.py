@@ -8,11 +8,10 @@ from statistics import median
 import pytest
 from ulid import ULID
 
+from ledger.domain.personal import commit
 from ledger.errors import EventInvalid
 from ledger.investigation.hotspots import investigate
-from ledger.domain.personal import commit
 from ledger.store.ledger import Ledger
-
 from tests.conftest import NOW
 from tests.support import World
 

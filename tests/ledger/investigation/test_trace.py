@@ -13,14 +13,13 @@ import pytest
 from sqlmodel import select
 from ulid import ULID
 
-from ledger.log import merkle
-from ledger.errors import RuleViolation
 from ledger.domain.personal import commit
-from ledger.store.rebuild import rebuild, snapshot
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Diversion, TraceRequestRow
+from ledger.errors import RuleViolation
 from ledger.investigation.trace import Trace, answer_request, trace_item
-
+from ledger.log import merkle
+from ledger.store.ledger import Ledger
+from ledger.store.rebuild import rebuild, snapshot
+from ledger.store.tables import Diversion, TraceRequestRow
 from tests.conftest import NOW
 from tests.support import World
 

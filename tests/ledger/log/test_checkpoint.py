@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.errors import CheckpointError
 from ledger.log.checkpoint import (
     Checkpoint,
     LogKey,
@@ -16,7 +17,6 @@ from ledger.log.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from ledger.errors import CheckpointError
 from ledger.log.merkle import leaf_hash
 
 # golang.org/x/mod/sumdb/note documentation example (data only): Ed25519 is deterministic, so

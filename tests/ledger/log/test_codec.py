@@ -7,8 +7,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.log.codec import canonical
 from ledger.errors import EventInvalid
+from ledger.log.codec import canonical
 
 _SAFE = 2**53 - 1
 ascii_keys = st.text(st.characters(max_codepoint=127), max_size=8)

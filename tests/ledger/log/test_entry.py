@@ -12,11 +12,10 @@ from eth_utils import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.domain.events import event_bytes
 from ledger.log.codec import format_time
 from ledger.log.entry import entry_bytes, entry_leaf_hash, key_of
-from ledger.domain.events import event_bytes
 from ledger.log.merkle import leaf_hash
-
 from tests.ledger.domain.test_events import VALID, event
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()

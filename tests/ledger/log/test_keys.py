@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import coincurve
 import pytest
+from Crypto.Hash import keccak
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import SignatureError
-from Crypto.Hash import keccak
-
 from ledger.log.keys import SECP256K1_N, keccak_256, new_account, normalise_signature, recover, sign
 
 ACCOUNTS = [new_account() for _ in range(3)]

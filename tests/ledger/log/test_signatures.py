@@ -9,14 +9,13 @@ import pytest
 from ulid import ULID
 
 from ledger.audit.recompute import audit
-from ledger.log.codec import format_time
-from ledger.errors import SignatureError
-from ledger.log.keys import new_account, sign
 from ledger.domain.events import event_bytes
-from ledger.store.rebuild import snapshot
+from ledger.errors import SignatureError
+from ledger.log.codec import format_time
+from ledger.log.keys import new_account, sign
 from ledger.log.signatures import sign_event
 from ledger.store.ledger import Ledger
-
+from ledger.store.rebuild import snapshot
 from tests.conftest import NOW
 from tests.support import World
 

@@ -3,10 +3,9 @@ and what the SQLite driver binds."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import select
-
-import pytest
 
 from ledger.store.db import one_of, open_database, values_param
 from ledger.store.tables import Entry, Party

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from ulid import ULID
 
-from ledger.store import ledger as store
 from ledger.errors import AppendLockBusy, EventFailed, NotFound, RuleViolation
-from ledger.store.group_commit import GroupCommit
 from ledger.log.merkle import verify_inclusion
+from ledger.store import ledger as store
+from ledger.store.group_commit import GroupCommit
 from tests.support import World
 
 

@@ -13,21 +13,20 @@ from types import ModuleType
 
 import pytest
 from alembic import command
-from alembic.util import pyfiles
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.util import pyfiles
 from sqlalchemy import text
 from sqlmodel import SQLModel
 from ulid import ULID
 
 from ledger.audit.recompute import audit
-from ledger.log.codec import sha256
 from ledger.config import Settings
+from ledger.log.codec import sha256
 from ledger.log.entry import GENESIS_PREV, event_key
-from ledger.store.migrate import alembic_config, upgrade
 from ledger.store.ledger import Ledger
+from ledger.store.migrate import alembic_config, upgrade
 from ledger.store.tables import Entry
-
 from tests.support import World
 
 

@@ -10,12 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from ledger.store import packing
 from ledger.log.codec import canonical
+from ledger.store import packing
+from ledger.store.ledger import Ledger
 from ledger.store.packing import PackError, pack, unpack
 from ledger.store.rebuild import snapshot
-from ledger.store.ledger import Ledger
-
 from tests.ledger.log.test_codec import json_values
 from tests.ledger.store.test_migrations import _audit_ok, _migrate
 from tests.support import World

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from ulid import ULID
 
-from ledger.store import recovery
-from ledger.errors import SignatureError
 from ledger.domain.events import event_bytes
+from ledger.errors import SignatureError
+from ledger.store import recovery
 from ledger.store.packing import pack
 from ledger.store.recovery import PARALLEL_FROM
 from tests.support import World

@@ -13,21 +13,20 @@ from sqlalchemy import update
 from sqlmodel import SQLModel, select
 from ulid import ULID
 
-from ledger.log import merkle
 from ledger.audit.recompute import audit
+from ledger.config import Settings, open_ledger
+from ledger.demo import run_demo
+from ledger.domain.personal import commit
+from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError
+from ledger.log import merkle
 from ledger.log.checkpoint import LogKey, verify_checkpoint
 from ledger.log.codec import sha256
-from ledger.demo import run_demo
 from ledger.log.entry import entry_leaf_hash, event_key
-from ledger.errors import CheckpointError, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError
 from ledger.log.keys import new_account
-from ledger.domain.personal import commit
-from ledger.store.rebuild import rebuild, snapshot
 from ledger.log.signatures import sign_event
-from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
+from ledger.store.rebuild import rebuild, snapshot
 from ledger.store.tables import Diversion, Entry, Item, PersonalRecord
-
 from tests.conftest import NOW
 from tests.support import World
 
