@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute
 from api.credentials import request_caller
 from api.deps import run_reads
 from api.errors import Forbidden, Unauthorized, UnknownParameter
-from api.keys import authenticate
+from api.keys import caller_of
 from ledger.domain.events import ROLES
 from ledger.domain.reach import Reach, item_reach
 from ledger.store.ledger import Ledger
@@ -225,7 +225,7 @@ def admit(request: Request) -> Admission:
         cookie = request.cookies.get(COOKIE)
         if cookie is None:
             raise Unauthorized("sign in at /investigations/login with an API key")
-        caller = authenticate(request.app.state.ledger, f"Bearer {cookie}")
+        caller = caller_of(request.app.state.ledger, f"Bearer {cookie}")
     else:
         caller = request_caller(request)
     return Admission(caller, admits(access, caller))

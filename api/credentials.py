@@ -18,7 +18,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import ApiError, DuplicateCredentials, RepeatedParameter
-from api.keys import authenticate
+from api.keys import caller_of
 from api.problems import api_problem
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Party
@@ -67,12 +67,12 @@ def _authenticate(ledger: Ledger, scope: Scope, authorization: str) -> None:
     whose handlers make it a problem (401, or 503 when the database cannot answer)."""
     state = scope.setdefault("state", {})
     try:
-        state[_CALLER] = authenticate(ledger, authorization)
+        state[_CALLER] = caller_of(ledger, authorization)
     except Exception as exc:  # noqa: BLE001  raised again by `request_caller`
         state[_CALLER] = exc
         return
     match = _KEY_ID.match(authorization.strip())
-    assert match is not None  # authenticate accepted a tmk_ token
+    assert match is not None  # caller_of accepted a tmk_ token
     state[_API_KEY] = match.group(1)
 
 
@@ -83,7 +83,7 @@ def request_caller(request: Request) -> Party:
         return found
     if isinstance(found, Exception):
         raise found
-    return authenticate(request.app.state.ledger, request.headers.get("authorization"))
+    return caller_of(request.app.state.ledger, request.headers.get("authorization"))
 
 
 def api_key_of(scope: Scope) -> str | None:

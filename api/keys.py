@@ -21,7 +21,7 @@ from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
 from ledger.store.tables import ApiKey, Party
 
-__all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "authenticate", "list_api_keys"]
+__all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "caller_of", "list_api_keys"]
 
 _TOKEN = re.compile(r"^tmk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _PARTY_COLUMNS = tuple(Party.__table__.columns)  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ def list_api_keys(ledger: Ledger, party_id: str | None = None) -> list[ApiKey]:
         return list(session.exec(query))
 
 
-def authenticate(ledger: Ledger, authorization: str | None) -> Party:
+def caller_of(ledger: Ledger, authorization: str | None) -> Party:
     """The party behind an `Authorization: Bearer <token>` header; Unauthorized says why not."""
     if not authorization:
         raise Unauthorized("no API key: send `Authorization: Bearer tmk_...`")

@@ -9,10 +9,10 @@ from typing import Any
 
 from scanner.errors import ScannerError
 
-__all__ = ["ApiError", "scan_online"]
+__all__ = ["ApiRefused", "scan_online"]
 
 
-class ApiError(ScannerError):
+class ApiRefused(ScannerError):
     """The API refused the scan or could not be reached; the message carries its problem detail."""
 
 
@@ -30,9 +30,9 @@ def scan_online(api: str, key: str, code: str, country: str, location: str, dire
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the URL is the user's API
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        raise ApiError(f"{api} answered {exc.code}: {_problem(exc)}") from exc
+        raise ApiRefused(f"{api} answered {exc.code}: {_problem(exc)}") from exc
     except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-        raise ApiError(f"cannot reach {api}: {exc}") from exc
+        raise ApiRefused(f"cannot reach {api}: {exc}") from exc
 
 
 def _problem(exc: urllib.error.HTTPError) -> str:

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from api.access import ACCESS, COOKIE, AdmissionDep, admits
 from api.deps import LedgerDep
 from api.investigation_views import flows, network, timeline
-from api.keys import authenticate
+from api.keys import caller_of
 from ledger.errors import NotFound
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import investigate, transfer_links
@@ -71,7 +71,7 @@ def login_form(request: Request) -> HTMLResponse:
 async def login(request: Request, ledger: LedgerDep) -> Response:
     """Check the key once, then keep it in an HttpOnly, same-site cookie for the pages."""
     key = parse_qs((await request.body()).decode("utf-8", "replace")).get("key", [""])[0].strip()
-    admits(ACCESS["GET /investigations/flows"], authenticate(ledger, f"Bearer {key}"))
+    admits(ACCESS["GET /investigations/flows"], caller_of(ledger, f"Bearer {key}"))
     response = RedirectResponse("/investigations/flows", status_code=303)
     response.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response

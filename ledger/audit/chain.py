@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from ledger.anchoring.results import Anchor, SubmitterChange
-from ledger.audit.recompute import AuditReport, Finding, audit
+from ledger.audit.recompute import AuditReport, Discrepancy, audit
 from ledger.log import merkle
 from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
@@ -50,7 +50,7 @@ class ChainAudit:
     log: AuditReport
     anchors: list[Anchor]
     findings: list[ChainFinding] = field(default_factory=list)
-    records: list[Finding] = field(default_factory=list)  # anchor_* columns the chain contradicts
+    records: list[Discrepancy] = field(default_factory=list)  # anchor_* columns the chain contradicts
     foreign: list[Anchor] = field(default_factory=list)  # anchors by accounts not this log's submitters
 
     @property
@@ -122,7 +122,7 @@ def current_submitters(changes: Sequence[SubmitterChange]) -> list[str]:
     return [submitter for submitter, added in state.items() if added]
 
 
-def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int | None) -> list[Finding]:
+def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int | None) -> list[Discrepancy]:
     """Each checkpoint row recorded as anchored must match the chain's anchor of that index."""
     by_index = {a.index: a for a in anchors}
     problems = []
@@ -130,7 +130,7 @@ def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int 
         where, seq = f"checkpoint #{row.id} (size {row.size})", max(row.size - 1, 0)
         anchor = by_index.get(row.anchor_index)
         if anchor is None:
-            problems.append(Finding(seq, f"{where}: recorded as anchor #{row.anchor_index}, which the chain does not hold"))
+            problems.append(Discrepancy(seq, f"{where}: recorded as anchor #{row.anchor_index}, which the chain does not hold"))
             continue
         seq = max(anchor.size - 1, 0)  # the chain's size names the entry even when the stored size was changed
         pairs = [("size and root", (row.size, row.root.hex()), (anchor.size, anchor.root.hex())),
@@ -138,7 +138,7 @@ def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int 
                  ("anchor_time", row.anchor_time, format_time(anchor.timestamp)), ("anchor_chain_id", row.anchor_chain_id, chain_id)]
         for name, recorded, on_chain in pairs:
             if on_chain is not None and recorded != on_chain:
-                problems.append(Finding(seq, f"{where}: its record of anchor #{anchor.index} has {name} {recorded}, the chain has {on_chain}"))
+                problems.append(Discrepancy(seq, f"{where}: its record of anchor #{anchor.index} has {name} {recorded}, the chain has {on_chain}"))
     return problems
 
 

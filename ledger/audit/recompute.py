@@ -39,7 +39,7 @@ from ledger.log.keys import normalise_address, recover
 from ledger.store.ledger import gc_paused
 from ledger.store.tables import CheckpointRow, Entry, MerkleNode
 
-__all__ = ["Finding", "AuditReport", "audit"]
+__all__ = ["Discrepancy", "AuditReport", "audit"]
 
 CHUNK = 2000
 PARALLEL_FROM = 20_000  # smaller logs are audited in-process: starting workers costs more than it saves
@@ -47,7 +47,7 @@ _KEY_EVENTS = {"register_party", "add_key", "revoke_key"}
 
 
 @dataclass(frozen=True)
-class Finding:
+class Discrepancy:
     """One thing that does not hold; `seq` is the first entry it concerns."""
 
     seq: int
@@ -61,7 +61,7 @@ class Finding:
 class AuditReport:
     size: int = 0
     checkpoints: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Discrepancy] = field(default_factory=list)
     roots: dict[int, bytes] = field(default_factory=dict)  # recomputed root at each size asked for
     unsigned_times: list[int] = field(default_factory=list)  # ids of checkpoints whose note signs no time
 
@@ -70,7 +70,7 @@ class AuditReport:
         return not self.findings
 
     @property
-    def first(self) -> Finding | None:
+    def first(self) -> Discrepancy | None:
         return min(self.findings, key=lambda f: f.seq) if self.findings else None
 
 
@@ -160,11 +160,11 @@ def _audit(
         computed: dict[tuple[int, int], bytes] = {}
         for seen in chunk:
             if seen.seq != tree.size:
-                report.findings.append(Finding(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
+                report.findings.append(Discrepancy(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
             _check_in_order(seen, keys, times, report)
             if origin is not None and seen.log not in (None, origin):
-                report.findings.append(Finding(seen.seq, f"the event is signed for the log {seen.log!r}, not for {origin!r}"))
+                report.findings.append(Discrepancy(seen.seq, f"the event is signed for the log {seen.log!r}, not for {origin!r}"))
             if seen.leaf != seen.stored_leaf:
                 bad_leaves.append(seen.seq)
             for level, index, node in tree.append(seen.leaf)[1:]:
@@ -252,12 +252,12 @@ def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
 def _check_in_order(seen: _Examined, keys: _KeyHistory, times: TimeAudit, report: AuditReport) -> None:
     """The checks that need the entries before: who held which key when (the chain is in each leaf hash),
     and the rules time decides."""
-    report.findings.extend(Finding(seen.seq, problem) for problem in seen.problems)
+    report.findings.extend(Discrepancy(seen.seq, problem) for problem in seen.problems)
     if seen.timed is not None:
-        report.findings.extend(Finding(seen.seq, problem) for problem in times.check(seen.timed, seen.recorded_at, seen.imported))
+        report.findings.extend(Discrepancy(seen.seq, problem) for problem in times.check(seen.timed, seen.recorded_at, seen.imported))
     key_event = ev.parse_event(seen.key_event) if seen.key_event is not None else None
     if seen.signer is not None and (problem := keys.check(seen.signer, seen.actor, seen.time, seen.recorded_at, key_event)) is not None:
-        report.findings.append(Finding(seen.seq, problem))
+        report.findings.append(Discrepancy(seen.seq, problem))
     if key_event is not None:
         keys.learn(key_event)
 
@@ -305,16 +305,16 @@ def _check_nodes(
         if bisect_left(bad_leaves, first) < len(bad_leaves) and bad_leaves[bisect_left(bad_leaves, first)] <= last:
             continue
         if have is None:
-            report.findings.append(Finding(first, f"Merkle node (level {level}, index {index}) over entries {first}-{last} is missing"))
+            report.findings.append(Discrepancy(first, f"Merkle node (level {level}, index {index}) over entries {first}-{last} is missing"))
         elif have != node:
-            report.findings.append(Finding(first, f"Merkle node (level {level}, index {index}) over entries {first}-{last} does not match"))
+            report.findings.append(Discrepancy(first, f"Merkle node (level {level}, index {index}) over entries {first}-{last} does not match"))
 
 
 def _check_node_count(session: Session, size: int, report: AuditReport) -> None:
     expected = sum(size >> level for level in range(1, size.bit_length() + 1))
     have = session.exec(select(func.count()).select_from(MerkleNode)).one()
     if have != expected:
-        report.findings.append(Finding(size, f"{have} Merkle nodes stored where a log of {size} entries has {expected}"))
+        report.findings.append(Discrepancy(size, f"{have} Merkle nodes stored where a log of {size} entries has {expected}"))
 
 
 def _check_checkpoint(
@@ -325,16 +325,16 @@ def _check_checkpoint(
     try:
         signed = verify_checkpoint(row.note, verifier_key, origin)
     except CheckpointError as exc:
-        report.findings.append(Finding(seq, f"{where}: signed note does not verify: {exc}"))
+        report.findings.append(Discrepancy(seq, f"{where}: signed note does not verify: {exc}"))
         return
     seq = max(signed.size - 1, 0)  # the signed size names the entry even when the stored size was changed
     if (signed.size, signed.root) != (row.size, row.root):
-        report.findings.append(Finding(seq, f"{where}: stored size/root differ from its signed note"))
+        report.findings.append(Discrepancy(seq, f"{where}: stored size/root differ from its signed note"))
     root = roots.get(signed.size)
     if root is None:
-        report.findings.append(Finding(seq, f"{where}: the log has no {signed.size} entries"))
+        report.findings.append(Discrepancy(seq, f"{where}: the log has no {signed.size} entries"))
     elif root != signed.root:
-        report.findings.append(Finding(seq, f"{where}: the log's root at size {signed.size} differs from the signed root"))
+        report.findings.append(Discrepancy(seq, f"{where}: the log's root at size {signed.size} differs from the signed root"))
     _check_signed_time(row, signed, report, where, seq)
 
 
@@ -348,5 +348,5 @@ def _check_signed_time(row: CheckpointRow, signed: Checkpoint, report: AuditRepo
     except LedgerError:
         stored = None
     if stored != signed.signed_time:
-        report.findings.append(Finding(
+        report.findings.append(Discrepancy(
             seq, f"{where}: stored created_at {row.created_at!r} is not its signed time {format_time(signed.signed_time)}"))

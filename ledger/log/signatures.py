@@ -11,10 +11,10 @@ from ledger.log.codec import parse_time
 from ledger.log.keys import LocalAccount, normalise_address, recover, sign
 from ledger.store.tables import Party
 
-__all__ = ["authenticate", "sign_event"]
+__all__ = ["authenticate_event", "sign_event"]
 
 
-def authenticate(event: ev.Event, signed: bytes, signer: str, signature: str, view: View, recorded_at: str,
+def authenticate_event(event: ev.Event, signed: bytes, signer: str, signature: str, view: View, recorded_at: str,
                  recovered: str | None = None) -> Party:
     """Return the acting party if `signature` over `signed` is by a live key of `event.actor`.
 

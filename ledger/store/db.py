@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import AppendLockBusy
 
-__all__ = ["DEFAULT_URL", "without_waiting", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all", "one_of", "values_param"]
+__all__ = ["DEFAULT_URL", "without_waiting", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all", "in_values", "values_param"]
 
 DEFAULT_URL = "sqlite:///tracemark.db"
 _APPEND_LOCK_ID = 0x7472_6D6B  # "trmk": the advisory lock that serialises appends on PostgreSQL
@@ -88,7 +88,7 @@ def driver_errors(dialect: Dialect, sql: str) -> Iterator[None]:
         raise DBAPIError.instance(sql, None, exc, driver_error) from exc
 
 
-def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+def in_values(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     """`column IN (values)` with all the values bound as one parameter, `name` (`values_param` makes it).
 
     An append batch looks up a thousand keys at once. SQLAlchemy's expanding IN renders, names
@@ -104,7 +104,7 @@ def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
 
 
 def values_param(values: Iterable[Any], dialect: str) -> Any:
-    """The parameter `one_of` binds: a JSON array for SQLite, a list (an array) for PostgreSQL."""
+    """The parameter `in_values` binds: a JSON array for SQLite, a list (an array) for PostgreSQL."""
     return orjson.dumps(list(values)).decode() if dialect == "sqlite" else list(values)
 
 

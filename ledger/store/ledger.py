@@ -37,8 +37,8 @@ from ledger.log.checkpoint import Checkpoint, LogKey, sign_checkpoint
 from ledger.log.codec import format_time, sha256, utc_now
 from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.log.keys import normalise_address, normalise_signature
-from ledger.log.signatures import authenticate
-from ledger.store.db import Database, insert_rows, one_of, values_param, without_waiting
+from ledger.log.signatures import authenticate_event
+from ledger.store.db import Database, in_values, insert_rows, values_param, without_waiting
 from ledger.store.group_commit import GroupCommit
 from ledger.store.projection import apply
 from ledger.store.recovery import PARALLEL_FROM, Recoveries
@@ -104,7 +104,7 @@ class Attestation:
 
 @cache
 def _by_event_key(dialect: str) -> Select:
-    return select(Entry.seq, Entry.leaf_hash, Entry.event).where(one_of(Entry.event_key, "keys", dialect))
+    return select(Entry.seq, Entry.leaf_hash, Entry.event).where(in_values(Entry.event_key, "keys", dialect))
 
 
 def _raw(reads: Session | Snapshot, sql: str) -> list[Any]:
@@ -336,7 +336,7 @@ class Ledger:
                     self._check_origin(event)
                     check_reported_in_time(event.time, recorded_at, window)
                     recovered = None if recoveries is None else recoveries.signer(index)
-                    actor = authenticate(event, signed, signer, envelope.signature, view, recorded_at, recovered)
+                    actor = authenticate_event(event, signed, signer, envelope.signature, view, recorded_at, recovered)
                     check_event(event, seq, actor, view)
                     self._keep_personal(event, envelope, seq, view)
                     signature = normalise_signature(envelope.signature)  # one spelling per signature: the log stores its bytes

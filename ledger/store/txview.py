@@ -18,7 +18,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from ledger.log.merkle import CompactRange
-from ledger.store.db import insert_rows, one_of, values_param
+from ledger.store.db import in_values, insert_rows, values_param
 from ledger.store.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
@@ -28,17 +28,17 @@ __all__ = ["StateCache", "TxView"]
 def _by_uid(table: type, dialect: str) -> Select:
     """Built once per table and database: making an IN clause anew cost more than running it for
     the small groups of single appends."""
-    return select(table).where(one_of(table.uid, "uids", dialect))
+    return select(table).where(in_values(table.uid, "uids", dialect))
 
 
 @cache
 def _uids_by_serial(dialect: str) -> Select:
-    return select(Item.uid, Item.serial).where(one_of(Item.serial, "serials", dialect))
+    return select(Item.uid, Item.serial).where(in_values(Item.serial, "serials", dialect))
 
 
 @cache
 def _former_by_serial(dialect: str) -> Select:
-    return select(FormerSerial.serial, FormerSerial.marker, FormerSerial.uid).where(one_of(FormerSerial.serial, "serials", dialect))
+    return select(FormerSerial.serial, FormerSerial.marker, FormerSerial.uid).where(in_values(FormerSerial.serial, "serials", dialect))
 
 
 class StateCache:

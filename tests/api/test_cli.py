@@ -45,7 +45,7 @@ def test_apikey_create_and_revoke_from_the_command_line(settings, ledger, world)
         assert revoked.exit_code == 0 and "revoked" in revoked.output
         assert client.get("/v1/parties/de-police", headers=headers).status_code == 401
     missing = runner.invoke(app, ["apikey", "create", "nobody", *args])
-    assert missing.exit_code == 2 and "NotFound" in missing.output
+    assert missing.exit_code == 2 and "party 'nobody' not found" in missing.output and "NotFound" not in missing.output
 
 
 def test_apikey_create_with_a_managed_key_needs_an_authoriser(settings, ledger, world):

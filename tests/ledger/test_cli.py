@@ -172,7 +172,7 @@ def test_erase_removes_the_owner_and_verify_still_passes(demo_home: Path, copy: 
     assert row == (None, None, None, "court order 12/34")
     assert run("verify", db=copy, home=demo_home / "keys")[0] == 0
     code, output = run("erase", "ab" * 32, "--reason", "x", db=copy, home=demo_home / "keys")
-    assert code == 2 and "NotFound" in output
+    assert code == 2 and f"personal record '{'ab' * 32}' not found" in output
 
 
 def test_keys_new_writes_a_keystore_and_never_overwrites(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import bindparam, text
 from sqlmodel import select
 
-from ledger.store.db import one_of, open_database, values_param
+from ledger.store.db import in_values, open_database, values_param
 from ledger.store.tables import Entry, Party
 from tests.support import World
 
@@ -49,6 +49,6 @@ def test_one_of_finds_exactly_the_rows_whose_key_is_listed(ledger, how: str) -> 
         dialect = session.get_bind().dialect.name if how == "this database's" else "another"
         rows = session.execute(select(Entry.seq, Entry.event_key).order_by(Entry.seq)).all()
         wanted = [key for _, key in rows[::2]] + [2**62 + 1, -(2**63) + 1]  # and two keys no entry has
-        found = session.execute(select(Entry.seq).where(one_of(Entry.event_key, "keys", dialect)),
+        found = session.execute(select(Entry.seq).where(in_values(Entry.event_key, "keys", dialect)),
                                 {"keys": values_param(wanted, dialect)}).scalars().all()
     assert sorted(found) == [seq for seq, _ in rows[::2]] and len(rows) > 4
