@@ -7,8 +7,10 @@
   function show(target, x, y) {
     tip.textContent = target.getAttribute("data-tip");
     tip.hidden = false;
-    tip.style.left = x + 12 + "px";
-    tip.style.top = y + 12 + "px";
+    tip.style.left = "0px";
+    // kept inside the window: on a phone a tip near the right edge would otherwise be squeezed or spill over
+    tip.style.left = Math.max(4, Math.min(x + 12, window.innerWidth - tip.offsetWidth - 4)) + "px";
+    tip.style.top = Math.max(4, Math.min(y + 12, window.innerHeight - tip.offsetHeight - 4)) + "px";
   }
 
   function hide() { tip.hidden = true; }
