@@ -164,10 +164,10 @@ def test_the_flow_page_draws_the_routes_on_a_map(page, visit: Visit, service: st
     expect(page.locator("#flows-legend")).to_contain_text("country where found")
     assert _in_viewport(page, "#flows-legend")
     expect(page.locator("table.routes")).to_contain_text("DE")
-    page.locator("#flows path.band").first.hover()
-    expect(page.locator("#tip")).to_contain_text("flagged item")
     assert not visit.overflows()
     page.screenshot(path=str(shots / f"investigations-flows-{page.viewport_size['width']}.png"), full_page=True)
+    page.locator("#flows path.band").first.hover()
+    expect(page.locator("#tip")).to_contain_text("flagged item")
     page.goto(f"{service}/investigations/flows?kind=specimen")
     expect(page.locator("#flows path.band")).to_have_count(1)
     assert visit.outside_requests() == []
@@ -189,11 +189,27 @@ def test_the_network_page_highlights_hotspots(page, visit: Visit, demo, service:
     expect(items.first).to_be_visible()
     assert all(" · " in text and not text.startswith("01") for text in items.all_inner_texts())  # serials, not ids
     expect(page.locator("table.hotspots")).to_contain_text("Beretta APX A1 · PX4-DE-001")
+    assert not visit.overflows()
+    page.screenshot(path=str(shots / f"investigations-network-{page.viewport_size['width']}.png"), full_page=True)
+    whole = page.locator("#network").get_attribute("viewBox")
+    assert _in_viewport(page, ".map-controls")
+    page.get_by_role("button", name="zoom in").click()
+    page.get_by_role("button", name="zoom in").click()
+    zoomed = [float(n) for n in page.locator("#network").get_attribute("viewBox").split()]
+    assert zoomed[2] == float(whole.split()[2]) / 4
+    page.screenshot(path=str(shots / f"investigations-network-zoomed-{page.viewport_size['width']}.png"), full_page=True)
+    box = page.locator("#network").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # drag the map: it pans
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 - 60, box["y"] + box["height"] / 2 - 40, steps=4)
+    page.mouse.up()
+    panned = [float(n) for n in page.locator("#network").get_attribute("viewBox").split()]
+    assert panned[0] > zoomed[0] and panned[1] > zoomed[1] and panned[2] == zoomed[2]
+    page.get_by_role("button", name="show the whole map").click()
+    assert page.locator("#network").get_attribute("viewBox") == whole
     hotspot.hover()
     expect(page.locator("#network path.link.active").first).to_be_visible()
     assert page.locator("#network path.link.dim").count() > 0
-    assert not visit.overflows()
-    page.screenshot(path=str(shots / f"investigations-network-{page.viewport_size['width']}.png"), full_page=True)
     page.get_by_role("link", name="Beretta APX A1 · PX4-DE-001").click()
     page.wait_for_url(f"{service}/investigations/items/{demo[1].items['stolen_then_seized']}")
     assert visit.outside_requests() == []
