@@ -3,7 +3,8 @@
 A route whose `api.access` row takes the login cookie is a page a browser opens. On such a route
 a missing or refused key becomes a redirect to `/investigations/login` that says why and brings
 the user back afterwards, and any other refusal (an item beyond the caller's reach, a bad filter,
-an unknown item) is an HTML page saying what is wrong, never problem+json.
+an unknown item) is an HTML page saying what is wrong, never problem+json. A program that sends
+its key in an `Authorization` header still gets problem+json, as from every other route.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except (ApiError, LedgerError, RequestValidationError) as exc:
+                if "authorization" in request.headers:
+                    raise
                 return _page_refusal(request, exc)
 
         return page_handler
