@@ -143,15 +143,22 @@ class MapView:
         return None if country is None else self.project(*country.centre)
 
     def paths(self) -> list[dict[str, str]]:
-        """An SVG path for each country that reaches into the frame."""
-        shapes = []
-        for country in countries().values():
-            rings = [ring for polygon in country.polygons for ring in polygon if self._reaches(ring)]
-            if rings:
-                d = " ".join("M" + "L".join(f"{x},{y}" for x, y in (self.project(*point) for point in ring)) + "Z" for ring in rings)
-                shapes.append({"code": country.code, "name": country.name, "d": d})
-        return shapes
+        """An SVG path for each country that reaches into the frame (remembered per frame: a page's
+        frame changes only when the countries it shows do)."""
+        return _paths(self)
 
-    def _reaches(self, ring: Ring) -> bool:
+    def reaches(self, ring: Ring) -> bool:
+        """Whether any of the ring's box lies in the frame."""
         xs, ys = [x for x, _ in ring], [y for _, y in ring]
         return max(xs) >= self.west and min(xs) <= self.east and max(ys) >= self.south and min(ys) <= self.north
+
+
+@lru_cache(maxsize=64)
+def _paths(view: MapView) -> list[dict[str, str]]:
+    shapes = []
+    for country in countries().values():
+        rings = [ring for polygon in country.polygons for ring in polygon if view.reaches(ring)]
+        if rings:
+            d = " ".join("M" + "L".join(f"{x},{y}" for x, y in (view.project(*point) for point in ring)) + "Z" for ring in rings)
+            shapes.append({"code": country.code, "name": country.name, "d": d})
+    return shapes
