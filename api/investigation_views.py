@@ -160,7 +160,8 @@ def flows(findings: Findings) -> dict[str, Any]:
     labelled = [replace(place, label_x=lx, label_y=ly, anchor=anchor) for place, (lx, ly, anchor) in zip(
         places.values(), _unclutter([(p.x, p.y, 6, p.name) for p in places.values()], 26, (view.width, view.height)), strict=True)]
     return {"width": view.width, "height": view.height, "shapes": view.paths(), "bands": bands, "places": labelled,
-            "roles": sorted({place.role for place in labelled}), "most": most, "missing": sorted(missing)}
+            "roles": sorted({place.role for place in labelled}), "most": most, "missing": sorted(missing),
+            "names": {code: _country_name(code) for code in origins | founds}}
 
 
 def _country_name(code: str) -> str:
