@@ -39,6 +39,11 @@ class SignIn(StrEnum):
     ROLE = "role"
     BYE = "bye"
 
+    @classmethod
+    def named(cls, text: str | None) -> SignIn | None:
+        """The reason a sign-in address names, if it names one."""
+        return next((why for why in cls if why.value == text), None)
+
     @property
     def message(self) -> str:
         return {

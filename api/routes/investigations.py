@@ -74,7 +74,7 @@ def _login_form(request: Request, why: SignIn | None, back_to: str | None, statu
 @router.get(LOGIN, response_class=HTMLResponse, include_in_schema=False)
 def login_form(request: Request, why: Optional[str] = None, next: Optional[str] = None) -> HTMLResponse:  # noqa: A002
     """The sign-in form, saying why it is shown (signed out, a key refused) when a page sent the user here."""
-    return _login_form(request, SignIn(why) if why in SignIn._value2member_map_ else None, next)
+    return _login_form(request, SignIn.named(why), next)
 
 
 @router.post(LOGIN, include_in_schema=False)

@@ -331,3 +331,16 @@ def test_police_find_only_their_own_countrys_items(demo, service: str, investiga
     refused = httpx.get(f"{service}/investigations/items/{demo[1].items['never_received']}", cookies=cookies)
     assert refused.status_code == 403
     assert "text/html" in refused.headers["content-type"] and "never marked, held" in refused.text
+
+
+def test_a_page_that_cannot_be_shown_says_why_in_html(service: str, investigator_key: str) -> None:
+    import httpx
+
+    cookies = {"tracemark_key": investigator_key}
+    for path, status, says in (("/investigations/flows?kind=nonsense", 422, "neither an item kind"),
+                                ("/investigations/items/" + "0" * 26, 404, "not found"),
+                                ("/investigations/items/short", 422, "at least 26 characters")):
+        response = httpx.get(service + path, cookies=cookies)
+        assert response.status_code == status, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert says in response.text and 'action="/investigations/search"' in response.text, path
