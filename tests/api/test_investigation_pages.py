@@ -314,6 +314,8 @@ def test_the_pages_send_refused_callers_to_sign_in(demo, service: str) -> None: 
         assert response.status_code == 303
         assert response.headers["location"] == f"/investigations/login?why={why}&next=%2Finvestigations%2Fnetwork"
     assert httpx.get(f"{service}/v1/investigations/diversion").status_code == 401  # the API still answers problem+json
+    refused = httpx.get(f"{service}/investigations/network", headers={"Authorization": f"Bearer {dealer}"})  # so do pages, to a program
+    assert refused.status_code == 403 and refused.json()["title"] == "Forbidden" and refused.json()["type"].endswith("/forbidden")
     assert httpx.get(f"{service}/investigations/login?next=https://example.org/").text.count('name="next" value=""') == 1
 
 
