@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute
 
 from api.credentials import request_caller
 from api.deps import run_reads
-from api.errors import Forbidden, Unauthorized, UnknownParameter
+from api.errors import Forbidden, RoleNotAdmitted, Unauthorized, UnknownParameter
 from api.keys import caller_of
 from ledger.domain.events import ROLES
 from ledger.domain.reach import Reach, item_reach
@@ -102,6 +102,7 @@ ACCESS: dict[str, Access] = {
     "GET /static/investigations/{name}": PUBLIC,
     "GET /investigations/login": PUBLIC,
     "POST /investigations/login": PUBLIC,  # checks the key it is given against the pages' rows (`admits`)
+    "POST /investigations/logout": PUBLIC,  # only drops the cookie
     # writes: a party posts its own signed events (an admin relays any), the ledger's rules judge them
     "POST /v1/events": ANY_ROLE,
     "POST /v1/events:batch": ANY_ROLE,
@@ -118,6 +119,7 @@ ACCESS: dict[str, Access] = {
     "GET /investigations/items/{uid}": ITEM_PAGE,
     "GET /investigations/flows": ACROSS_ITEMS_PAGE,
     "GET /investigations/network": ACROSS_ITEMS_PAGE,
+    "GET /investigations/search": ACROSS_ITEMS_PAGE,  # police and customs find the items of their own country
     # the border
     "POST /v1/scan": SCANNERS,
     "POST /scan/seize": SCANNERS,
@@ -199,10 +201,10 @@ def install(app: FastAPI) -> None:
 
 
 def admits(access: Access, caller: Party) -> Scope:
-    """The caller's scope on a route of `access`; Forbidden when its role is not admitted."""
+    """The caller's scope on a route of `access`; RoleNotAdmitted when its role is not admitted."""
     scope = access.roles.get(caller.role)
     if scope is None:
-        raise Forbidden(f"a {caller.role} may not call this; only {' or '.join(access.roles)}")
+        raise RoleNotAdmitted(f"a {caller.role} may not call this; only {' or '.join(access.roles)}")
     return scope
 
 

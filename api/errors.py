@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "Unauthorized", "DuplicateCredentials", "RepeatedParameter", "UnknownParameter", "Forbidden", "BodyTooLarge", "BodyTooDeep", "KeyNotFound"]
+__all__ = [
+    "ApiError", "Unauthorized", "DuplicateCredentials", "RepeatedParameter", "UnknownParameter", "Forbidden",
+    "RoleNotAdmitted", "BodyTooLarge", "BodyTooDeep", "KeyNotFound",
+]
 
 
 class ApiError(Exception):
@@ -49,6 +52,10 @@ class Forbidden(ApiError):
 
     status = 403
     slug = "forbidden"
+
+
+class RoleNotAdmitted(Forbidden):
+    """The caller's role is not among those a route admits (as opposed to an item beyond its reach)."""
 
 
 class BodyTooLarge(ApiError):

@@ -83,8 +83,11 @@ def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def api_problem(request: Request | None, exc: ApiError) -> JSONResponse:
-    """The problem an `ApiError` stands for: also sent by middleware, outside the app's handlers."""
-    return problem(request, exc.status, exc.slug, type(exc).__name__, exc.detail)
+    """The problem an `ApiError` stands for: also sent by middleware, outside the app's handlers.
+    Its title is the name of the class that gives the problem its type, so one type has one title
+    (RoleNotAdmitted is titled Forbidden)."""
+    title = next(cls.__name__ for cls in type(exc).__mro__ if "slug" in vars(cls))
+    return problem(request, exc.status, exc.slug, title, exc.detail)
 
 
 def _api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,24 +13,27 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from api.access import ACCESS, COOKIE, AdmissionDep, admits
+from api.access import ACCESS, COOKIE, Admission, AdmissionDep, Scope, admits
 from api.deps import LedgerDep
+from api.errors import RoleNotAdmitted, Unauthorized
 from api.investigation_views import flows, network, timeline
 from api.keys import caller_of
+from api.page_route import LOGIN, PageRoute, SignIn, safe_next, templates
+from ledger.domain.reach import item_reach
 from ledger.errors import NotFound
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import investigate, transfer_links
+from ledger.investigation.search import Hit, labels, party_directory, search_items
 from ledger.investigation.trace import trace_item
+from ledger.store.ledger import Ledger
 
 __all__ = ["router"]
 
 STATIC = FsPath(__file__).resolve().parents[1] / "static" / "investigations"
 STATIC_FILES = {"investigations.js": "text/javascript", "investigations.css": "text/css"}
 
-router = APIRouter(tags=["investigations"])
-templates = Jinja2Templates(directory=FsPath(__file__).resolve().parents[1] / "templates")
+router = APIRouter(tags=["investigations"], route_class=PageRoute)
 UidPath = Path(min_length=26, max_length=26, description="the item's ULID")
 Since = Query(None, description="diversions at or after this RFC 3339 time")
 Country = Query(None, min_length=2, max_length=2, description="diverted from or found in this country (ISO alpha-2)")
@@ -62,25 +65,66 @@ def get_epcis(
 # ---------------------------------------------------------------- pages
 
 
-@router.get("/investigations/login", response_class=HTMLResponse, include_in_schema=False)
-def login_form(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "investigations/login.html", {})
+def _login_form(request: Request, why: SignIn | None, back_to: str | None, status: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, "investigations/login.html", {
+        "message": None if why is None else why.message, "refused": why in (SignIn.REJECTED, SignIn.ROLE), "next": safe_next(back_to) or "",
+    }, status_code=status)
 
 
-@router.post("/investigations/login", include_in_schema=False)
+@router.get(LOGIN, response_class=HTMLResponse, include_in_schema=False)
+def login_form(request: Request, why: Optional[str] = None, next: Optional[str] = None) -> HTMLResponse:  # noqa: A002
+    """The sign-in form, saying why it is shown (signed out, a key refused) when a page sent the user here."""
+    return _login_form(request, SignIn.named(why), next)
+
+
+@router.post(LOGIN, include_in_schema=False)
 async def login(request: Request, ledger: LedgerDep) -> Response:
-    """Check the key once, then keep it in an HttpOnly, same-site cookie for the pages."""
-    key = parse_qs((await request.body()).decode("utf-8", "replace")).get("key", [""])[0].strip()
-    admits(ACCESS["GET /investigations/flows"], caller_of(ledger, f"Bearer {key}"))
-    response = RedirectResponse("/investigations/flows", status_code=303)
+    """Check the key once, then keep it in an HttpOnly, same-site cookie for the pages; a refused key
+    gets the form again, saying so."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    key, back_to = form.get("key", [""])[0].strip(), form.get("next", [""])[0]
+    try:
+        admits(ACCESS["GET /investigations/flows"], caller_of(ledger, f"Bearer {key}"))
+    except RoleNotAdmitted:
+        return _login_form(request, SignIn.ROLE, back_to, status=403)
+    except Unauthorized:
+        return _login_form(request, SignIn.REJECTED, back_to, status=401)
+    response = RedirectResponse(safe_next(back_to) or "/investigations/flows", status_code=303)
     response.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
+
+
+@router.post("/investigations/logout", include_in_schema=False)
+def logout() -> Response:
+    """Forget the key: the browser drops the cookie."""
+    response = RedirectResponse(f"{LOGIN}?why={SignIn.BYE.value}", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/investigations/search", response_class=HTMLResponse, summary="Items by serial, item id or party (HTML)")
+def search_page(request: Request, ledger: LedgerDep, admitted: AdmissionDep,
+                q: str = Query("", max_length=200, description="a serial, an item id, or a party's id or name")) -> Response:
+    """One item found opens its timeline; several are listed, each by its serial and maker."""
+    hits = _reachable(ledger, admitted, search_items(ledger, q))
+    if len(hits) == 1:
+        return RedirectResponse(f"/investigations/items/{hits[0].item.uid}", status_code=303)
+    return templates.TemplateResponse(request, "investigations/search.html", {"q": q, "hits": hits})
+
+
+def _reachable(ledger: Ledger, admitted: Admission, hits: list[Hit]) -> list[Hit]:
+    """The hits the caller may open: for police and customs, the items that touch their country."""
+    if admitted.scope is not Scope.COUNTRY or admitted.caller is None:
+        return hits
+    return [hit for hit in hits if admitted.caller.country in item_reach(ledger, hit.item.uid).countries]
 
 
 @router.get("/investigations/items/{uid}", response_class=HTMLResponse, summary="An item's timeline page (HTML)")
 def timeline_page(request: Request, ledger: LedgerDep, uid: str = UidPath) -> HTMLResponse:
     trace = trace_item(ledger, uid.upper()).to_json()
-    return templates.TemplateResponse(request, "investigations/timeline.html", {"trace": trace, "chart": timeline(trace)})
+    return templates.TemplateResponse(request, "investigations/timeline.html", {
+        "trace": trace, "chart": timeline(trace), "label": labels(ledger, [trace["uid"]])[trace["uid"]], "parties": party_directory(ledger),
+    })
 
 
 @router.get("/investigations/flows", response_class=HTMLResponse, summary="Where flagged items crossed (HTML)")
@@ -98,8 +142,10 @@ def flows_page(
 @router.get("/investigations/network", response_class=HTMLResponse, summary="Parties linked by transfers, hotspots highlighted (HTML)")
 def network_page(request: Request, ledger: LedgerDep, admitted: AdmissionDep, kind: Optional[str] = Kind) -> HTMLResponse:
     findings = investigate(ledger, kind=kind, country=admitted.country)
+    parties = party_directory(ledger)
     return templates.TemplateResponse(request, "investigations/network.html", {
-        "findings": findings, "chart": network(transfer_links(ledger, country=admitted.country), findings),
+        "findings": findings, "chart": network(transfer_links(ledger, country=admitted.country), findings, parties),
+        "labels": labels(ledger, [uid for spot in findings.hotspots for uid in spot.uids[:5]]), "parties": parties, "kind": kind or "",
     })
 
 
