@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.domain.events import Country, Envelope
+from ledger.store.tables import PartyFields, PartyKeyFields, PermitFields
 
 __all__ = [
     "EXAMPLE_ENVELOPE",
@@ -144,37 +145,15 @@ class PermitLineOut(BaseModel):
     remaining: str
 
 
-class PermitOut(BaseModel):
-    number: str
-    kind: str
-    issuer: str
-    issuing_country: str
-    exporter: str
-    importer: str
-    export_country: str
-    import_country: str
-    valid_from: str
-    valid_until: str
-    status: str
-    issued_seq: int
+class PermitOut(PermitFields):
     lines: list[PermitLineOut]
 
 
-class PartyKeyOut(BaseModel):
-    address: str
-    added_seq: int
-    revoked_from: str | None
+class PartyKeyOut(PartyKeyFields):
+    """One of a party's signing keys."""
 
 
-class PartyOut(BaseModel):
-    id: str
-    name: str
-    role: str
-    country: str
-    licence_number: str | None
-    licence_valid_from: str | None
-    licence_valid_until: str | None
-    registered_seq: int
+class PartyOut(PartyFields):
     keys: list[PartyKeyOut]
 
 

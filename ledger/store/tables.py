@@ -30,10 +30,13 @@ __all__ = [
     "MerkleNode",
     "CheckpointRow",
     "Party",
+    "PartyFields",
+    "PartyKeyFields",
     "PartyKey",
     "Item",
     "FormerSerial",
     "Permit",
+    "PermitFields",
     "PermitLineRow",
     "PersonalRecord",
     "Meta",
@@ -196,8 +199,8 @@ class CheckpointRow(SQLModel, table=True):
     anchor_index: Optional[int] = Field(default=None, sa_type=BigInteger)
 
 
-class Party(SQLModel, table=True):
-    __tablename__ = "party"
+class PartyFields(SQLModel):
+    """A party as the log registered it: what the API shows of it, field for field."""
 
     id: str = Field(primary_key=True)
     name: str
@@ -209,13 +212,22 @@ class Party(SQLModel, table=True):
     registered_seq: int = Field(sa_type=BigInteger)
 
 
-class PartyKey(SQLModel, table=True):
-    __tablename__ = "party_key"
+class Party(PartyFields, table=True):
+    __tablename__ = "party"
+
+
+class PartyKeyFields(SQLModel):
+    """A party's signing key as the API shows it: the address, when it was added and revoked."""
 
     address: str = Field(primary_key=True)
-    party_id: str = Field(index=True)
     added_seq: int = Field(sa_type=BigInteger)
     revoked_from: Optional[str] = None
+
+
+class PartyKey(PartyKeyFields, table=True):
+    __tablename__ = "party_key"
+
+    party_id: str = Field(index=True)
     revoked_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
 
 
@@ -257,8 +269,8 @@ class FormerSerial(SQLModel, table=True):
     corrected_seq: int = Field(sa_type=BigInteger, description="the correction that replaced this serial")
 
 
-class Permit(SQLModel, table=True):
-    __tablename__ = "permit"
+class PermitFields(SQLModel):
+    """A CITES permit as its issuer recorded it: what the API shows of it, field for field."""
 
     number: str = Field(primary_key=True)
     kind: str
@@ -272,6 +284,10 @@ class Permit(SQLModel, table=True):
     valid_until: str
     status: str  # valid | cancelled
     issued_seq: int = Field(sa_type=BigInteger)
+
+
+class Permit(PermitFields, table=True):
+    __tablename__ = "permit"
 
 
 class PermitLineRow(SQLModel, table=True):
