@@ -15,7 +15,6 @@ __all__ = [
     "CITES_PURPOSES",
     "FIREARM_CATEGORIES",
     "country",
-    "one_of",
     "quantity",
     "QUANTITY_MAX_CHARS",
     "QUANTITY_MAX_INTEGER_DIGITS",
@@ -73,12 +72,6 @@ def _assigned(alpha_2: str) -> bool:
     """Remembered (at most 26 x 26 answers): every event names a country or two, and pycountry's
     lookup cost a tenth of parsing one."""
     return pycountry.countries.get(alpha_2=alpha_2) is not None
-
-
-def one_of(value: str, allowed: set[str] | dict[str, str], field: str) -> str:
-    if value not in allowed:
-        raise EventInvalid(f"{value!r} is not one of {sorted(allowed)}", field)
-    return value
 
 
 QUANTITY_MAX_CHARS = 32
