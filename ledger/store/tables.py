@@ -39,7 +39,6 @@ __all__ = [
     "PermitFields",
     "PermitLineRow",
     "PersonalRecord",
-    "Meta",
     "PROJECTION_TABLES",
     "ITEM_TABLES",
     "new_row",
@@ -316,13 +315,6 @@ class PersonalRecord(SQLModel, table=True):
     recorded_seq: int = Field(sa_type=BigInteger)
     erased_at: Optional[str] = None
     erased_reason: Optional[str] = None
-
-
-class Meta(SQLModel, table=True):
-    __tablename__ = "meta"
-
-    key: str = Field(primary_key=True)
-    value: str
 
 
 NOT_INSPECTION = text("event_type != 'inspect'")
