@@ -92,7 +92,7 @@ ACCESS: dict[str, Access] = {
     "GET /openapi.json": PUBLIC,
     "GET /docs": PUBLIC,
     "GET /docs/oauth2-redirect": PUBLIC,
-    "GET /redoc": PUBLIC,
+    "GET /docs/assets/{name}": PUBLIC,
     # pages for people: an item's state and timeline without event bodies, the camera, the login form
     "GET /i/{uid}": PUBLIC,
     "GET /i/{uid}/{rest:path}": PUBLIC,
@@ -119,6 +119,7 @@ ACCESS: dict[str, Access] = {
     "GET /investigations/flows": ACROSS_ITEMS_PAGE,
     "GET /investigations/network": ACROSS_ITEMS_PAGE,
     # the border
+    "GET /v1/me": ANY_ROLE,
     "POST /v1/scan": SCANNERS,
     "POST /scan/seize": SCANNERS,
     # the operator

@@ -16,6 +16,7 @@ from api.ratelimit import RateLimit, RateLimits
 from api.routes import checkpoint, entries, events, health, items, keys, pages, parties, permits, proofs, scan
 from api.routes import investigations
 from api.routes import camera
+from api.routes import docs, me
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
@@ -35,6 +36,8 @@ ROUTERS: list[APIRouter] = [
     health.router,
     investigations.router,
     camera.router,
+    docs.router,
+    me.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router]
@@ -59,6 +62,8 @@ def create_app(
     app = FastAPI(
         title="Tracemark",
         version="1",
+        docs_url=None,  # `api.routes.docs` serves /docs with its own assets, no CDN
+        redoc_url=None,
         summary="Provenance ledger for marked firearms and CITES specimens: signed writes, proofs, border scans.",
     )
     app.state.settings = settings
