@@ -147,9 +147,12 @@ def test_a_filmed_code_is_checked_once_and_shown_in_plain_words(demo: Demo, serv
     assert inspections(demo, uid) == before + 1
 
 
-def test_the_page_offers_typing_the_serial_when_there_is_no_camera(demo: Demo, service: str, shots: Path):
+def test_with_no_camera_and_a_foreign_code_the_officer_types_the_serial(demo: Demo, service: str, tmp_path: Path, shots: Path):
+    """The camera fails; a photo shows a code that is no Tracemark code; the page says to type the serial, and that works."""
     from playwright.sync_api import expect
 
+    foreign = tmp_path / "foreign.png"
+    foreign.write_bytes(png("HTTPS://EXAMPLE.COM/PRODUCT/12345", module_px=5))
     with officer_page(PHONE) as (page, sent):
         page.goto(f"{service}/scan")
         sign_in(page, create_api_key(demo.ledger, "de-police", "no camera").token)
@@ -157,16 +160,28 @@ def test_the_page_offers_typing_the_serial_when_there_is_no_camera(demo: Demo, s
         page.check("input[name=direction][value=inland]")
         expect(page.locator("#state")).to_contain_text("The camera cannot be used")
         expect(page.locator("#state")).to_contain_text("Type the serial or take a photo of the label")
+        page.set_input_files("#photo", str(foreign))
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", "MALFORMED_CODE", timeout=30_000)
+        expect(page.locator("#headline")).to_have_text("Code unreadable or damaged")
+        expect(page.locator("#action")).to_have_text("Hold the item. Type the serial printed on it below.")
+        expect(page.locator("#serial")).to_be_focused()
+        for section in ("#facts", "#custody", "#seize"):
+            expect(page.locator(section)).to_be_hidden()
+        page.screenshot(path=str(shots / "foreign-code.png"), full_page=True)
         page.click("#typed button[type=submit]")
         expect(page.locator("#typed-problem")).to_have_text("Type the serial printed on the item.")
+        page.fill("#serial", "PX4 DE 002")
+        page.click("#typed button[type=submit]")
+        expect(page.locator("#typed-problem")).to_contain_text("A serial has only letters, digits and . / -")
         page.fill("#serial", "px4-de-002")
         page.fill("#maker", "Beretta")
         page.click("#typed button[type=submit]")
         expect(page.locator("#verdict")).to_have_attribute("data-verdict", "SERIAL_NOT_AUTHENTICATED", timeout=15_000)
         expect(page.locator("#headline")).to_have_text("Serial registered, label not checked")
         expect(page.locator("#facts")).to_contain_text("APX A1")
+        expect(page.locator("#typed-problem")).to_be_hidden()
         page.screenshot(path=str(shots / "typed-serial.png"), full_page=True)
-    assert sent.count("POST /v1/scan") == 1
+    assert sent.count("POST /v1/scan") == 2
 
 
 def test_a_photo_of_the_label_is_decoded_in_the_browser(demo: Demo, service: str, tmp_path: Path, shots: Path):

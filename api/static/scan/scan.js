@@ -191,10 +191,12 @@ $("photo").addEventListener("change", async () => {
 $("typed").addEventListener("submit", async (event) => {
   event.preventDefault();
   const serial = $("serial").value.trim().toUpperCase(), maker = $("maker").value.trim();
-  if (!serial || !maker) {
-    say($("typed-problem"), !serial ? "Type the serial printed on the item." : "Type the maker printed beside the serial (code or name).");
-    return;
-  }
+  const problem = !serial ? "Type the serial printed on the item."
+    : !/^[A-Z0-9][A-Z0-9./-]{0,39}$/.test(serial) ? "A serial has only letters, digits and . / - (at most 40): check what you typed."
+    : !maker ? "Type the maker printed beside the serial (code or name)."
+    : !/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/.test(maker) ? "A maker is a code or name of letters, digits, spaces and . _ -: check what you typed."
+    : "";
+  if (problem) { say($("typed-problem"), problem); return; }
   say($("typed-problem"), "");
   await check({ serial, maker }, serial + " " + maker.toUpperCase());
 });
@@ -257,6 +259,7 @@ function showError(headline, action) {
   $("headline").textContent = headline;
   $("action").textContent = action;
   $("answer").hidden = true;
+  $("why").hidden = true;
   $("retry").hidden = false;
   $("state").textContent = "";
 }
@@ -278,7 +281,9 @@ function show(answer, request) {
   }
   if (answer.verdict === "MALFORMED_CODE") $("serial").focus();
   $("answer").hidden = !answer.item;
-  $("reasons").replaceChildren(...(answer.reasons || []).map((r) => li(r.detail)));
+  // The officer knows the item by its serial: a reason naming the item's id names its serial instead.
+  const readable = (text) => answer.item ? text.replaceAll(answer.item.uid, answer.item.serial) : text;
+  $("reasons").replaceChildren(...(answer.reasons || []).map((r) => li(readable(r.detail))));
   $("why").hidden = !(answer.reasons || []).length;
   if (!answer.item) return;
   $("facts").replaceChildren(...Wording.facts(answer.item, answer.status).flatMap(([name, value]) => {
