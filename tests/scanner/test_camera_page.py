@@ -241,3 +241,27 @@ def test_an_error_shows_no_facts_custody_or_seizure_button(demo: Demo, service: 
         expect(page.locator("#signin-problem")).to_contain_text("This key was not accepted")
         expect(page.locator("#scanner")).to_be_hidden()
         assert "bearer" not in page.locator("body").inner_text().lower()
+
+
+def test_a_lost_gun_is_seized_from_the_page(demo: Demo, service: str, shots: Path):
+    from playwright.sync_api import expect
+
+    uid = demo.result.items["lost"]
+    with officer_page(PHONE) as (page, sent):
+        page.goto(f"{service}/scan?location=Frankfurt%20Hbf")
+        sign_in(page, create_api_key(demo.ledger, "de-police", "seizure").token)
+        page.check("input[name=direction][value=inland]")
+        page.fill("#serial", "GLK-DE-1002")
+        page.fill("#maker", "GLK")
+        page.click("#typed button[type=submit]")
+        expect(page.locator("#headline")).to_have_text("Reported lost or stolen", timeout=15_000)
+        expect(page.locator("#action")).to_have_text("Detain the item. Call the police.")
+        expect(page.locator("#why")).to_contain_text("GLK-DE-1002")
+        page.once("dialog", lambda dialog: dialog.accept("found at a station locker"))
+        page.click("#seize")
+        expect(page.locator("#seized")).to_have_text("Seizure recorded.")
+        expect(page.locator("#seize")).to_be_hidden()
+        page.screenshot(path=str(shots / "seized.png"), full_page=True)
+    assert "POST /scan/seize" in sent
+    item = demo.ledger.item(uid)
+    assert (item.status, item.seized_by) == ("seized", "de-police")

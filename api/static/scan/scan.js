@@ -203,10 +203,11 @@ $("typed").addEventListener("submit", async (event) => {
 
 // ------------------------------------------------------------------ checking
 
-/** Scan once per item per visit: an item already checked shows its answer again, sending nothing. */
+/** Scan once per item per visit: an item already checked shows its answer again, sending nothing;
+ * only a code read after a typed serial is sent, as its signature vouches for the label. */
 async function check(what, itemId) {
   const earlier = checked.get(itemId);
-  if (earlier) {
+  if (earlier && !(what.code && !earlier.request.code)) {
     if (lastRequest === null || lastRequest.itemId !== itemId) show(earlier.answer, earlier.request);
     $("state").textContent = `Already checked at ${Wording.date(earlier.at)}.${next()}`;
     return;
@@ -227,13 +228,13 @@ async function scan(request) {
   try {
     response = await fetch("/v1/scan", { method: "POST", headers: { "Content-Type": "application/json", ...authorization() },
                                          body: JSON.stringify(body) });
-    answer = await response.json();
+    answer = await response.json().catch(() => null);  // a proxy's error page is no JSON
   } catch (e) {
     showError("Not checked", "The service cannot be reached. Check the connection, then try again.");
     return;
   }
   if (response.status === 401) { signOut(KEY_REFUSED); return; }
-  if (!response.ok) { showError("Not checked", refusal(response.status, answer)); return; }
+  if (!response.ok || answer === null) { showError("Not checked", refusal(response.status, answer)); return; }
   failed.delete(request.itemId);
   const at = new Date().toISOString();
   checked.set(request.itemId, { answer, request, at });
