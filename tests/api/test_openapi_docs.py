@@ -5,6 +5,7 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set, else to the test's temporary 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from scanner.claims import marking_verifier
 from scanner.payload import VERSION, parse_payload
 from tests.scanner.conftest import Demo, make_demo
 from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
+
+DOCS_STATIC = Path(__file__).resolve().parents[2] / "api" / "static" / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +118,14 @@ def test_docs_render_with_no_internet(service: str, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert outside == [], f"/docs asked the internet for {outside}"
+
+
+def test_docs_assets_are_the_pinned_swagger_ui_with_their_mime_types(service: str) -> None:
+    pinned = json.loads((DOCS_STATIC / "package.json").read_text())["dependencies"]["swagger-ui-dist"]
+    bundle = httpx.get(f"{service}/docs/assets/swagger-ui-bundle.js")
+    assert bundle.headers["content-type"].startswith("text/javascript")
+    assert f'PACKAGE_VERSION:"{pinned}"' in bundle.text, "the vendored bundle is the version package.json pins"
+    assert httpx.get(f"{service}/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert httpx.get(f"{service}/docs/assets/favicon-32x32.png").content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert httpx.get(f"{service}/docs/assets/..%2Fpackage.json").status_code == 404
+    assert httpx.get(f"{service}/redoc").status_code == 404, "no page of the service loads from a CDN"
