@@ -235,7 +235,8 @@ class Declared(_Closed):
 
 class ScanRequest(_Closed):
     code: str | None = Field(default=None, min_length=1, max_length=512,
-                             description="the raw text of the QR code (or an item id); or give `serial` and `maker` instead")
+                             description="the raw text of the QR code, an item id or a serial; a serial typed "
+                                         "off the item goes better in `serial`, with its `maker`")
     serial: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$",
                                description="the serial typed off the item or its label, when its code cannot be read; needs `maker`")
     maker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
