@@ -92,7 +92,7 @@ ACCESS: dict[str, Access] = {
     "GET /openapi.json": PUBLIC,
     "GET /docs": PUBLIC,
     "GET /docs/oauth2-redirect": PUBLIC,
-    "GET /redoc": PUBLIC,
+    "GET /docs/assets/{name}": PUBLIC,
     # pages for people: an item's state and timeline without event bodies, the camera, the login form
     "GET /i/{uid}": PUBLIC,
     "GET /i/{uid}/{rest:path}": PUBLIC,
@@ -121,6 +121,7 @@ ACCESS: dict[str, Access] = {
     "GET /investigations/network": ACROSS_ITEMS_PAGE,
     "GET /investigations/search": ACROSS_ITEMS_PAGE,  # police and customs find the items of their own country
     # the border
+    "GET /v1/me": ANY_ROLE,
     "POST /v1/scan": SCANNERS,
     "POST /scan/seize": SCANNERS,
     # the operator

@@ -13,7 +13,7 @@ from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
-from api.routes import camera, checkpoint, entries, events, health, investigations, items, keys, pages, parties, permits, proofs, scan
+from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, scan
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
 
@@ -33,6 +33,8 @@ ROUTERS: list[APIRouter] = [
     health.router,
     investigations.router,
     camera.router,
+    docs.router,
+    me.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router]
@@ -57,6 +59,8 @@ def create_app(
     app = FastAPI(
         title="Tracemark",
         version="1",
+        docs_url=None,  # `api.routes.docs` serves /docs with its own assets, no CDN
+        redoc_url=None,
         summary="Provenance ledger for marked firearms and CITES specimens: signed writes, proofs, border scans.",
     )
     app.state.settings = settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.domain.events import Country, Envelope
 from ledger.store.tables import PartyFields, PartyKeyFields, PermitFields
@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 MAX_BATCH = 10_000
+
+SCAN_EXAMPLE_CODE = ("HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/F2*BER*PX4-DE-002*IT*2024/"
+                     "CUXZJZ3TJ6QJTUJ4BYACJ4TDJXAGZCGJ2KTLHPSZQSYWQSFUNYDQ2JP45Y4V4MJSJ7D5RU627QU5UXOWSIGD7X65TZWC2UVBPWNHS7A4")
+"""A code in the format labels carry (version 2), signed by a throwaway key for an item no log holds."""
 
 EXAMPLE_ENVELOPE: dict[str, Any] = {
     "event": {"type": "receive", "actor": "de-jagd-schmidt", "time": "2026-11-23T10:00:00.000Z", "item": "01JD5Z8Q6Y3K7W2N4R9T0V1X2A",
@@ -209,7 +213,14 @@ class Declared(_Closed):
 
 
 class ScanRequest(_Closed):
-    code: str = Field(min_length=1, max_length=512, description="the raw text of the QR code, or a typed serial")
+    code: str | None = Field(default=None, min_length=1, max_length=512,
+                             description="the raw text of the QR code, an item id or a serial; a serial typed "
+                                         "off the item goes better in `serial`, with its `maker`")
+    serial: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$",
+                               description="the serial typed off the item or its label, when its code cannot be read; needs `maker`")
+    maker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
+                              description="with `serial`: the maker code printed before the serial (BER), the maker's name "
+                                          "(Beretta) or its party id (it-beretta)")
     country: Country = Field(description="where the scan happens, ISO 3166-1 alpha-2")
     location: str = Field(min_length=1, max_length=120)
     direction: Literal["export", "import", "transit", "inland"] = "transit"
@@ -218,10 +229,23 @@ class ScanRequest(_Closed):
                                                                "without it the server signs only for parties with a managed key")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "code": "HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/BER.PX4-DE-002.IT.2024/ABCDEF",
-        "country": "KE", "location": "JKIA cargo", "direction": "export",
+        "code": SCAN_EXAMPLE_CODE, "country": "KE", "location": "JKIA cargo", "direction": "export",
         "declared": {"serial": "PX4-DE-002"},
+    }, {
+        "serial": "PX4-DE-002", "maker": "BER", "country": "DE", "location": "Frankfurt cargo", "direction": "import",
     }]})
+
+    @model_validator(mode="after")
+    def _code_or_serial(self) -> "ScanRequest":
+        if self.code is not None and self.serial is not None:
+            raise ValueError("give either the scanned `code` or a typed `serial` with its `maker`, not both")
+        if self.code is None and self.serial is None:
+            raise ValueError("give the scanned `code`, or the `serial` and `maker` typed off the item")
+        if self.serial is not None and self.maker is None:
+            raise ValueError("a typed `serial` needs the `maker` printed beside it: several makers may use one serial")
+        if self.maker is not None and self.serial is None:
+            raise ValueError("`maker` goes with a typed `serial`; a scanned `code` names its maker itself")
+        return self
 
 
 class Reason(BaseModel):

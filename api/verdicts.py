@@ -49,6 +49,8 @@ class Scan:
     quantity: str | None = None
     destination: str | None = None
     permit: str | None = None
+    maker: str | None = None
+    """Set when `code` is a serial typed off the item, with the maker printed beside it."""
 
 
 @dataclass
@@ -74,10 +76,13 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
         code = resolve_code(scan.code)
     except MalformedCode as exc:
         return _only("MALFORMED_CODE", str(exc))
-    items = _find(reads, code)
+    items = _find(reads, code) if scan.maker is None else _typed(reads, code, scan.maker)
     if len(items) != 1:
         detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
                   f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
+        if scan.maker is not None:
+            detail = (f"no item of maker {scan.maker!r} is registered under serial {code.serial}" if not items else
+                      f"serial {code.serial} of maker {scan.maker!r} names {len(items)} items; scan the QR code instead")
         return _only("UNKNOWN_ITEM", detail)
     item = items[0]
     entries = item_story(reads, item.uid, HISTORY_LIMIT)
@@ -98,6 +103,9 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     required = item.kind == "specimen" or crossing or scan.permit is not None
     findings += v.permit_findings(item, permit, line, scan.country, scan.direction, now, scan.destination, required)
     findings += v.clone_findings(_last_sighting(entries), scan.country, moment)
+    if scan.maker is not None:
+        findings.append(v.Finding("SERIAL_NOT_AUTHENTICATED", f"serial {code.serial} of {scan.maker} was typed, not read "
+                                  "from a signed code: the ledger's checks ran, the label itself is unchecked"))
     return Judgement(v.worst(findings), findings, item, permit, lines, entries)
 
 
@@ -113,6 +121,15 @@ def _find(reads: Snapshot, code: ResolvedCode) -> list[Item]:
     if code.serial is not None:
         return [*reads.all(Item, _BY_SERIAL, {"serial": code.serial}), *reads.all(Item, _BY_FORMER_SERIAL, {"serial": code.serial})]
     return []
+
+
+def _typed(reads: Snapshot, code: ResolvedCode, maker: str) -> list[Item]:
+    """The items registered under a typed serial whose maker `maker` names: its party id, or the
+    maker code, make or species code of its marking (what the label prints beside the serial)."""
+    wanted = maker.strip().casefold()
+    found = _find(reads, ResolvedCode(raw=code.raw, serial=code.serial))
+    return [item for item in found if wanted in {str(name).casefold() for name in
+                                                 (item.marker, *(item.facts.get(f) for f in ("maker_code", "make", "species_code"))) if name}]
 
 
 def _holders(reads: Snapshot, item: Item) -> tuple[Party | None, Party | None]:

@@ -27,6 +27,7 @@ router = APIRouter(tags=["camera"])
 STATIC = Path(__file__).resolve().parents[1] / "static" / "scan"
 ASSETS = {
     "scan.js": ("scan.js", "text/javascript"),
+    "verdicts.js": ("verdicts.js", "text/javascript"),
     "scan.css": ("scan.css", "text/css"),
     "zxing-reader.js": ("vendor/zxing-reader.js", "text/javascript"),
     "zxing_reader.wasm": ("vendor/zxing_reader.wasm", "application/wasm"),

@@ -52,8 +52,9 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     ledger: Ledger = request.app.state.ledger
     moment = ledger.clock()
     declared = body.declared
-    scanned = Scan(body.code, body.country, body.location, body.direction, declared.serial, declared.species,
-                   declared.quantity, declared.destination, declared.permit)
+    code, maker = (body.code, None) if body.code is not None else (body.serial or "", body.maker)
+    scanned = Scan(code, body.country, body.location, body.direction, declared.serial, declared.species,
+                   declared.quantity, declared.destination, declared.permit, maker)
     judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, request.app.state.marking_verifier)
     if judgement.item is None:
         return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)

@@ -53,6 +53,7 @@ VERDICTS = (
     "PERMIT_CANCELLED",
     "QUANTITY_EXHAUSTED",
     "ROUTE_COUNTRY_MISMATCH",
+    "SERIAL_NOT_AUTHENTICATED",
     "VALID",
 )
 """Every verdict, most severe first (detain before hold); VALID only when there is no finding."""
@@ -79,6 +80,8 @@ _ADVICE = {
     "QUANTITY_EXHAUSTED": "Hold the shipment: the permit's quantity is already used up.",
     "ROUTE_COUNTRY_MISMATCH": "Hold the shipment: this country or destination is not on the permit's route.",
     "CLONE_SUSPECTED": "Detain the item and call the police: the same marking was just seen in another country (possible clone).",
+    "SERIAL_NOT_AUTHENTICATED": "Check by hand: the typed serial is registered and nothing is flagged, but only a signed code "
+                                "proves the label genuine; compare the item with the facts shown.",
 }
 _SEVERITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 _PERMIT_RULES = {"permit_cancelled": "PERMIT_CANCELLED", "permit_expired": "PERMIT_EXPIRED", "permit_not_yet_valid": "PERMIT_NOT_YET_VALID"}

@@ -1,23 +1,29 @@
-// The camera page: decode frames (BarcodeDetector where the browser has it, else zxing-wasm served
-// by this service), post each new code to /v1/scan, show the verdict big and coloured.
+// The camera page: the officer signs in with an API key (GET /v1/me gives the party and its country),
+// chooses the direction, then scans. Codes are decoded in the browser (BarcodeDetector where the
+// browser has it, else zxing-wasm served by this service), from the camera or from a photo; a serial
+// can be typed instead. Each item is checked once per visit: a code that stays in view is not sent again.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const GOOD = new Set(["VALID"]);
-const WARN = new Set(["MALFORMED_CODE", "UNKNOWN_ITEM", "MARKING_MISMATCH", "PERMIT_NOT_YET_VALID", "LICENCE_INVALID"]);
-let lastCode = null, lastAt = 0, busy = false, currentItem = null, detector = null;
+const TERMINAL = ["seized", "forfeited", "destroyed", "deactivated"];
+
+let officer = null;      // {id, name, role, country} once signed in
+let key = "";            // the accepted API key
+let detector = null;     // BarcodeDetector, when the browser has one for QR codes
+let zxingReady = false;
+let cameraStarted = false;
+let filming = false;     // the camera is running: "point it at the next item" makes sense
+let busy = false;
+let lastRequest = null;  // the request of the answer on screen, for "Try again"
+let currentItem = null;
+const checked = new Map();  // item key -> the answer shown, this visit
+const failed = new Set();   // item keys whose check failed: the camera leaves them to "Try again"
+const partyNames = new Map();
 
 // The API key stays in this tab (sessionStorage, gone when the tab closes) and leaves it only in the
 // Authorization header: a key in a web address is written to access logs, proxies and history.
-const KEPT = { key: sessionStorage, country: localStorage, location: localStorage, direction: localStorage };
 localStorage.removeItem("tracemark.key");
-for (const [id, store] of Object.entries(KEPT)) {
-  const saved = store.getItem("tracemark." + id);
-  if (saved) $(id).value = saved;
-  $(id).addEventListener("change", () => store.setItem("tracemark." + id, $(id).value));
-}
 const params = new URLSearchParams(location.search);
-for (const id of ["country", "location", "direction"]) if (params.has(id)) $(id).value = params.get(id);
 if (params.has("key")) {
   params.delete("key");
   const rest = params.toString();
@@ -26,6 +32,66 @@ if (params.has("key")) {
     + "Type your key in the field below, and have it replaced, as it may be known.";
   $("warning").hidden = false;
 }
+$("location").value = params.get("location") || localStorage.getItem("tracemark.location") || "";
+$("location").addEventListener("change", () => localStorage.setItem("tracemark.location", $("location").value.trim()));
+
+// ------------------------------------------------------------------ signing in
+
+function authorization() { return { "Authorization": "Bearer " + key }; }
+
+function say(element, text) { element.textContent = text; element.hidden = !text; }
+
+const KEY_REFUSED = "This key was not accepted. Check that you typed it whole, or ask your supervisor for a new one.";
+
+async function signIn(candidate) {
+  if (!candidate) { say($("signin-problem"), "Enter your API key to sign in."); $("key").focus(); return; }
+  say($("signin-problem"), "");
+  let response;
+  try {
+    response = await fetch("/v1/me", { headers: { "Authorization": "Bearer " + candidate } });
+  } catch (e) {
+    say($("signin-problem"), "The service cannot be reached. Check the connection and sign in again.");
+    return;
+  }
+  if (response.status === 401) { sessionStorage.removeItem("tracemark.key"); say($("signin-problem"), KEY_REFUSED); return; }
+  if (!response.ok) { say($("signin-problem"), `The service could not check the key (error ${response.status}). Try again.`); return; }
+  const me = await response.json();
+  if (!me.scans) {
+    say($("signin-problem"), `This key belongs to ${me.name}, a ${me.role.replaceAll("_", " ")}: only customs and police scan.`);
+    return;
+  }
+  officer = me; key = candidate;
+  failed.clear();
+  sessionStorage.setItem("tracemark.key", key);
+  $("key").value = "";
+  $("party").textContent = `${me.name}, ${me.role} of ${Wording.country(me.country)}`;
+  $("inland-choice").hidden = me.role !== "police";
+  $("signin").hidden = true;
+  $("post").hidden = false;
+}
+
+function signOut(problem) {
+  officer = null; key = "";
+  sessionStorage.removeItem("tracemark.key");
+  $("post").hidden = true; $("scanner").hidden = true; $("signin").hidden = false;
+  say($("signin-problem"), problem || "");
+  $("key").focus();
+}
+
+$("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("key").value.trim()); });
+$("signout").addEventListener("click", () => signOut(""));
+
+function direction() { const chosen = document.querySelector("input[name=direction]:checked"); return chosen ? chosen.value : null; }
+
+for (const choice of document.querySelectorAll("input[name=direction]")) {
+  choice.addEventListener("change", () => {
+    $("choose").hidden = true;
+    $("scanner").hidden = false;
+    if (!cameraStarted) { cameraStarted = true; startCamera(); }
+  });
+}
+
+// ------------------------------------------------------------------ decoding
 
 async function setUpDecoder() {
   if ("BarcodeDetector" in window) {
@@ -38,11 +104,17 @@ async function setUpDecoder() {
       }
     } catch (e) { /* fall through to zxing-wasm */ }
   }
+  prepareZXing();
+  $("decoder").textContent = "decoder: zxing-wasm";
+}
+
+function prepareZXing() {
+  if (zxingReady) return;
   ZXingWASM.prepareZXingModule({
     overrides: { locateFile: (path, prefix) => path.endsWith(".wasm") ? "/scan/assets/" + path : prefix + path },
     fireImmediately: true,
   });
-  $("decoder").textContent = "decoder: zxing-wasm";
+  zxingReady = true;
 }
 
 async function decodeFrame(video, canvas) {
@@ -58,94 +130,38 @@ async function decodeFrame(video, canvas) {
   return found.length && found[0].isValid ? found[0].text : null;
 }
 
-function headers() {
-  return { "Content-Type": "application/json", "Authorization": "Bearer " + $("key").value.trim() };
+/** The item a code names (its id in a Tracemark URL), so one item is checked once whatever frame shows it. */
+function itemKey(code) {
+  const match = /\/I\/([0-7][0-9A-HJKMNP-TV-Z]{25})(\/|$)/i.exec(code.trim());
+  return match ? match[1].toUpperCase() : code.trim().toUpperCase();
 }
 
-async function scan(code) {
-  $("state").textContent = "checking " + code.slice(0, 48) + "...";
-  const response = await fetch("/v1/scan", {
-    method: "POST", headers: headers(),
-    body: JSON.stringify({ code, country: $("country").value.trim().toUpperCase(),
-                           location: $("location").value.trim() || "camera page", direction: $("direction").value }),
-  });
-  const body = await response.json();
-  if (!response.ok) { showProblem(body); return; }
-  show(body);
-}
-
-function showProblem(problem) {
-  $("result").hidden = false;
-  $("verdict").textContent = problem.title || "ERROR";
-  $("verdict").className = "warn";
-  $("verdict").dataset.verdict = "ERROR";
-  $("advice").textContent = problem.detail || "";
-  $("state").textContent = "the service refused the scan";
-}
-
-function show(answer) {
-  currentItem = answer.item;
-  $("result").hidden = false;
-  const verdict = $("verdict");
-  verdict.textContent = answer.verdict.replaceAll("_", " ");
-  verdict.dataset.verdict = answer.verdict;
-  verdict.className = GOOD.has(answer.verdict) ? "ok" : WARN.has(answer.verdict) ? "warn" : "alarm";
-  $("advice").textContent = answer.advice || "";
-  $("reasons").replaceChildren(...(answer.reasons || []).map((r) => li(r.verdict + ": " + r.detail)));
-  const facts = $("facts");
-  facts.replaceChildren();
-  const shown = answer.item ? { item: answer.item.uid, status: answer.status, ...(answer.item.facts || {}) } : {};
-  for (const [name, value] of Object.entries(shown)) {
-    const dt = document.createElement("dt"); dt.textContent = name.replaceAll("_", " ");
-    const dd = document.createElement("dd"); dd.textContent = String(value);
-    facts.append(dt, dd);
-  }
-  $("custody").replaceChildren(...(answer.custody || []).map((c) => li(c.party + " since " + c.since)));
-  $("seize").hidden = !answer.item || ["seized", "forfeited", "destroyed", "deactivated"].includes(answer.status);
-  $("seized").textContent = "";
-  $("state").textContent = "scanned " + new Date().toLocaleTimeString();
-}
-
-function li(text) { const item = document.createElement("li"); item.textContent = text; return item; }
-
-$("seize").addEventListener("click", async () => {
-  if (!currentItem) return;
-  const reason = prompt("Reason for the seizure", "held at inspection: " + $("verdict").dataset.verdict);
-  if (!reason) return;
-  const response = await fetch("/scan/seize", {
-    method: "POST", headers: headers(),
-    body: JSON.stringify({ item: currentItem.uid, country: $("country").value.trim().toUpperCase(),
-                           place: $("location").value.trim() || "camera page", reason }),
-  });
-  const body = await response.json();
-  $("seized").textContent = response.ok ? "seizure recorded as entry " + body.seq : "refused: " + (body.detail || response.status);
-  if (response.ok) { lastCode = null; }
-});
-
-async function run() {
+async function startCamera() {
   await setUpDecoder();
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    $("state").textContent = "The camera needs this page opened over https://. Type the serial or take a photo of the label below.";
+    return;
+  }
   const video = $("video"), canvas = $("frame");
   try {
     video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    await video.play();
   } catch (e) {
-    $("state").textContent = "no camera: " + e.message;
+    $("video").hidden = true;
+    $("state").textContent = `The camera cannot be used (${e.name === "NotAllowedError" ? "permission refused" : "no camera found"}). `
+      + "Type the serial or take a photo of the label below.";
     return;
   }
-  await video.play();
+  filming = true;
+  $("state").textContent = "Point the camera at the item's code.";
   const tick = async () => {
-    if (!busy && video.readyState >= 2) {
+    if (!busy && officer && video.readyState >= 2) {
       busy = true;
       try {
         const code = await decodeFrame(video, canvas);
-        const now = Date.now();
-        if (code && !$("key").value.trim()) {
-          $("state").textContent = "type the scanning party's API key to check this code";
-        } else if (code && (code !== lastCode || now - lastAt > 10000)) {
-          lastCode = code; lastAt = now;
-          await scan(code);
-        }
+        if (code && !failed.has(itemKey(code))) await check({ code }, itemKey(code));
       } catch (e) {
-        $("state").textContent = "decoder error: " + e.message;
+        $("state").textContent = "The decoder failed: " + e.message;
       } finally {
         busy = false;
       }
@@ -155,4 +171,167 @@ async function run() {
   tick();
 }
 
-run();
+$("photo").addEventListener("change", async () => {
+  const file = $("photo").files[0];
+  if (!file) return;
+  prepareZXing();
+  $("state").textContent = "Reading the photo...";
+  let found = [];
+  try {
+    found = await ZXingWASM.readBarcodes(file, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
+  } catch (e) { /* an image the decoder cannot open reads as no code */ }
+  $("photo").value = "";
+  if (!found.length || !found[0].isValid) {
+    $("state").textContent = "No code found in the photo. Take it again closer and straight on, or type the serial.";
+    return;
+  }
+  await check({ code: found[0].text }, itemKey(found[0].text));
+});
+
+$("typed").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const serial = $("serial").value.trim().toUpperCase(), maker = $("maker").value.trim();
+  const problem = !serial ? "Type the serial printed on the item."
+    : !/^[A-Z0-9][A-Z0-9./-]{0,39}$/.test(serial) ? "A serial has only letters, digits and . / - (at most 40): check what you typed."
+    : !maker ? "Type the maker printed beside the serial (code or name)."
+    : !/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/.test(maker) ? "A maker is a code or name of letters, digits, spaces and . _ -: check what you typed."
+    : "";
+  if (problem) { say($("typed-problem"), problem); return; }
+  say($("typed-problem"), "");
+  await check({ serial, maker }, serial + " " + maker.toUpperCase());
+});
+
+// ------------------------------------------------------------------ checking
+
+/** Scan once per item per visit: an item already checked shows its answer again, sending nothing;
+ * only a code read after a typed serial is sent, as its signature vouches for the label. */
+async function check(what, itemId) {
+  const earlier = checked.get(itemId);
+  if (earlier && !(what.code && !earlier.request.code)) {
+    if (lastRequest === null || lastRequest.itemId !== itemId) show(earlier.answer, earlier.request);
+    $("state").textContent = `Already checked at ${Wording.date(earlier.at)}.${next()}`;
+    return;
+  }
+  const request = { ...what, itemId };
+  await scan(request);
+}
+
+async function scan(request) {
+  lastRequest = request;
+  $("state").textContent = "Checking...";
+  const body = {
+    ...(request.code ? { code: request.code } : { serial: request.serial, maker: request.maker }),
+    country: officer.country, location: $("location").value.trim() || "camera page", direction: direction(),
+  };
+  let response, answer;
+  failed.add(request.itemId);
+  try {
+    response = await fetch("/v1/scan", { method: "POST", headers: { "Content-Type": "application/json", ...authorization() },
+                                         body: JSON.stringify(body) });
+    answer = await response.json().catch(() => null);  // a proxy's error page is no JSON
+  } catch (e) {
+    showError("Not checked", "The service cannot be reached. Check the connection, then try again.");
+    return;
+  }
+  if (response.status === 401) { signOut(KEY_REFUSED); return; }
+  if (!response.ok || answer === null) { showError("Not checked", refusal(response.status, answer)); return; }
+  failed.delete(request.itemId);
+  const at = new Date().toISOString();
+  checked.set(request.itemId, { answer, request, at });
+  if (answer.item) checked.set(answer.item.uid, { answer, request, at });
+  show(answer, request);
+  $("state").textContent = `Checked at ${Wording.date(at)}.${next()}`;
+}
+
+function next() { return filming ? " Point the camera at the next item." : ""; }
+
+function refusal(status, problem) {
+  if (status === 403) return "Your key may not scan. Ask your supervisor for a customs or police key.";
+  if (status === 429) return "Too many scans at once. Wait a moment, then try again.";
+  if (status === 422) return "The service could not read this request: " + ((problem && problem.detail) || "check what you typed.");
+  return `The service failed (error ${status}). Try again; if it fails again, call the help desk.`;
+}
+
+function showError(headline, action) {
+  currentItem = null;
+  $("result").hidden = false;
+  $("verdict").dataset.verdict = "ERROR";
+  $("verdict").className = "warn";
+  $("headline").textContent = headline;
+  $("action").textContent = action;
+  $("answer").hidden = true;
+  $("why").hidden = true;
+  $("retry").hidden = false;
+  $("state").textContent = "";
+}
+
+$("retry").addEventListener("click", () => { if (lastRequest) scan(lastRequest); });
+
+function show(answer, request) {
+  lastRequest = request;
+  currentItem = answer.item;
+  const [headline, action, tone] = Wording.verdict(answer.verdict, answer.advice);
+  $("result").hidden = false;
+  $("retry").hidden = true;
+  $("verdict").dataset.verdict = answer.verdict;
+  $("verdict").className = tone;
+  $("headline").textContent = headline;
+  $("action").textContent = action;
+  if (answer.verdict === "SEIZED" && answer.item && answer.item.seized_by) {
+    named(answer.item.seized_by).then((name) => { $("action").textContent = `Detain the item. Call the seizing authority: ${name}.`; });
+  }
+  if (answer.verdict === "MALFORMED_CODE") $("serial").focus();
+  $("answer").hidden = !answer.item;
+  // The officer knows the item by its serial: a reason naming the item's id names its serial instead.
+  const readable = (text) => answer.item ? text.replaceAll(answer.item.uid, answer.item.serial) : text;
+  $("reasons").replaceChildren(...(answer.reasons || []).map((r) => li(readable(r.detail))));
+  $("why").hidden = !(answer.reasons || []).length;
+  if (!answer.item) return;
+  $("facts").replaceChildren(...Wording.facts(answer.item, answer.status).flatMap(([name, value]) => {
+    const dt = document.createElement("dt"); dt.textContent = name;
+    const dd = document.createElement("dd"); dd.textContent = value;
+    return [dt, dd];
+  }));
+  $("custody").replaceChildren(...(answer.custody || []).map((link) => {
+    const item = li(`${link.party}, since ${Wording.date(link.since)}`);
+    named(link.party).then((name) => { item.textContent = `${name}, since ${Wording.date(link.since)}`; });
+    return item;
+  }));
+  $("recorded").textContent = answer.inspection && answer.inspection.recorded
+    ? "This inspection is recorded in the ledger." : "This inspection is not recorded: " + ((answer.inspection && answer.inspection.detail) || "");
+  $("seize").hidden = TERMINAL.includes(answer.status);
+  $("seized").textContent = "";
+}
+
+/** A party's name for the officer (its id until the name is known, or if it cannot be read). */
+async function named(partyId) {
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(partyId)) return partyId;  // "private owner": no party
+  if (!partyNames.has(partyId)) {
+    partyNames.set(partyId, fetch("/v1/parties/" + encodeURIComponent(partyId), { headers: authorization() })
+      .then((r) => r.ok ? r.json() : null).then((p) => p ? p.name : partyId).catch(() => partyId));
+  }
+  return partyNames.get(partyId);
+}
+
+function li(text) { const item = document.createElement("li"); item.textContent = text; return item; }
+
+$("seize").addEventListener("click", async () => {
+  if (!currentItem) return;
+  const reason = prompt("Reason for the seizure", "held at inspection: " + $("headline").textContent);
+  if (!reason) return;
+  const response = await fetch("/scan/seize", {
+    method: "POST", headers: { "Content-Type": "application/json", ...authorization() },
+    body: JSON.stringify({ item: currentItem.uid, country: officer.country, place: $("location").value.trim() || "camera page", reason }),
+  });
+  const body = await response.json();
+  if (response.ok) {
+    $("seized").textContent = "Seizure recorded.";
+    $("seize").hidden = true;
+  } else {
+    $("seized").textContent = "The seizure was refused: " + (body.detail || `error ${response.status}`);
+  }
+});
+
+// A key kept in this tab signs in again after a reload.
+const kept = sessionStorage.getItem("tracemark.key");
+if (kept) signIn(kept);
