@@ -7,13 +7,13 @@ import gc
 from fastapi import APIRouter, FastAPI
 
 from api import access, lean
-from api.codes import MarkingVerifier
 from api.credentials import Credentials
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
 from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, scan
+from api.verdicts import MarkingVerifier
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
 

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import bindparam, or_
 
-from api.codes import MalformedCode, MarkingVerifier, ResolvedCode, resolve_code
 from api.history import HistoryEntry, history_entry, item_story
 from ledger.domain import verdict as v
 from ledger.errors import SignatureError
@@ -19,8 +19,13 @@ from ledger.log.codec import format_time, parse_time
 from ledger.log.keys import recover
 from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from scanner.errors import MalformedCode
+from scanner.payload import ResolvedCode, resolve_code
 
-__all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT"]
+__all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT", "MarkingVerifier"]
+
+MarkingVerifier = Callable[[ResolvedCode, Item], bool]
+"""Checks a code's facts and signature against the item; True when they verify."""
 
 HISTORY_LIMIT = 200
 """Newest entries of an item a scan looks at (sightings, custody, proofs)."""

@@ -18,6 +18,9 @@ path segments of the grammar and no browser or server reads ``.`` or ``..`` in a
 path step. A code is at most 311 characters, what QR version 10 holds: with a host as long as
 TRACEMARK.LOCAL, every fact at its longest fits, with up to 24 slashes among serial and permit.
 
+What a border officer presents is one of three forms, told apart by `resolve_code`: this URL
+(its facts and signature kept for `parse_payload` to verify), a bare item id, or a typed serial.
+
 Version 1 codes (a bare kind letter, ``F*`` or ``S*``) signed ``{"item", "kind", "facts"}``
 only and wrote ``/`` as is; they still parse and verify, and a scanner checks their unsigned
 host against the log's all the same. Parsing is case-insensitive; anything else is refused
@@ -29,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +58,8 @@ __all__ = [
     "recover_marker",
     "facts_of_item",
     "normal_host",
+    "ResolvedCode",
+    "resolve_code",
 ]
 
 ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -147,6 +153,56 @@ class Payload:
     @property
     def signature_hex(self) -> str:
         return "0x" + self.signature.hex()
+
+
+_CODE_URL = re.compile(rf"HTTPS?://(?:{_HOST.pattern})/I/(?P<item>{_ULID.pattern})(?:/(?P<rest>.*?))?/?")
+
+
+@dataclass(frozen=True)
+class ResolvedCode:
+    """What a scanned or typed code names, before anything is verified."""
+
+    raw: str
+    uid: str | None = None  # from a code's URL or a bare item id
+    serial: str | None = None  # a typed serial
+    facts: str | None = None  # the code's facts segment, as printed
+    signature: str | None = None  # the code's signature segment, as printed
+
+
+def resolve_code(code: str) -> ResolvedCode:
+    """Tell a code's URL, a bare item id and a typed serial apart; refuse invisible, non-ASCII or
+    look-alike characters outright.
+
+    Silently dropping a zero-width space or folding a Cyrillic letter would let a forged serial
+    match a real one, so any such character makes the code malformed.
+    """
+    text = code.strip()
+    for position, char in enumerate(text):
+        if not (" " <= char <= "~"):
+            name = unicodedata.name(char, "unnamed")
+            raise MalformedCode(f"character U+{ord(char):04X} ({name}) at position {position} is not printable ASCII")
+    if not text:
+        raise MalformedCode("the code is empty")
+    upper = text.upper()
+    url = _CODE_URL.fullmatch(upper)
+    if url is not None:
+        facts, signature = _segments(url.group("rest"))
+        return ResolvedCode(raw=code, uid=url.group("item"), facts=facts, signature=signature)
+    if upper.startswith(("HTTP://", "HTTPS://")):
+        raise MalformedCode("a URL but not a Tracemark item code (HTTPS://<HOST>/I/<ITEM-ID>/...)")
+    if _ULID.fullmatch(upper):
+        return ResolvedCode(raw=code, uid=upper, serial=upper)  # a serial may look like an id
+    if _SERIAL.fullmatch(upper):
+        return ResolvedCode(raw=code, serial=upper)
+    raise MalformedCode(f"{text[:60]!r} is neither an item code, an item id nor a serial (A-Z 0-9 . / -, at most 40)")
+
+
+def _segments(rest: str | None) -> tuple[str | None, str | None]:
+    """The facts and the signature after the item id: the signature is the last segment."""
+    if not rest:
+        return None, None
+    facts, sep, signature = rest.rpartition("/")
+    return (facts, signature) if sep else (rest, None)
 
 
 def normal_host(host: str) -> str:

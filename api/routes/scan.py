@@ -8,7 +8,6 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 
 from api.access import admit
-from api.codes import MarkingVerifier
 from api.deps import run_reads
 from api.history import custody_chain, inclusion_out
 from api.lean import answer, documented_body, read_body
@@ -17,7 +16,7 @@ from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
-from api.verdicts import Judgement, Scan, judge
+from api.verdicts import Judgement, MarkingVerifier, Scan, judge
 from ledger.config import Settings
 from ledger.domain.events import Envelope
 from ledger.errors import LedgerError
