@@ -16,6 +16,7 @@ from api.ratelimit import RateLimit, RateLimits
 from api.routes import checkpoint, entries, events, health, items, keys, pages, parties, permits, proofs, scan
 from api.routes import investigations
 from api.routes import camera
+from api.routes import tiles
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
@@ -35,9 +36,10 @@ ROUTERS: list[APIRouter] = [
     health.router,
     investigations.router,
     camera.router,
+    tiles.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
-LEAN: list[APIRouter] = [scan.router]
+LEAN: list[APIRouter] = [scan.router, tiles.router]
 """Routers whose routes admit their caller themselves (`api.access.admit`): the hot path, without dependencies."""
 
 
