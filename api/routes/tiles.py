@@ -88,7 +88,7 @@ async def checkpoint(request: Request) -> Response:
 async def entry_bundle(request: Request, path: str) -> Response:
     """The bytes of each entry are those whose RFC 9162 leaf hash is its leaf in the level-0 tile."""
     admit(request)
-    tile = _tile(path, entries=True)
+    tile = _tile("entries/" + path, entries=True)
     data = await _read(request, tile)
     cache = FULL_CACHE if tile.full else PARTIAL_CACHE
     headers = {"Cache-Control": cache.replace("public", "private"), "Vary": "Accept-Encoding, Authorization"}
