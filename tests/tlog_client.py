@@ -55,7 +55,7 @@ class Checkpoint:
 
 def open_checkpoint(note: str, vkey: str) -> Checkpoint:
     """The checkpoint in ``note``, after checking a signature by the Ed25519 verifier key ``vkey``."""
-    name, key_id_hex, key_b64 = vkey.split("+")
+    name, key_id_hex, key_b64 = vkey.split("+", 2)
     key = base64.b64decode(key_b64)
     if key[0] != 0x01 or len(key) != 33:
         raise ClientError("not an Ed25519 verifier key")
