@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from api import access, lean
 from api.codes import MarkingVerifier
 from api.credentials import Credentials
+from api.kept_tiles import KeptTiles
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
     app.add_middleware(Credentials, ledger=ledger)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(KeptTiles)  # outermost: a kept full tile skips the rest
     return app
 
 

@@ -64,6 +64,7 @@ class TileReader:
 
     def __init__(self, ledger: Ledger, keep: int = _KEEP_FULL) -> None:
         self.ledger = ledger
+        self.keep = keep
         self._full: Bounded[Tile, bytes] = Bounded(keep)
 
     def kept(self, tile: Tile) -> bytes | None:

@@ -4,7 +4,8 @@ Any tlog-tiles client reads the log here with the log's verifier key alone. The 
 hash tiles are public, as the proofs are; entry bundles hold event bodies and follow the access
 table as `/v1/entries` does. A full tile never changes, so it is cached for a year; a partial one
 and the checkpoint only briefly. Bundles are answered to a key, so no shared cache may keep them
-(`private`), and gzip-compressed for a client that accepts it.
+(`private`), and gzip-compressed for a client that accepts it. A full hash tile served once is
+answered from memory afterwards (`api.kept_tiles`).
 """
 
 from __future__ import annotations
@@ -17,21 +18,16 @@ from fastapi import APIRouter, Request, Response
 from api.access import admit
 from api.deps import run_reads
 from api.errors import ApiError
-from ledger.bounded import Bounded
+from api.kept_tiles import FULL_CACHE, PARTIAL_CACHE, TILE_TYPE, tile_cache
 from ledger.tile_paths import Tile, TilePathError, parse_tile_path
-from ledger.tiles import TileReader, checkpoint_note
+from ledger.tiles import checkpoint_note
 
-__all__ = ["router", "TilePathInvalid", "FULL_CACHE", "PARTIAL_CACHE", "CHECKPOINT_CACHE", "TILE_TYPE", "CHECKPOINT_TYPE"]
+__all__ = ["router", "TilePathInvalid", "CHECKPOINT_CACHE", "CHECKPOINT_TYPE"]
 
 router = APIRouter(prefix="/log", tags=["log"])
 
-FULL_CACHE = "public, max-age=31536000, immutable"
-PARTIAL_CACHE = "public, max-age=60"
 CHECKPOINT_CACHE = "no-cache"
-TILE_TYPE = "application/octet-stream"
 CHECKPOINT_TYPE = "text/plain; charset=utf-8"
-_GZIP_KEPT = 256
-"""Compressed full bundles a server process keeps."""
 
 _OCTETS: dict[int | str, dict[str, Any]] = {200: {"content": {TILE_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
 
@@ -43,21 +39,6 @@ class TilePathInvalid(ApiError):
     slug = "tile-path"
 
 
-class _Tiles:
-    """A server process's tile reader and its compressed full bundles."""
-
-    def __init__(self, request: Request) -> None:
-        self.reader = TileReader(request.app.state.ledger)
-        self.gzipped: Bounded[Tile, bytes] = Bounded(_GZIP_KEPT)
-
-
-def _tiles(request: Request) -> _Tiles:
-    state = request.app.state
-    if not hasattr(state, "tiles"):
-        state.tiles = _Tiles(request)
-    return state.tiles
-
-
 def _tile(path: str, entries: bool) -> Tile:
     try:
         return parse_tile_path(path, entries)
@@ -66,7 +47,7 @@ def _tile(path: str, entries: bool) -> Tile:
 
 
 async def _read(request: Request, tile: Tile) -> bytes:
-    reader = _tiles(request).reader
+    reader = tile_cache(request.app).reader
     kept = reader.kept(tile)
     if kept is not None:
         return kept
@@ -108,7 +89,7 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _gzipped(request: Request, tile: Tile, data: bytes) -> bytes:
-    kept = _tiles(request).gzipped
+    kept = tile_cache(request.app).gzipped
     packed = kept.get(tile) if tile.full else None
     if packed is None:
         packed = gzip.compress(data, compresslevel=6, mtime=0)
@@ -123,4 +104,5 @@ async def hash_tile(request: Request, path: str) -> Response:
     admit(request)
     tile = _tile(path, entries=False)
     data = await _read(request, tile)
+    tile_cache(request.app).served(request.scope["path"], tile, data)
     return Response(data, media_type=TILE_TYPE, headers={"Cache-Control": FULL_CACHE if tile.full else PARTIAL_CACHE})

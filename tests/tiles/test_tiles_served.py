@@ -82,6 +82,10 @@ def test_tiles_are_served_as_tlog_tiles_says(served, settings: Settings) -> None
         while len(layer) > 1:
             layer = [hashlib.sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)]
         assert level1.content[32 * index : 32 * index + 32] == layer[0]
+    for first in (full, partial):  # asked again, a tile is answered from the server's memory: the same answer
+        again = httpx.get(str(first.url))
+        assert (again.content, again.headers["content-type"], again.headers["cache-control"]) == (
+            first.content, first.headers["content-type"], first.headers["cache-control"])
     # narrower partial tiles are prefixes of wider ones: every width of a tree the log had
     assert get("tile/0/002.p/5").content == partial.content[: 5 * 32]
 
