@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from ledger.cli import DbOption, HomeOption, _reported, console, progress_bar, settings_from
+from ledger.cli import DbOption, HomeOption, _reported, console, err, progress_bar, settings_from
 from ledger.config import open_ledger
+from ledger.errors import CheckpointError
 
 __all__ = ["register"]
 
@@ -31,8 +32,33 @@ def export(
                   f"{done.full} full and {done.partial} partial tiles{bundles}, and the checkpoint")
 
 
+def check(
+    url: Annotated[str, typer.Argument(help="the log's tlog-tiles prefix, e.g. http://127.0.0.1:8000/log/")],
+    vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
+    since: Annotated[Optional[Path], typer.Option("--since", help="a checkpoint of this log seen earlier: prove the log only grew since", dir_okay=False)] = None,
+    save: Annotated[Optional[Path], typer.Option("--save", help="write the checked checkpoint here (for the next --since)", dir_okay=False)] = None,
+    home: HomeOption = None,
+) -> None:
+    """Check a log over HTTP as any tlog-tiles client would: the checkpoint's signature, its root rebuilt from the tiles."""
+    from ledger.tile_check import TileCheckError, check_tiles
+
+    key = vkey or settings_from(None, home).verifier_key()
+    earlier = since.read_text(encoding="utf-8") if since is not None else None
+    try:
+        done = check_tiles(url, key, earlier=earlier)
+    except (TileCheckError, CheckpointError) as exc:
+        err.print(f"[bold red]FAILED[/] {exc}")
+        raise typer.Exit(1) from exc
+    if save is not None:
+        save.write_text(done.note, encoding="utf-8")
+    grown = "" if done.extends is None else f"; it extends the earlier checkpoint of {done.extends} entries"
+    console.print(f"[green]OK[/] {done.checkpoint.origin}: {done.checkpoint.size} entries, root {done.checkpoint.root.hex()} "
+                  f"signed by the log and rebuilt from {done.tiles} tiles{grown}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `tiles export` to the `tracemark` app."""
+    """Add `tiles export` and `tiles check` to the `tracemark` app."""
     tiles = typer.Typer(help="the log as C2SP tlog-tiles", no_args_is_help=True)
     tiles.command("export")(_reported(export))
+    tiles.command("check")(_reported(check))
     app.add_typer(tiles, name="tiles")

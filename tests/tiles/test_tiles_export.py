@@ -102,3 +102,43 @@ def test_nginx_serves_the_export_as_the_api_serves_the_log(ledger, settings: Set
         packed = httpx.get(f"{static}/log/tile/entries/000", headers={"accept-encoding": "gzip"})
         assert packed.headers.get("content-encoding") == "gzip"
         assert httpx.get(f"{static}/log/checkpoint").headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def check(settings: Settings, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "300"}
+    key = [] if "--vkey" in flags else ["--vkey", settings.verifier_key()]
+    return subprocess.run([str(BIN / "tracemark"), "tiles", "check", url, *key, *flags], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_tiles_check_follows_a_growing_log_and_catches_a_changed_tile(ledger, settings: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+    world, folder, seen = World(ledger), tmp_path / "tiles", tmp_path / "seen.checkpoint"
+    grow(world, 300)
+    with api_server(settings, tmp_path / "serve.log") as api:
+        first = check(settings, api + "/log/", "--save", str(seen))
+        assert first.returncode == 0, first.stderr
+        assert "OK test.tracemark.local/log: 300 entries" in first.stdout
+        grow(world, 600)
+        second = check(settings, api + "/log", "--since", str(seen))
+        assert second.returncode == 0, second.stderr
+        assert "600 entries" in second.stdout and "extends the earlier checkpoint of 300 entries" in second.stdout
+    assert export(settings, folder).returncode == 0
+    with nginx_serving_tiles(folder, tmp_path / "nginx") as static:
+        assert check(settings, static + "/log/", "--since", str(seen)).returncode == 0
+        edge, inner = folder / "tile" / "0" / "002.p" / "88", folder / "tile" / "0" / "001"
+        kept = edge.read_bytes()
+        edge.write_bytes(flipped(kept, 100))  # a leaf under the root's right edge
+        changed = check(settings, static + "/log/")
+        assert changed.returncode == 1
+        assert "FAILED the tiles rebuild root" in " ".join(changed.stderr.split())
+        edge.write_bytes(kept)
+        inner.write_bytes(flipped(inner.read_bytes(), 100))  # a leaf the root reaches through a level-1 hash only
+        assert check(settings, static + "/log/").returncode == 0
+        forked = check(settings, static + "/log/", "--since", str(seen))
+        assert forked.returncode == 1
+        assert "does not extend the earlier checkpoint of size 300" in " ".join(forked.stderr.split())
+        stranger = check(settings, static + "/log/", "--vkey", "another.example/log+" + settings.verifier_key().split("+", 1)[1])
+        assert stranger.returncode != 0
+
+
+def flipped(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
