@@ -23,10 +23,10 @@ run: $(STAMP)
 	@if [ ! -s tracemark.db ]; then $(BIN)/tracemark demo; fi
 	$(BIN)/tracemark serve
 
-## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator, HTTP load)
+## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator, HTTP load, static tiles)
 system-deps:
 	@missing=""; \
-	for pair in chromium:chromium ffmpeg:ffmpeg docker-compose:docker-compose wrk:wrk; do \
+	for pair in chromium:chromium ffmpeg:ffmpeg docker-compose:docker-compose wrk:wrk nginx:nginx; do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \

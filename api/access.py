@@ -77,6 +77,7 @@ ITEM_TRACE = Access(roles=_INVESTIGATING, item="uid")
 ITEM_EVENTS = Access(roles={"admin": Scope.EVERYWHERE, "investigator": Scope.EVERYWHERE, "police": Scope.COUNTRY,
                             "customs": Scope.COUNTRY, "permit_authority": Scope.COUNTRY, "manufacturer": Scope.OWN_EVENTS,
                             "dealer": Scope.OWN_EVENTS, "importer_exporter": Scope.OWN_EVENTS}, item="uid")
+ENTRIES = Access(roles={"admin": Scope.EVERYWHERE, "investigator": Scope.EVERYWHERE})
 ACROSS_ITEMS = Access(roles=_INVESTIGATING, across_items=True)
 ITEM_PAGE = Access(roles=_INVESTIGATING, item="uid", cookie=True)
 ACROSS_ITEMS_PAGE = Access(roles=_INVESTIGATING, across_items=True, cookie=True)
@@ -86,6 +87,8 @@ ACCESS: dict[str, Access] = {
     "GET /v1/checkpoint": PUBLIC,
     "GET /v1/proofs/inclusion": PUBLIC,
     "GET /v1/proofs/consistency": PUBLIC,
+    "GET /log/checkpoint": PUBLIC,
+    "GET /log/tile/{path:path}": PUBLIC,  # hash tiles (tlog-tiles)
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
     "GET /metrics": PUBLIC,
@@ -111,7 +114,8 @@ ACCESS: dict[str, Access] = {
     "GET /v1/parties/{party_id}": ANY_ROLE,
     "GET /v1/permits/{number}": ANY_ROLE,
     # event bodies
-    "GET /v1/entries": Access(roles={"admin": Scope.EVERYWHERE, "investigator": Scope.EVERYWHERE}),
+    "GET /v1/entries": ENTRIES,
+    "GET /log/tile/entries/{path:path}": ENTRIES,  # tlog-tiles entry bundles
     "GET /v1/items/{uid}/events": ITEM_EVENTS,
     "GET /v1/trace/{uid}": ITEM_TRACE,
     "GET /v1/epcis/events": Access(roles=_INVESTIGATING, item="item"),

@@ -8,11 +8,12 @@ from fastapi import APIRouter, FastAPI
 
 from api import access, lean
 from api.credentials import Credentials
+from api.kept_tiles import KeptTiles
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
-from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, scan
+from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, scan, tiles
 from api.verdicts import MarkingVerifier
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
@@ -35,9 +36,10 @@ ROUTERS: list[APIRouter] = [
     camera.router,
     docs.router,
     me.router,
+    tiles.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
-LEAN: list[APIRouter] = [scan.router]
+LEAN: list[APIRouter] = [scan.router, tiles.router]
 """Routers whose routes admit their caller themselves (`api.access.admit`): the hot path, without dependencies."""
 
 
@@ -77,6 +79,7 @@ def create_app(
     app.add_middleware(RateLimit, limits=rate_limits if rate_limits is not None else RateLimits.from_env())
     app.add_middleware(Credentials, ledger=ledger)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(KeptTiles)  # outermost: a kept full tile skips the rest
     return app
 
 

@@ -32,9 +32,10 @@ import uvloop
 from ledger.config import Settings
 from ledger.store.ledger import gc_paused
 
-__all__ = ["tracemark_server", "bare_server", "load", "blast", "SERVER_WORKERS"]
+__all__ = ["tracemark_server", "bare_server", "load", "blast", "blast_gets", "SERVER_WORKERS"]
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_posts.lua")
+WRK_GETS = Path(__file__).with_name("wrk_gets.lua")
 
 SERVER_WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
 """Server processes for both sides of an HTTP figure unless it sets its own (`bench.scan` does); one
@@ -49,8 +50,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(args: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run `args` until its /openapi.json answers; yield its base URL; stop it afterwards."""
+def _server(args: list[str], port: int, env: dict[str, str], log: Path, ready: str = "/openapi.json") -> Iterator[str]:
+    """Run `args` until its `ready` path answers; yield its base URL; stop it afterwards."""
     with log.open("w") as out:
         process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -61,7 +62,7 @@ def _server(args: list[str], port: int, env: dict[str, str], log: Path) -> Itera
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server on port {port} did not come up in 60 s; see {log}")
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -157,14 +158,26 @@ def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: 
     """`clients` connections post `bodies` round robin back to back for `seconds`, from `wrk`
     (Debian's package, installed by `make system-deps`). Returns what `load` does; `errors`
     counts answers that are not 2xx or 3xx and requests that failed."""
+    return _wrk(url, WRK_SCRIPT, [json.dumps(body) for body in bodies], clients, seconds,
+                {"Content-Type": "application/json", **(headers or {})})
+
+
+def blast_gets(base: str, paths: Sequence[str], *, clients: int, seconds: float) -> dict[str, float]:
+    """`clients` connections GET `paths` (each starting with /) of `base` round robin back to back for
+    `seconds`, from `wrk`. Returns what `blast` does."""
+    return _wrk(base, WRK_GETS, paths, clients, seconds, {})
+
+
+def _wrk(url: str, script: Path, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Run `wrk` with `script`, handing it `lines` in a file; its figures as `blast` returns them."""
     args = ["wrk", "--threads", "1", "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
-            "--timeout", "60s", "--script", str(WRK_SCRIPT), "--header", "Content-Type: application/json"]
-    for name, value in (headers or {}).items():
+            "--timeout", "60s", "--script", str(script)]
+    for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
     with tempfile.TemporaryDirectory() as folder:
-        lines = Path(folder) / "bodies.jsonl"
-        lines.write_text("".join(json.dumps(body) + "\n" for body in bodies))
-        run = subprocess.run([*args, url, "--", str(lines)], capture_output=True, text=True, check=False)
+        listed = Path(folder) / "lines.txt"
+        listed.write_text("".join(line + "\n" for line in lines))
+        run = subprocess.run([*args, url, "--", str(listed)], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
     figures = json.loads(run.stdout.strip().splitlines()[-1])

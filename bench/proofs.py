@@ -28,7 +28,7 @@ from ledger.log import merkle
 from ledger.store.ledger import Ledger
 from ledger.store.migrate import head_revision
 
-__all__ = ["run", "synthetic_log", "SIZES"]
+__all__ = ["run", "synthetic_log", "synthetic_settings", "SIZES"]
 
 SIZES = {False: 10**7, True: 10**6}
 CHUNK = 100_000
@@ -68,11 +68,17 @@ def _build(path: Path, size: int) -> bytes:
     return tree.root()
 
 
+def synthetic_settings(size: int) -> Settings:
+    """Where the cached synthetic log of `size` entries lives."""
+    folder = CACHE / f"proofs-{size}-schema{head_revision()}"  # rows are written with raw SQL: one build per schema
+    return Settings(db_url=f"sqlite:///{folder / 'log.db'}", home=folder / "home", origin=ORIGIN)
+
+
 def synthetic_log(size: int) -> Ledger:
     """The cached synthetic log of `size` entries, built first if no finished build is cached."""
-    folder = CACHE / f"proofs-{size}-schema{head_revision()}"  # rows are written with raw SQL: one build per schema
+    settings = synthetic_settings(size)
+    folder = settings.home.parent
     ready = folder / "ready.json"
-    settings = Settings(db_url=f"sqlite:///{folder / 'log.db'}", home=folder / "home", origin=ORIGIN)
     if not ready.exists():
         note(f"  building the synthetic {size:,}-entry log in {folder} (once; later runs reuse it)")
         (folder / "log.db").unlink(missing_ok=True)

@@ -78,3 +78,50 @@ def camera_args(video: Path) -> list[str]:
     """Chromium flags: a camera that films `video`, granted without asking, in a container without a sandbox."""
     return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={video}", "--no-sandbox"]
+
+
+NGINX_TILES = Path(__file__).resolve().parent.parent / "deploy" / "nginx-tiles.conf"
+"""The nginx locations that serve an exported tiles folder under /log/."""
+
+
+@contextmanager
+def nginx_serving_tiles(folder: Path, scratch: Path) -> Iterator[str]:
+    """Debian's nginx as one unprivileged process on a free port, serving the export in `folder` under
+    /log/ with `deploy/nginx-tiles.conf`; config, pid, logs and temp files in `scratch`. Yields its base URL."""
+    ensure_debian("nginx")
+    scratch.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (scratch / "tiles.conf").write_text(NGINX_TILES.read_text().replace("/srv/tracemark/tiles", str(folder.resolve())))
+    temp = "\n".join(f"  {kind}_temp_path {scratch / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (scratch / "nginx.conf").write_text(f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {scratch / 'nginx.pid'};
+error_log {scratch / 'error.log'} warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type application/octet-stream;
+{temp}
+  server {{
+    listen 127.0.0.1:{port};
+    include {scratch / 'tiles.conf'};
+  }}
+}}
+""")
+    process = subprocess.Popen(["nginx", "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", str(scratch / "nginx.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {process.returncode}: {(scratch / 'error.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "nginx did not start listening in 20 s"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process, 10)
