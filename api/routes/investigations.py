@@ -19,6 +19,7 @@ from api.access import ACCESS, COOKIE, AdmissionDep, admits
 from api.deps import LedgerDep
 from api.investigation_views import flows, network, timeline
 from api.keys import authenticate
+from api.verdicts import headline
 from ledger.epcis import epcis_document
 from ledger.errors import NotFound
 from ledger.investigate import investigate, transfer_links
@@ -39,7 +40,7 @@ Kind = Query(None, description="firearm, specimen, or a diversion kind (theft, l
 
 @router.get("/v1/trace/{uid}", summary="An item's chain of custody with proofs, diversion point and time-to-crime")
 def get_trace(ledger: LedgerDep, uid: str = UidPath) -> dict[str, Any]:
-    return trace_item(ledger, uid).to_json()
+    return trace_item(ledger, uid).to_json() | headline(ledger, uid)
 
 
 @router.get("/v1/investigations/diversion", summary="Diversion hotspots, routes of flagged items, seized permits")
