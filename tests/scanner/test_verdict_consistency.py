@@ -30,7 +30,7 @@ from ledger.tables import Item
 from scanner.decode import decode, open_image
 from scanner.render import image
 from tests.scanner.degrade import DEGRADATIONS
-from tests.servers import free_port, stop
+from tests.servers import CHROMIUM, ensure_debian, free_port, stop
 
 TRACEMARK = str(Path(sys.executable).parent / "tracemark")
 SERVER_START = 240
@@ -49,6 +49,14 @@ class Served:
     photos: dict[str, Path]  # item uid -> photo of its label
     codes: dict[str, str]  # item uid -> the label's code
     bundle: Path
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: $TRACEMARK_SCREENSHOTS when set (CI keeps them), else a temporary folder."""
+    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def tracemark(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -158,9 +166,7 @@ def _scan_verdict(served: Served, code: str, country: str) -> str:
 
 
 def _trace_verdict(served: Served, uid: str) -> str:
-    answer = httpx.get(f"{served.url}/v1/trace/{uid}", headers={"Authorization": f"Bearer {served.keys['investigator']}"}, timeout=60)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["verdict"]
+    return _trace(served, uid).get("verdict", "(no verdict)")
 
 
 def _scan_photos(served: Served, photos: list[Path], *mode: str) -> dict[str, str]:
@@ -178,7 +184,9 @@ def _place(served: Served, uid: str) -> str:
 
 
 def _trace(served: Served, uid: str) -> dict:
-    return httpx.get(f"{served.url}/v1/trace/{uid}", headers={"Authorization": f"Bearer {served.keys['investigator']}"}, timeout=60).json()
+    answer = httpx.get(f"{served.url}/v1/trace/{uid}", headers={"Authorization": f"Bearer {served.keys['investigator']}"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def test_every_surface_gives_every_demo_code_the_same_verdict(served: Served) -> None:
@@ -192,7 +200,7 @@ def test_every_surface_gives_every_demo_code_the_same_verdict(served: Served) ->
     for uid, code, offline_verdict in cases:
         page, chip = _page_verdict(served, code)
         seen[code] = {"page": page, "scan": _scan_verdict(served, code, _place(served, uid)), "offline": offline_verdict}
-        if code == served.codes[uid]:
+        if code == served.codes[uid]:  # the trace judges the item, not a code
             seen[code]["trace"] = _trace_verdict(served, uid)
         assert len(set(seen[code].values())) == 1, f"{uid} ({code}): {seen[code]}"
         assert (chip == "alarm") == (page != "VALID"), f"{uid}: a {chip} status chip on a page saying {page}"
@@ -202,7 +210,29 @@ def test_every_surface_gives_every_demo_code_the_same_verdict(served: Served) ->
     assert verdicts[stories["valid_firearm"]] == "CUSTODY_MISMATCH", "seen in Belgium, off its route in Germany: held"
     assert verdicts[stories["never_received"]] == "TRANSFER_NOT_RECEIVED"
     assert verdicts[stories["released"]] == verdicts[stories["bulk_first"]] == "VALID"
-    assert verdicts[stories["stolen_then_seized"]] == "SEIZED" or verdicts[stories["stolen_then_seized"]] == "REPORTED_LOST_STOLEN"
+    assert verdicts[stories["stolen_then_seized"]] == verdicts[stories["specimen_seized"]] == "SEIZED"
+    assert verdicts[stories["lost"]] == "REPORTED_LOST_STOLEN" and verdicts[stories["destroyed"]] == "DESTROYED_DEACTIVATED"
+
+
+@pytest.mark.browser
+def test_a_page_whose_verdict_is_not_valid_shows_no_green_chip(served: Served, shots: Path) -> None:
+    """In chromium: the pages of the item never received and of the item seen off its route, beside a valid one."""
+    ensure_debian("chromium")
+    from playwright.sync_api import sync_playwright
+
+    green = "rgb(223, 243, 228)"  # the `.ok` background of base.html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 412, "height": 915})
+            for story, verdict in (("never_received", "TRANSFER NOT RECEIVED"), ("valid_firearm", "CUSTODY MISMATCH"), ("bulk_first", "VALID")):
+                page.goto(f"{served.url}/i/{served.stories[story]}")
+                assert page.locator(".verdict strong").inner_text() == verdict
+                chip = page.locator(".status").evaluate("chip => getComputedStyle(chip).backgroundColor")
+                assert (chip == green) == (verdict == "VALID"), f"{story}: status chip {chip} under {verdict}"
+                page.screenshot(path=str(shots / f"item-page-{story}.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def test_a_transfer_never_received_is_held_at_a_foreign_border(served: Served) -> None:
