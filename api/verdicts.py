@@ -9,20 +9,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, or_
 
 from api.history import HistoryEntry, history_entry, item_story
 from ledger.domain import verdict as v
+from ledger.domain.custody import Chain
+from ledger.domain.item_verdict import ItemState, Place, Records, standing_of, verdict_of
 from ledger.errors import SignatureError
-from ledger.log.codec import format_time, parse_time
+from ledger.log.codec import parse_time
 from ledger.log.keys import recover
+from ledger.store.ledger import Ledger
 from ledger.store.snapshot import Snapshot, rows_of
-from ledger.store.tables import Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.store.tables import Diversion, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
 from scanner.errors import MalformedCode
 from scanner.payload import ResolvedCode, resolve_code
 
-__all__ = ["Scan", "Judgement", "judge", "HISTORY_LIMIT", "MarkingVerifier"]
+__all__ = ["Scan", "Judgement", "judge", "headline", "HISTORY_LIMIT", "MarkingVerifier"]
 
 MarkingVerifier = Callable[[ResolvedCode, Item], bool]
 """Checks a code's facts and signature against the item; True when they verify."""
@@ -46,9 +50,9 @@ _BY_FORMER_SERIAL = (rows_of(Item).join(FormerSerial, FormerSerial.uid == Item.u
 @dataclass(frozen=True)
 class Scan:
     code: str
-    country: str
-    location: str
-    direction: str
+    country: str | None = None  # None: no scan at a place (the item's page, the trace)
+    location: str = ""
+    direction: str | None = None
     serial: str | None = None
     species: str | None = None
     quantity: str | None = None
@@ -73,9 +77,11 @@ class Judgement:
 
 
 def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
-    """Every finding about the scanned item at `moment`, and the worst of them as the verdict.
+    """Every finding about the scanned item at `moment`, and the worst of them as the verdict
+    (`ledger.domain.item_verdict.verdict_of`, which every surface uses).
 
-    Reads through the caller's `reads`, so a scan's reads see one state of the log.
+    Reads through the caller's `reads`, so a scan's reads see one state of the log. A `scan`
+    without a country is no scan at a place: the item's page and the trace judge it so.
     """
     try:
         code = resolve_code(scan.code)
@@ -91,27 +97,41 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
         return _only("UNKNOWN_ITEM", detail)
     item = items[0]
     entries = item_story(reads, item.uid, HISTORY_LIMIT)
-    now = format_time(moment)
-    findings = _marking_signature(reads, item, entries, code, verifier)
-    findings += v.flag_findings(item)
-    if code.uid != item.uid and code.serial is not None:
-        findings += v.serial_findings(item, code.serial)
-    findings += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
+    presented = _code_findings(item, code, scan, verifier)
     custodian, receiver = _holders(reads, item)
     permit = _permit(reads, item, scan, receiver)
-    destination = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
-    findings += v.custody_findings(item, destination, scan.country, scan.direction)
-    findings += v.licence_findings([p for p in (custodian, receiver) if p is not None], now)
+    heading_to = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
     lines = [] if permit is None else reads.all(PermitLineRow, _LINES, {"number": permit.number})
     line = next((row for row in lines if row.line == (item.permit_line or 1)), None)
-    crossing = scan.direction in ("export", "import")
-    required = item.kind == "specimen" or crossing or scan.permit is not None
-    findings += v.permit_findings(item, permit, line, scan.country, scan.direction, now, scan.destination, required)
-    findings += v.clone_findings(_last_sighting(entries), scan.country, moment)
+    fold = reads.get(Diversion, item.uid)
+    records = Records(item, tuple(p for p in (custodian, receiver) if p is not None), heading_to, permit, line,
+                      _last_sighting(entries), tuple(_marking_signature(reads, item, entries)))
+    place = None if scan.country is None else Place(scan.country, scan.direction or "transit", scan.destination, scan.permit)
+    state = ItemState(standing_of(item, None if fold is None else Chain.from_json({**fold.chain, "uid": item.uid})), records)
+    verdict, findings = verdict_of(state, presented, place, moment)
+    return Judgement(verdict, findings, item, permit, lines, entries)
+
+
+def _code_findings(item: Item, code: ResolvedCode, scan: Scan, verifier: MarkingVerifier | None) -> list[v.Finding]:
+    """What the code presented and the facts declared with it say against the item."""
+    found = []
+    if verifier is not None and (code.signature is not None or code.facts is not None) and not verifier(code, item):
+        found.append(v.Finding("SIGNATURE_INVALID", f"the QR code's signature does not verify for {item.uid}"))
+    if code.uid != item.uid and code.serial is not None:
+        found += v.serial_findings(item, code.serial)
+    found += v.marking_findings(item, scan.serial, scan.species, scan.quantity)
     if scan.maker is not None:
-        findings.append(v.Finding("SERIAL_NOT_AUTHENTICATED", f"serial {code.serial} of {scan.maker} was typed, not read "
-                                  "from a signed code: the ledger's checks ran, the label itself is unchecked"))
-    return Judgement(v.worst(findings), findings, item, permit, lines, entries)
+        found.append(v.Finding("SERIAL_NOT_AUTHENTICATED", f"serial {code.serial} of {scan.maker} was typed, not read "
+                               "from a signed code: the ledger's checks ran, the label itself is unchecked"))
+    return found
+
+
+def headline(ledger: Ledger, uid: str) -> dict[str, Any]:
+    """The item's verdict now, at no place and with no code: the trace's headline, the same as the item's page."""
+    with Snapshot(ledger.db) as reads:
+        judgement = judge(reads, Scan(uid), ledger.clock())
+    return {"verdict": judgement.verdict, "advice": judgement.advice,
+            "reasons": [{"verdict": f.verdict, "detail": f.detail} for f in judgement.findings]}
 
 
 def _only(verdict: str, detail: str) -> Judgement:
@@ -144,9 +164,8 @@ def _holders(reads: Snapshot, item: Item) -> tuple[Party | None, Party | None]:
     return parties.get(item.custodian or ""), parties.get(item.pending_to or "")
 
 
-def _marking_signature(reads: Snapshot, item: Item, entries: list[HistoryEntry], code: ResolvedCode,
-                       verifier: MarkingVerifier | None) -> list[v.Finding]:
-    """Re-verify the marking entry's signature from the log, and the QR's own when a verifier is plugged in."""
+def _marking_signature(reads: Snapshot, item: Item, entries: list[HistoryEntry]) -> list[v.Finding]:
+    """Re-verify the marking entry's signature from the log."""
     marking = next((e for e in entries if e.seq == item.marked_seq), None) or _entry(reads, item.marked_seq)
     if marking is None:
         return [v.Finding("SIGNATURE_INVALID", f"the marking entry {item.marked_seq} of {item.uid} is missing")]
@@ -155,10 +174,7 @@ def _marking_signature(reads: Snapshot, item: Item, entries: list[HistoryEntry],
     except SignatureError:
         signature_ok = False
     key = reads.get(PartyKey, marking.signer)
-    found = v.signature_findings(item, key, signature_ok, str(marking.event.get("time", marking.recorded_at)))
-    if verifier is not None and code.signature is not None and not verifier(code, item):
-        found.append(v.Finding("SIGNATURE_INVALID", f"the QR code's signature does not verify for {item.uid}"))
-    return found
+    return v.signature_findings(item, key, signature_ok, str(marking.event.get("time", marking.recorded_at)))
 
 
 def _entry(reads: Snapshot, seq: int) -> HistoryEntry | None:

@@ -1,9 +1,11 @@
 """The offline trust bundle: what a scanner without network needs, signed by the log's key.
 
 It holds the host the log's codes point to, the parties (addresses, roles and, for makers, the
-maker codes they mark firearms with), the revoked keys, the latest checkpoint and the flagged
-items (lost, stolen, seized, forfeited, destroyed, deactivated) with the time it was made, so
-its size grows with parties and flagged items, never with the log. The body's RFC
+maker codes they mark firearms with), the revoked keys, the latest checkpoint, the flagged
+items (lost, stolen, seized, forfeited, destroyed, deactivated) and the held items (a transfer
+waiting for receipt, or a point where the item left the legal chain: `ledger.domain.item_verdict`'s
+standing) with the time it was made, so its size grows with parties and flagged or held
+items, never with the log. The body's RFC
 8785 bytes are signed as a C2SP signed note by the log key; the file keeps the body as JSON
 and the note's signature lines beside it:
 
@@ -21,20 +23,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from ledger.domain.custody import Chain
+from ledger.domain.item_verdict import DIVERSION_VERDICTS, Standing, standing_of
 from ledger.errors import EventInvalid, StoreError
 from ledger.log.checkpoint import CheckpointError, open_note, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time
 from ledger.store.ledger import Ledger
-from ledger.store.tables import Item, Party, PartyKey
+from ledger.store.tables import Diversion, Item, Party, PartyKey
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 
-__all__ = ["FORMAT", "FLAGGED_STATUSES", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
+__all__ = ["FORMAT", "FLAGGED_STATUSES", "HELD_FIELDS", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
 
-FORMAT = "tracemark-trust-bundle/2"
+FORMAT = "tracemark-trust-bundle/3"
 FLAGGED_STATUSES = ("lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")
+HELD_FIELDS = ("pending_to", "pending_since", "diversion_kind", "diversion_detail")
+"""The fields of an item's `Standing` a held item's bundle entry carries."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,16 @@ class TrustBundle:
     parties: dict[str, BundleParty]
     revoked: dict[str, str]  # address -> revoked from (RFC 3339)
     flagged: dict[str, str]  # item uid -> status
+    held: dict[str, dict[str, str]]  # item uid -> its standing's pending_* and diversion_* fields that are set
     checkpoint_size: int
     by_address: dict[str, BundleParty]
 
     def party_of(self, address: str) -> BundleParty | None:
         return self.by_address.get(address)
+
+    def standing(self, uid: str) -> Standing:
+        """What the bundle says of item `uid` (an item it does not name is neither flagged nor held)."""
+        return Standing(uid=uid, status=self.flagged.get(uid, ""), **self.held.get(uid, {}))
 
 
 def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
@@ -88,6 +100,7 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
                 select(Item.uid, Item.status).where(Item.status.in_(FLAGGED_STATUSES)).order_by(Item.uid)
             )
         ]
+        held = _held(session)
     return {
         "format": FORMAT,
         "origin": ledger.origin,
@@ -97,7 +110,24 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
         "parties": parties,
         "revoked_keys": revoked,
         "flagged_items": flagged,
+        "held_items": held,
     }
+
+
+def _held(session: Session) -> list[dict[str, str]]:
+    """The items a transfer waits on or that left the legal chain, with the standing fields online scans judge them by."""
+    rows = session.exec(select(Item, Diversion).join(Diversion, Diversion.uid == Item.uid)  # type: ignore[arg-type]
+                        .where(or_(Item.pending_to.is_not(None), Diversion.diversion_kind.in_(DIVERSION_VERDICTS)))  # type: ignore[union-attr]
+                        .order_by(Item.uid))
+    held = []
+    for item, fold in rows:
+        standing = standing_of(item, Chain.from_json({**fold.chain, "uid": item.uid}))
+        fields = {name: getattr(standing, name) for name in HELD_FIELDS if getattr(standing, name) is not None}
+        if standing.diversion_kind not in DIVERSION_VERDICTS:  # judged by its status, which the bundle flags
+            fields = {name: value for name, value in fields.items() if not name.startswith("diversion_")}
+        if fields:
+            held.append({"item": item.uid, **fields})
+    return held
 
 
 def _maker_codes(session: Session) -> dict[str, set[str]]:
@@ -171,10 +201,11 @@ def _parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> 
         host = _host(body["host"])
         revoked = {k["address"]: k["from"] for k in body["revoked_keys"]}
         flagged = {f["item"]: f["status"] for f in body["flagged_items"]}
+        held = {h["item"]: {name: str(h[name]) for name in HELD_FIELDS if name in h} for h in body["held_items"]}
         created_at = parse_time(body["created_at"], "created_at")
     except (KeyError, TypeError) as exc:
         raise BundleError(f"bundle body is missing or mistypes a field: {exc!r}") from exc
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"bundle body: {exc}") from exc
     by_address = {address: party for party in parties.values() for address in party.addresses}
-    return TrustBundle(body["origin"], host, created_at, parties, revoked, flagged, checkpoint.size, by_address)
+    return TrustBundle(body["origin"], host, created_at, parties, revoked, flagged, held, checkpoint.size, by_address)

@@ -4,10 +4,11 @@ Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); it p
 bundle's host, and its claim signature recovers to a key of a party that may say what the code
 says: one entitled to mark that kind of item and, for a firearm, the maker whose maker code it
 carries; for a permit authority, a permit of its own country (SIGNATURE_INVALID); that key is
-not revoked (KEY_REVOKED); the item is not flagged (REPORTED_LOST_STOLEN, SEIZED,
-DESTROYED_DEACTIVATED). Every finding is reported, the verdict is the gravest, and a bundle
-older than the configured age adds the OFFLINE_DATA_STALE warning. Verdict names are the
-API's (`POST /v1/scan`), so online and offline answers read the same.
+not revoked (KEY_REVOKED); then the item's standing in the bundle is judged by
+`ledger.domain.item_verdict.verdict_of`, the function the API's scan uses: its flag
+(REPORTED_LOST_STOLEN, SEIZED, DESTROYED_DEACTIVATED), a transfer never received
+(TRANSFER_NOT_RECEIVED), where it left the legal chain. Every finding is reported, the verdict
+is the gravest, and a bundle older than the configured age adds the OFFLINE_DATA_STALE warning.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.domain.verdict import FLAG_VERDICTS, Finding, worst
+from ledger.domain.item_verdict import ItemState, verdict_of
+from ledger.domain.verdict import Finding
 from ledger.errors import SignatureError
 from ledger.log.codec import format_time
 from scanner.bundle import BundleParty, TrustBundle
@@ -63,17 +65,15 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
         payload = parse_payload(code)
     except MalformedCode as exc:
         return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
-    findings, marker = _signature_findings(payload, bundle)
+    presented, marker = _signature_findings(payload, bundle)
     if payload.host != bundle.host:
-        findings.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
-                                                        f"the host of the log this bundle vouches for"))
-    status = bundle.flagged.get(payload.item)
-    if status is not None:
-        findings.append(Finding(FLAG_VERDICTS[status], f"item {payload.item} is {status} (bundle of {made})"))
+        presented.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
+                                                         f"the host of the log this bundle vouches for"))
+    verdict, findings = verdict_of(ItemState(bundle.standing(payload.item)), presented, None, now)
     if STALE in warnings:
         findings.append(Finding(STALE, f"the trust bundle is {age} old, more than the allowed {max_age}"))
     return OfflineVerdict(
-        worst(findings),
+        verdict,
         tuple(findings),
         item=payload.item,
         facts={"kind": payload.facts.kind, **payload.facts.claim()},

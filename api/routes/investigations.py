@@ -20,6 +20,7 @@ from api.errors import RoleNotAdmitted, Unauthorized
 from api.investigation_views import flows, network, timeline
 from api.keys import caller_of
 from api.page_route import LOGIN, PageRoute, SignIn, safe_next, templates
+from api.verdicts import headline
 from ledger.domain.reach import item_reach
 from ledger.errors import NotFound
 from ledger.investigation.epcis import epcis_document
@@ -42,7 +43,7 @@ Kind = Query(None, description="firearm, specimen, or a diversion kind (theft, l
 
 @router.get("/v1/trace/{uid}", summary="An item's chain of custody with proofs, diversion point and time-to-crime")
 def get_trace(ledger: LedgerDep, uid: str = UidPath) -> dict[str, Any]:
-    return trace_item(ledger, uid).to_json()
+    return trace_item(ledger, uid).to_json() | headline(ledger, uid)
 
 
 @router.get("/v1/investigations/diversion", summary="Diversion hotspots, routes of flagged items, seized permits")

@@ -10,18 +10,21 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
+from api.verdicts import Scan, judge
 from ledger.domain import verdict
 from ledger.errors import NotFound
 from ledger.store.snapshot import Snapshot
-from scanner.claims import claim_problem
+from scanner.claims import marking_verifier
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=FsPath(__file__).resolve().parents[1] / "templates")
 
-_FLAG_CLASS = {"lost": "alarm", "stolen": "alarm", "seized": "alarm", "forfeited": "alarm",
-               "destroyed": "alarm", "deactivated": "alarm", "in_transit": "moving"}
+_FLAG_CLASS = {"in_transit": "moving"}
+"""The status chip's colour on a page whose verdict is VALID; any other verdict makes it an alarm."""
+_PUBLIC_DETAIL = {"SIGNATURE_INVALID", "MALFORMED_CODE", *verdict.FLAG_VERDICTS.values()}
+"""Findings whose detail the public page shows; the others (custody, licences, permits) it names by verdict and advice only."""
 
 
 @router.get("/i/{uid}", response_class=HTMLResponse, summary="The item's page for people (HTML)",
@@ -45,13 +48,13 @@ def _page(request: Request, ledger: LedgerDep, uid: str, code: str | None) -> HT
         item = ledger.item(uid.upper())
     except NotFound:
         return templates.TemplateResponse(request, "missing.html", {"uid": uid}, status_code=404)
-    findings = verdict.flag_findings(item)
-    if code is not None and (problem := claim_problem(ledger, code, item)) is not None:
-        findings.insert(0, verdict.Finding("SIGNATURE_INVALID", problem))
     with Snapshot(ledger.db) as reads:
+        judgement = judge(reads, Scan(code or item.uid), ledger.clock(), marking_verifier(ledger))
         entries = item_entries(reads, item.uid, 200)
         custody = custody_chain(reads, entries)
+    chip = _FLAG_CLASS.get(item.status, "ok") if judgement.verdict == "VALID" else "alarm"
     return templates.TemplateResponse(request, "item.html", {
-        "item": item, "entries": entries[::-1], "custody": custody, "flag": _FLAG_CLASS.get(item.status, "ok"),
-        "verdict": verdict.worst(findings), "findings": findings, "checked_code": code is not None,
+        "item": item, "entries": entries[::-1], "custody": custody, "flag": chip, "verdict": judgement.verdict,
+        "advice": judgement.advice, "findings": [f for f in judgement.findings if f.verdict in _PUBLIC_DETAIL],
+        "checked_code": code is not None,
     })

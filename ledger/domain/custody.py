@@ -198,13 +198,16 @@ def _import(chain: Chain, seq: int, event: ev.Import, facts: Facts) -> None:
     _move(chain, event.country)
 
 
-def _allowed(chain: Chain) -> set[str | None]:
-    return {chain.country, *chain.route}
+def _allowed(chain: Chain, facts: Facts) -> set[str | None]:
+    """Where the item may be seen: where it is, the countries of its declared shipment, and the country of the party a transfer is taking it to."""
+    receiving = None if chain.pending_to is None else facts.party_country(chain.pending_to)
+    return {chain.country, *chain.route, receiving}
 
 
 def _inspect(chain: Chain, seq: int, event: ev.Inspect, facts: Facts) -> None:
-    if event.country not in _allowed(chain):
-        _divert(chain, seq, event, "off_route", f"inspected in {event.country}, outside its declared route {sorted(filter(None, _allowed(chain)))}")
+    allowed = _allowed(chain, facts)
+    if event.country not in allowed:
+        _divert(chain, seq, event, "off_route", f"inspected in {event.country}, outside its declared route {sorted(filter(None, allowed))}")
     elif event.direction in _CROSSING and not chain.route and chain.pending_seq is None:
         _divert(chain, seq, event, "undeclared_crossing", f"{event.direction} inspection at {event.location} with no shipment declared")
     chain.found_country = event.country
@@ -219,7 +222,7 @@ def _report(kind: str):  # noqa: ANN202 - a step factory
 
 
 def _seize(chain: Chain, seq: int, event: ev.Seize, facts: Facts) -> None:
-    off_route = event.country not in _allowed(chain)
+    off_route = event.country not in _allowed(chain, facts)
     _divert(chain, seq, event, "off_route" if off_route else "seizure", f"seized in {event.country} at {event.place}: {event.reason}")
     chain.seizure_seq, chain.seizure_time, chain.found_country = seq, event.time, event.country
     _time_to_crime(chain, event.time)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from ledger.domain.rules import licence_valid_at, permit_usable
 from ledger.errors import RuleViolation
@@ -33,6 +34,7 @@ __all__ = [
     "permit_findings",
     "clone_findings",
     "FLAG_VERDICTS",
+    "Flagged",
 ]
 
 VERDICTS = (
@@ -45,6 +47,7 @@ VERDICTS = (
     "SEIZED",
     "DESTROYED_DEACTIVATED",
     "CLONE_SUSPECTED",
+    "TRANSFER_NOT_RECEIVED",
     "CUSTODY_MISMATCH",
     "LICENCE_INVALID",
     "PERMIT_MISSING",
@@ -82,6 +85,7 @@ _ADVICE = {
     "CLONE_SUSPECTED": "Detain the item and call the police: the same marking was just seen in another country (possible clone).",
     "SERIAL_NOT_AUTHENTICATED": "Check by hand: the typed serial is registered and nothing is flagged, but only a signed code "
                                 "proves the label genuine; compare the item with the facts shown.",
+    "TRANSFER_NOT_RECEIVED": "Hold the item and check with the sender and the announced receiver: the ledger shows it sent and never received.",
 }
 _SEVERITY = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 _PERMIT_RULES = {"permit_cancelled": "PERMIT_CANCELLED", "permit_expired": "PERMIT_EXPIRED", "permit_not_yet_valid": "PERMIT_NOT_YET_VALID"}
@@ -137,12 +141,26 @@ FLAG_VERDICTS = {
 """The verdict of each flagged status, online and offline alike."""
 
 
-def flag_findings(item: Item) -> list[Finding]:
+class Flagged(Protocol):
+    """What the flag check reads: an item row online, the trust bundle's standing of an item offline."""
+
+    @property
+    def uid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def seized_by(self) -> str | None: ...
+    @property
+    def custodian(self) -> str | None: ...
+
+
+def flag_findings(item: Flagged) -> list[Finding]:
     """Lost, stolen, seized, forfeited, destroyed or deactivated items."""
     verdict = FLAG_VERDICTS.get(item.status)
     if verdict is None:
         return []
-    by = f" (by {item.seized_by or item.custodian})" if verdict == "SEIZED" else ""
+    seizer = item.seized_by or item.custodian
+    by = f" (by {seizer})" if verdict == "SEIZED" and seizer else ""
     return [Finding(verdict, f"item {item.uid} is {item.status}{by}")]
 
 

@@ -90,7 +90,8 @@ def test_a_makers_key_cannot_vouch_for_another_makers_firearm(demo_log: DemoLog,
     glock_item = demo_log.items["never_received"]
     facts = item_facts(ledger, glock_item)
     genuine = _signed("at-glock", demo_log, glock_item, facts)
-    assert _offline(demo_log, bundle, genuine, tmp_path)["verdict"] == "VALID"
+    verified = _offline(demo_log, bundle, genuine, tmp_path)  # the maker's own code: only the item's standing speaks
+    assert verified["verdict"] == "TRANSFER_NOT_RECEIVED" and [r["verdict"] for r in verified["reasons"]] == ["TRANSFER_NOT_RECEIVED"]
     claimed = _signed("it-beretta", demo_log, glock_item, facts)
     assert _offline(demo_log, bundle, claimed, tmp_path)["verdict"] == "SIGNATURE_INVALID"
     assert _online(server, demo_log, claimed)["verdict"] == "SIGNATURE_INVALID"
@@ -115,7 +116,7 @@ def test_a_code_of_the_first_format_still_scans_and_its_host_is_still_checked(de
     item = demo_log.items["never_received"]
     old = _signed("at-glock", demo_log, item, item_facts(ledger, item), version=1)
     assert "/F*GLK*" in old
-    assert _offline(demo_log, bundle, old, tmp_path)["verdict"] == "VALID"
+    assert _offline(demo_log, bundle, old, tmp_path)["verdict"] == "TRANSFER_NOT_RECEIVED"  # the item's own standing, no code finding
     assert _online(server, demo_log, old)["verdict"] != "SIGNATURE_INVALID"
     repointed = old.replace(DEFAULT_HOST, "TRACEMARK.EVIL.EXAMPLE")
     assert _offline(demo_log, bundle, repointed, tmp_path)["verdict"] == "SIGNATURE_INVALID"

@@ -24,9 +24,11 @@ def trace(
     home: HomeOption = None,
 ) -> None:
     """The item's chain of custody with proofs, its diversion point and time-to-crime."""
+    from api.verdicts import headline
     from ledger.investigation.trace import trace_item
 
-    found = trace_item(open_ledger(settings_from(db, home)), uid).to_json()
+    ledger = open_ledger(settings_from(db, home))
+    found = trace_item(ledger, uid).to_json() | headline(ledger, uid)
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
@@ -34,6 +36,8 @@ def trace(
     for step in found["steps"]:
         table.add_row(str(step["seq"]), step["time"], step["type"], step["actor"], step["summary"], "yes" if step["proof"] is not None else "pending")
     console.print(table)
+    colour = "green" if found["verdict"] == "VALID" else "bold red"
+    console.print(f"verdict: [{colour}]{found['verdict']}[/]: {found['advice']}")
     diversion = found["diversion"]
     if diversion is None:
         console.print("[green]no diversion[/]: the item is in the legal chain")

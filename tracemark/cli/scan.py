@@ -65,7 +65,7 @@ def bundle_export(
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, checkpoint, flagged items."""
+    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, checkpoint, flagged and held items."""
     from ledger.config import open_ledger
     from scanner.bundle import write_bundle
 
@@ -73,7 +73,7 @@ def bundle_export(
     body = document["body"]
     console.print(
         f"{out}: codes of {body['host']}, {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
-        f"{len(body['flagged_items'])} flagged items, made {body['created_at']}"
+        f"{len(body['flagged_items'])} flagged items, {len(body['held_items'])} held items, made {body['created_at']}"
     )
 
 
