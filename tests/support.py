@@ -20,6 +20,12 @@ def signed_without_origin(account: LocalAccount, event: dict[str, Any]) -> dict[
     return {"event": event, "signer": account.address, "signature": sign(account, event_bytes(event))}
 
 
+def writer_on(ledger: Ledger, **parts: Any) -> Ledger:
+    """Another writer on `ledger`'s log, as a second process's would be, built with `parts`
+    (`cache`, `group_commit`) that a test gives it to watch them."""
+    return Ledger(ledger.db, ledger.origin, ledger.log_key, ledger.clock, ledger.reporting_window, **parts)
+
+
 LAG = timedelta(days=1)
 """How far behind the ledger's clock a World's clock runs: well within the reporting window."""
 
