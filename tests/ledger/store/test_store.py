@@ -30,7 +30,7 @@ from ledger.store.rebuild import rebuild, snapshot
 from ledger.store.tables import Diversion, Entry, Item, PersonalRecord
 from ledger.store.txview import StateCache
 from tests.conftest import NOW
-from tests.support import World, writer_on
+from tests.support import CountingCache, World, writer_on
 
 
 def state(ledger: Ledger) -> tuple[int, dict[str, list[dict[str, Any]]]]:
@@ -266,24 +266,12 @@ def _item_rows(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
                 {row.uid: row.model_dump() for row in session.exec(select(Diversion))})
 
 
-class _CountingCache(StateCache):
-    """The writer's cache, counting how often the writer starts it again."""
-
-    def __init__(self) -> None:
-        super().__init__(new_limit=KEEP_NEW_ROWS)
-        self.started_again = 0
-
-    def clear(self) -> None:
-        self.started_again += 1
-        super().clear()
-
-
 def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one_writer_would(
         ledger: Ledger, settings: Settings, sqlite_ledger: Ledger) -> None:
     """Two server processes on one database: one appends inspections between the other's groups.
     The other keeps its append cache, drops only the inspected item's rows, and the state it
     writes next is the state one writer appending the same log would write."""
-    cache = _CountingCache()
+    cache = CountingCache()
     ledger = writer_on(ledger, cache=cache)
     world = World(ledger)
     uid, untouched = world.firearm(), world.firearm()
@@ -307,7 +295,7 @@ def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one
 
 def test_a_writer_starts_again_after_another_writer_s_other_events(ledger: Ledger, settings: Settings) -> None:
     """Anything but inspections may change any row (a party, a key, a permit): the cache starts again."""
-    cache = _CountingCache()
+    cache = CountingCache()
     ledger = writer_on(ledger, cache=cache)
     world = World(ledger)
     uid = world.firearm()
