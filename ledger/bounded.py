@@ -1,7 +1,7 @@
 """A dict of at most so many entries, the oldest written forgotten first, shared by the event loop and threads.
 
 What a process keeps of work it may be asked to do again: the signatures it made (`ledger.log.keys`),
-the Merkle range hashes it read or folded (`ledger.store.ledger`). `functools.lru_cache` cannot be filled
+the Merkle range hashes it read or folded (`ledger.store.proofs`). `functools.lru_cache` cannot be filled
 from outside the call it wraps, and its eviction order is not needed: the newest are the ones asked
 for again.
 """

@@ -11,13 +11,33 @@ from ledger.demo import PARTIES, DemoParty
 from ledger.domain.events import event_bytes
 from ledger.log.codec import format_time
 from ledger.log.keys import LocalAccount, new_account, sign
+from ledger.store.appender import KEEP_NEW_ROWS
 from ledger.store.ledger import Ledger, Receipt
+from ledger.store.txview import StateCache
 from tests.conftest import NOW
 
 
 def signed_without_origin(account: LocalAccount, event: dict[str, Any]) -> dict[str, Any]:
     """An envelope as parties signed them before events named their log: no origin in the signed bytes."""
     return {"event": event, "signer": account.address, "signature": sign(account, event_bytes(event))}
+
+
+class CountingCache(StateCache):
+    """A writer's cache that counts how often the writer starts it again."""
+
+    def __init__(self) -> None:
+        super().__init__(new_limit=KEEP_NEW_ROWS)
+        self.started_again = 0
+
+    def clear(self) -> None:
+        self.started_again += 1
+        super().clear()
+
+
+def writer_on(ledger: Ledger, **parts: Any) -> Ledger:
+    """Another writer on `ledger`'s log, as a second process's would be, built with `parts`
+    (`cache`, `group_commit`) that a test gives it to watch them."""
+    return Ledger(ledger.db, ledger.origin, ledger.log_key, ledger.clock, ledger.reporting_window, **parts)
 
 
 LAG = timedelta(days=1)

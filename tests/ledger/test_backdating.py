@@ -169,7 +169,7 @@ def test_the_audit_flags_what_the_rules_would_have_refused(ledger: Ledger, monke
     permit = world.issue_permit(valid_until=format_time(world.clock + timedelta(minutes=10)))
     skin = world.specimen(permit)  # tagged while the permit was valid
     item = world.firearm()
-    monkeypatch.setattr("ledger.store.ledger.check_event", lambda *_: None)
+    monkeypatch.setattr("ledger.store.appender.check_event", lambda *_: None)
     backwards = world.act("it-beretta", "transfer", item=item, to=dealer, reference="R-1", at=world.clock - timedelta(hours=1))
     exported = world.act("ke-customs", "export", item=skin, permit=permit, line=1, quantity="1", country="KE", location="JKIA",
                          at=world.clock + timedelta(hours=1))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
 from ulid import ULID
 
 from ledger.bounded import Bounded
 from ledger.log import merkle
+from ledger.store.checkpoints import Checkpoints, CheckpointSigner
 from ledger.store.ledger import Ledger
+from ledger.store.proofs import Proofs, stored_hashes
+from ledger.store.reads import Reads
 from tests.support import World
 
 
@@ -21,8 +23,8 @@ def _leaves(ledger: Ledger) -> list[bytes]:
     return [entry.leaf_hash for entry in ledger.entries(0, ledger.size())]
 
 
-def test_proofs_through_a_cache_that_keeps_forgetting_equal_the_reference(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger, "_ranges", Bounded[tuple[int, int], bytes](5))
+def test_proofs_through_a_cache_that_keeps_forgetting_equal_the_reference(ledger: Ledger) -> None:
+    proofs = Proofs(ledger.db, Bounded[tuple[int, int], bytes](5))
     w = World(ledger)
     sizes = []
     for chunk in (3, 1, 13, 8, 40):
@@ -31,31 +33,32 @@ def test_proofs_through_a_cache_that_keeps_forgetting_equal_the_reference(ledger
         hashes = _leaves(ledger)
         for size in sizes:  # older trees too, after the newer ones' ranges were kept
             for seq in range(0, size, 3):
-                assert ledger.inclusion_proof(seq, size) == merkle.inclusion_proof(hashes[:size], seq)
-            assert ledger.root(size) == merkle.root_from_leaves(hashes[:size])
-            assert ledger.consistency_proof(sizes[0], size) == merkle.consistency_proof(hashes[:size], sizes[0])
+                assert proofs.inclusion_proof(seq, size) == merkle.inclusion_proof(hashes[:size], seq)
+            assert proofs.root(size) == merkle.root_from_leaves(hashes[:size])
+            assert proofs.consistency_proof(sizes[0], size) == merkle.consistency_proof(hashes[:size], sizes[0])
 
 
-def test_a_fresh_attestation_reads_only_the_nodes_the_new_entries_made(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fresh_attestation_reads_only_the_nodes_the_new_entries_made(ledger: Ledger) -> None:
     """What a scan's answer costs: its proofs against the newest checkpoint mostly repeat the last scan's."""
     w = World(ledger)
     _grow(ledger, w, 300)
     read: list[tuple[int, int]] = []
-    hashes_of = ledger._hashes
 
-    def counted(reads: object, positions: Sequence[tuple[int, int]]) -> list[bytes]:
+    def counted(reads: Reads, positions: Sequence[tuple[int, int]]) -> list[bytes]:
         read.extend(positions)
-        return hashes_of(reads, positions)  # type: ignore[arg-type]
+        return stored_hashes(reads, positions)
 
-    monkeypatch.setattr(ledger, "_hashes", counted)
+    assert ledger.log_key is not None
+    signer = CheckpointSigner(ledger.origin, ledger.log_key, ledger.clock)
+    checkpoints = Checkpoints(ledger.db, signer, Proofs(ledger.db, read_nodes=counted), ledger.writing)
     seqs = [5, 17, 120, 250]
-    first = ledger.attest(seqs)
+    first = checkpoints.attest(seqs)
     assert len(read) > 20  # a cold cache reads every node of the proofs
     read.clear()
-    assert ledger.attest(seqs) == first
+    assert checkpoints.attest(seqs) == first
     assert read == []
     _grow(ledger, w, 1)
-    again = ledger.attest(seqs)
+    again = checkpoints.attest(seqs)
     size = again.checkpoint.size
     assert 0 < len(read) <= size.bit_length()  # the new right edge of the tree, no more
     hashes = _leaves(ledger)

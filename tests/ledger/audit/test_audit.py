@@ -56,7 +56,7 @@ def _unbound_mark(w: World) -> dict[str, Any]:
 def _logged_unchecked(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, envelope: dict[str, Any]) -> None:
     """Append as a log that did not yet check the origin of events."""
     with monkeypatch.context() as unchecked:
-        unchecked.setattr(Ledger, "_check_origin", lambda self, event: None)
+        unchecked.setattr("ledger.store.appender.check_origin", lambda event, origin: None)
         ledger.append(envelope)
 
 

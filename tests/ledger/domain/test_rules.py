@@ -19,7 +19,7 @@ import pytest
 from ulid import ULID
 
 import ledger.domain.rules
-import ledger.store.ledger
+import ledger.store.appender
 from ledger.demo import DemoParty
 from ledger.domain.personal import commit
 from ledger.errors import EventInvalid, RuleViolation
@@ -695,7 +695,7 @@ def _rules_in(module: object) -> set[str]:
 
 
 def test_every_rule_has_a_refusal_case() -> None:
-    rules = _rules_in(ledger.domain.rules) | _rules_in(ledger.store.ledger)
+    rules = _rules_in(ledger.domain.rules) | _rules_in(ledger.store.appender)
     assert len(rules) > 30
     assert rules - {rule for rule, _, _ in CASES} == set()
 

@@ -13,22 +13,42 @@ from ulid import ULID
 
 from ledger.errors import AppendLockBusy, EventFailed, NotFound, RuleViolation
 from ledger.log.merkle import verify_inclusion
-from ledger.store import ledger as store
+from ledger.store.appender import KEEP_NEW_ROWS
 from ledger.store.group_commit import GroupCommit
-from tests.support import World
+from ledger.store.ledger import appender as store
+from ledger.store.txview import StateCache
+from tests.support import World, writer_on
+
+
+def _counting_batches(batches: list[int], leaders: set[str] | None = None):  # noqa: ANN202
+    """A group commit factory whose groups report each batch they append (its size, and the thread that led it)."""
+
+    def group_commit(append_batch, attest, **options):  # noqa: ANN001, ANN003, ANN202
+        def counting(batch, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            batches.append(len(batch))
+            if leaders is not None:
+                leaders.add(threading.current_thread().name)
+            return append_batch(batch, **kwargs)
+
+        return GroupCommit(counting, attest, **options)
+
+    return group_commit
+
+
+def _attesting_with(attest):  # noqa: ANN001, ANN202
+    """A group commit factory whose groups read their attestations through `attest(real_attest, seqs)`."""
+
+    def group_commit(append_batch, real, **options):  # noqa: ANN001, ANN003, ANN202
+        return GroupCommit(append_batch, lambda seqs: attest(real, seqs), **options)
+
+    return group_commit
 
 
 def test_threads_appending_at_once_each_get_their_own_receipt(ledger) -> None:  # noqa: ANN001
     world = World(ledger)
     envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(60)]
     batches: list[int] = []
-    real = ledger.append_batch
-
-    def counting(batch, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        batches.append(len(batch))
-        return real(batch, **kwargs)
-
-    ledger._group._append_batch = counting  # observe how the group commit batched the appends
+    ledger = writer_on(ledger, group_commit=_counting_batches(batches))  # observe how the group commit batched the appends
     start = ledger.size()
     with ThreadPoolExecutor(max_workers=12) as pool:
         receipts = list(pool.map(ledger.append, envelopes))
@@ -117,13 +137,12 @@ def test_a_group_is_attested_once_and_each_waiter_gets_only_its_own_proofs(ledge
     history_seq = ledger.size() - 1
     envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(40)]
     attests: list[list[int]] = []
-    real = ledger.attest
 
-    def counting(seqs):  # noqa: ANN001, ANN202
+    def counting(real, seqs):  # noqa: ANN001, ANN202
         attests.append(list(seqs))
         return real(seqs)
 
-    ledger._group._attest = counting  # observe how often the group reads an attestation
+    ledger = writer_on(ledger, group_commit=_attesting_with(counting))  # observe how often the group reads an attestation
     gate = threading.Barrier(10)
 
     def append(n: int):  # noqa: ANN202
@@ -143,10 +162,10 @@ def test_a_group_is_attested_once_and_each_waiter_gets_only_its_own_proofs(ledge
 def test_an_attestation_that_cannot_be_read_in_the_group_is_read_by_the_waiter(sqlite_ledger) -> None:  # noqa: ANN001
     world = World(sqlite_ledger)
 
-    def failing(seqs):  # noqa: ANN001, ANN202
+    def failing(real, seqs):  # noqa: ANN001, ANN202
         raise OSError("disk went away for a moment")
 
-    sqlite_ledger._group._attest = failing
+    sqlite_ledger = writer_on(sqlite_ledger, group_commit=_attesting_with(failing))
     receipt, attestation = sqlite_ledger.append_attested(world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()))
     assert list(attestation.inclusion) == [receipt.seq] and attestation.checkpoint.size == receipt.seq + 1
 
@@ -159,14 +178,7 @@ def test_awaited_appends_are_committed_in_groups_by_their_loop_or_the_commit_thr
     envelopes = [world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking()) for _ in range(40)]
     batches: list[int] = []
     leaders: set[str] = set()
-    real = ledger.append_batch
-
-    def counting(batch, **kwargs):  # noqa: ANN001, ANN003, ANN202
-        batches.append(len(batch))
-        leaders.add(threading.current_thread().name)
-        return real(batch, **kwargs)
-
-    ledger._group._append_batch = counting
+    ledger = writer_on(ledger, group_commit=_counting_batches(batches, leaders))
 
     async def all_at_once():  # noqa: ANN202
         return await asyncio.gather(*(ledger.append_attested_async(e) for e in envelopes))
@@ -215,18 +227,18 @@ def test_an_awaited_append_whose_loop_has_closed_is_committed_by_the_commit_thre
             release.wait(10)
         return real(batch, **kwargs)
 
-    sqlite_ledger._group._append_batch = held
+    group = GroupCommit(held, sqlite_ledger.attest, lead_on_loop=True)
 
     async def submit_and_leave():  # noqa: ANN202
-        return sqlite_ledger._group.submit(second, attest=True)
+        return group.submit(second, attest=True)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        threaded = pool.submit(sqlite_ledger.append, first)
+        threaded = pool.submit(group.append, first)
         assert entered.wait(10)
         queued = asyncio.run(submit_and_leave())  # asyncio.run closes the loop on return
         release.set()
-        assert threaded.result(10).seq + 1 == queued.result(10)[0].seq
-    assert sqlite_ledger.append(third).seq == queued.result()[0].seq + 1
+        assert threaded.result(10)[0].seq + 1 == queued.result(10)[0].seq
+    assert group.append(third)[0].seq == queued.result()[0].seq + 1
 
 
 def test_an_awaiting_caller_that_gives_up_leaves_its_group_answered(ledger) -> None:  # noqa: ANN001
@@ -292,12 +304,14 @@ def test_a_loop_serves_on_while_another_process_holds_the_write_lock(sqlite_ledg
     """SQLite's busy wait would sleep on the event loop while the other process commits: instead
     the group goes back to the queue, the loop goes on with other work, and the group commits
     once the lock is free, with no row of the append cache lost."""
+    cache = StateCache(new_limit=KEEP_NEW_ROWS)
+    sqlite_ledger = writer_on(sqlite_ledger, cache=cache)
     world = World(sqlite_ledger)
     uid = world.firearm()
     envelope = world.envelope("de-customs", "inspect", item=uid, country="DE", location="FRA", direction="import", verdict="VALID")
     other = sqlite3.connect(sqlite_ledger.db.writer.url.database, isolation_level=None)  # the other process's writer
     other.execute("BEGIN IMMEDIATE")
-    cached = dict(sqlite_ledger._cache.rows)
+    cached = dict(cache.rows)
 
     async def append_meanwhile():  # noqa: ANN202
         appended = asyncio.create_task(sqlite_ledger.append_attested_async(envelope))
@@ -311,7 +325,7 @@ def test_a_loop_serves_on_while_another_process_holds_the_write_lock(sqlite_ledg
 
     ticks, (receipt, attestation) = asyncio.run(append_meanwhile())
     assert ticks == 20 and receipt.seq == sqlite_ledger.size() - 1 and list(attestation.inclusion) == [receipt.seq]
-    assert cached.keys() <= sqlite_ledger._cache.rows.keys()  # the busy lock did not make it start its cache again
+    assert cached and cached.keys() <= cache.rows.keys()  # the busy lock did not make it start its cache again
     with pytest.raises(AppendLockBusy):  # and a caller that will not wait hears so at once
         other.execute("BEGIN IMMEDIATE")
         try:

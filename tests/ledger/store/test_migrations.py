@@ -37,7 +37,7 @@ def _migrate(ledger: Ledger, revision: str) -> None:
         else:
             command.downgrade(alembic_config(connection), revision)
         connection.commit()
-    ledger._forget()  # the append path's cache describes the old tables
+    ledger.drop_cache()  # the append path's cache describes the old tables
 
 
 @pytest.fixture

@@ -24,11 +24,13 @@ from ledger.log.codec import sha256
 from ledger.log.entry import entry_leaf_hash, event_key
 from ledger.log.keys import new_account
 from ledger.log.signatures import sign_event
+from ledger.store.appender import KEEP_NEW_ROWS
 from ledger.store.ledger import Ledger
 from ledger.store.rebuild import rebuild, snapshot
 from ledger.store.tables import Diversion, Entry, Item, PersonalRecord
+from ledger.store.txview import StateCache
 from tests.conftest import NOW
-from tests.support import World
+from tests.support import CountingCache, World, writer_on
 
 
 def state(ledger: Ledger) -> tuple[int, dict[str, list[dict[str, Any]]]]:
@@ -232,7 +234,7 @@ def test_event_keys_grow_with_the_log_when_events_come_in_time_order(ledger: Led
 
 def test_events_whose_keys_collide_are_both_appended_and_a_resend_is_still_answered(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     w = World(ledger)
-    monkeypatch.setattr("ledger.store.ledger.key_of", lambda event_hash, time: 42)  # every event from here on has the same key
+    monkeypatch.setattr("ledger.store.appender.key_of", lambda event_hash, time: 42)  # every event from here on has the same key
     first, second = (w.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=w.marking()) for _ in range(2))
     a = ledger.append(first)
     b, a_again = ledger.append_batch([second, first])  # a key match that is another event, then a true resend
@@ -265,10 +267,12 @@ def _item_rows(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one_writer_would(
-        ledger: Ledger, settings: Settings, sqlite_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, settings: Settings, sqlite_ledger: Ledger) -> None:
     """Two server processes on one database: one appends inspections between the other's groups.
     The other keeps its append cache, drops only the inspected item's rows, and the state it
     writes next is the state one writer appending the same log would write."""
+    cache = CountingCache()
+    ledger = writer_on(ledger, cache=cache)
     world = World(ledger)
     uid, untouched = world.firearm(), world.firearm()
     second = open_ledger(settings)  # the second process's writer
@@ -276,11 +280,10 @@ def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one
     for location in ("FRA cargo", "MUC cargo"):  # an import with no shipment declared diverts the item's chain
         second.append(world.envelope("de-customs", "inspect", item=uid, country="DE", location=location, direction="import",
                                      verdict="VALID"))
-    started_again: list[bool] = []
-    monkeypatch.setattr(ledger._cache, "clear", lambda: started_again.append(True))
+    started_again = cache.started_again
     world.ship(uid, "it-beretta", "de-jagd-schmidt")
     world.ship(untouched, "it-beretta", "de-jagd-schmidt")
-    assert started_again == []
+    assert cache.started_again == started_again
 
     sqlite_ledger.clock = ledger.clock
     for entry in ledger.entries(0, ledger.size()):  # the same log, appended by one writer
@@ -290,19 +293,18 @@ def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one
     assert _item_rows(ledger)[1][uid]["diverted_seq"] is not None
 
 
-def test_a_writer_starts_again_after_another_writer_s_other_events(ledger: Ledger, settings: Settings,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_writer_starts_again_after_another_writer_s_other_events(ledger: Ledger, settings: Settings) -> None:
     """Anything but inspections may change any row (a party, a key, a permit): the cache starts again."""
+    cache = CountingCache()
+    ledger = writer_on(ledger, cache=cache)
     world = World(ledger)
     uid = world.firearm()
     second = open_ledger(settings)
     second.clock = ledger.clock
     second.append(world.envelope("it-beretta", "transfer", item=uid, to="de-jagd-schmidt", reference="REF-2"))
-    started_again: list[bool] = []
-    clear = ledger._cache.clear
-    monkeypatch.setattr(ledger._cache, "clear", lambda: started_again.append(True) or clear())
+    started_again = cache.started_again
     world.act("de-jagd-schmidt", "receive", item=uid)
-    assert started_again == [True]
+    assert cache.started_again == started_again + 1
     assert ledger.item(uid).custodian == "de-jagd-schmidt"
 
 
@@ -310,6 +312,8 @@ def test_a_bulk_batch_keeps_none_of_its_new_rows_cached_and_a_later_batch_reads_
     """A bulk import's rows stay out of the append cache (keeping them cost more in garbage
     collection than reading back the few a later batch needs); a small batch's are kept. Either
     way a later batch finds them and stores its changes."""
+    cache = StateCache(new_limit=KEEP_NEW_ROWS)
+    ledger = writer_on(ledger, cache=cache)
     w = World(ledger)
 
     def marks(count: int) -> list[dict[str, Any]]:
@@ -318,7 +322,7 @@ def test_a_bulk_batch_keeps_none_of_its_new_rows_cached_and_a_later_batch_reads_
     small, bulk = marks(3), marks(300)  # 600 new rows (item and custody), beyond the cache's 500 a batch
     ledger.append_batch(small)
     ledger.append_batch(bulk)
-    cached = {key for table, key in ledger._cache.rows if table is Item}
+    cached = {key for table, key in cache.rows if table is Item}
     small_uids, bulk_uids = [e["event"]["item"] for e in small], [e["event"]["item"] for e in bulk]
     assert set(small_uids) <= cached and not cached & set(bulk_uids)
     moved = small_uids[:2] + bulk_uids[:3] + bulk_uids[-2:]

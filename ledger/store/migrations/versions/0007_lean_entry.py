@@ -4,7 +4,7 @@
   the entry's own leaf hash covers: readers now take it from entry seq-1.
 - `entry.event_hash` (33 bytes in the row, ~46 in its UNIQUE index) becomes `event_key`: the
   first 8 bytes of SHA-256(event) as a signed BIGINT, in the plain index `ix_entry_event_key`.
-  A resend is found by key and confirmed on the event bytes (`ledger.store.ledger.Ledger._known`).
+  A resend is found by key and confirmed on the event bytes (`ledger.store.appender.Appender._known`).
 
 Keys, hashes and links are computed here in Python, `_CHUNK` rows at a time. The upgrade refuses
 a log whose stored prev_hash or event_hash disagree with what they are derived from: the audit
