@@ -324,9 +324,11 @@ def _void(chain: Chain, seq: int, event: ev.VoidInspection, facts: Facts) -> Non
 def _decide(state: str):  # noqa: ANN202 - a step factory
     def step(chain: Chain, seq: int, event: ev.ConfirmFinding | ev.DismissFinding, facts: Facts) -> None:
         question = chain.question(event.question_seq)
-        if question is None:  # the transfer still waiting for receipt (the rules checked it)
+        if question is None and chain.unreceived() == event.question_seq:
             question = _unreceived(chain, facts)
             chain.raised.append(question)
+        if question is None or question.state != "open":  # the rules refuse it; the audit names an entry that got past them
+            return
         question.state, question.decided_seq, question.decided_by = state, seq, event.actor
         if state == "confirmed" and question.kind != "unreceived_transfer" and question.country is not None \
                 and (chain.found_seq is None or question.seq > chain.found_seq):
@@ -336,7 +338,7 @@ def _decide(state: str):  # noqa: ANN202 - a step factory
 
 
 def _unreceived(chain: Chain, facts: Facts) -> Question:
-    assert chain.pending_seq is not None and chain.pending_to is not None and chain.pending_time is not None
+    assert chain.pending_seq is not None and chain.pending_to is not None and chain.pending_time is not None  # unreceived() said so
     detail = f"sent to {chain.pending_to} and never received"
     finding = Diversion(chain.pending_seq, "unreceived_transfer", chain.pending_time, chain.holder, chain.country, detail)
     return Question(chain.pending_seq, "unreceived_transfer", chain.pending_time, facts.party_country(chain.pending_to), detail,
