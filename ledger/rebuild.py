@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from ledger import events as ev
+from ledger.errors import EventInvalid
 from ledger.projection import apply
 from ledger.store import Ledger
 from ledger.txview import TxView
@@ -25,8 +26,12 @@ def rebuild(ledger: Ledger, progress: Callable[[int, int], None] | None = None) 
         return replay(session, ledger.size(), progress)
 
 
-def replay(session: Session, total: int, progress: Callable[[int, int], None] | None = None) -> int:
-    """`rebuild` within the caller's transaction (a migration's, when the projection's meaning changes)."""
+def replay(session: Session, total: int, progress: Callable[[int, int], None] | None = None, skip_unreadable: bool = False) -> int:
+    """`rebuild` within the caller's transaction (a migration's, when the projection's meaning changes).
+
+    With `skip_unreadable`, an entry whose event cannot be read is left out (a migration must not stop
+    at a damaged entry: the audit names it) instead of stopping the replay.
+    """
     for table in reversed(PROJECTION_TABLES):
         session.execute(delete(table))
     view = TxView(session)
@@ -36,7 +41,13 @@ def replay(session: Session, total: int, progress: Callable[[int, int], None] | 
         if not rows:
             break
         for entry in rows:
-            apply(ev.parse_event(entry.event), entry.seq, view)
+            try:
+                event = ev.parse_event(entry.event)
+            except EventInvalid:
+                if not skip_unreadable:
+                    raise
+                continue
+            apply(event, entry.seq, view)
         view.flush()
         done, start = done + len(rows), rows[-1].seq + 1
         if progress is not None:

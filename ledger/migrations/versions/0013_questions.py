@@ -3,7 +3,8 @@ investigators settle them.
 
 An inspection no longer diverts an item by itself: only a confirmed question does. The custody fold
 stored in `diversion.chain` changes meaning with it, so the upgrade replays the projection from the
-entries (as `tracemark rebuild` does); no entry changes. Older code cannot read the new folds: the
+entries (as `tracemark rebuild` does, passing over an entry whose event cannot be read: the audit
+names it); no entry changes. Older code cannot read the new folds: the
 downgrade empties `diversion`, and `tracemark rebuild` of that older code fills it again.
 
 Revision ID: 0013
@@ -44,7 +45,7 @@ def upgrade() -> None:
         from ledger.rebuild import replay  # the projection as the code of this revision computes it
 
         with Session(bind=bind) as session:
-            replay(session, total)
+            replay(session, total, skip_unreadable=True)
             session.flush()
 
 
