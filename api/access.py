@@ -118,6 +118,9 @@ ACCESS: dict[str, Access] = {
     "GET /investigations/items/{uid}": ITEM_PAGE,
     "GET /investigations/flows": ACROSS_ITEMS_PAGE,
     "GET /investigations/network": ACROSS_ITEMS_PAGE,
+    "GET /v1/investigations/questions": ACROSS_ITEMS,
+    "GET /investigations/questions": ACROSS_ITEMS_PAGE,
+    "POST /investigations/questions": Access(roles={"investigator": Scope.EVERYWHERE}, cookie=True),  # signs with the managed key
     # the border
     "POST /v1/scan": SCANNERS,
     "POST /scan/seize": SCANNERS,
