@@ -34,6 +34,7 @@ router = APIRouter(tags=["investigations"])
 templates = Jinja2Templates(directory=FsPath(__file__).resolve().parents[1] / "templates")
 State = Query("open", description=f"one of {', '.join(QUESTION_STATES)}, or 'any'")
 Country = Query(None, min_length=2, max_length=2, description="seen in, or raised about an item held in, this country (ISO alpha-2)")
+PageCountry = Query(None, max_length=2, description="as `country`; the filter form sends an empty one for none")
 Limit = Query(200, ge=1, le=MAX_QUESTIONS, description="at most this many, oldest first")
 DECISIONS = {"confirm": "confirm_finding", "dismiss": "dismiss_finding"}
 
@@ -50,9 +51,9 @@ def get_questions(
 
 @router.get("/investigations/questions", response_class=HTMLResponse, summary="Open questions to confirm or dismiss (HTML)")
 def questions_page(
-    request: Request, ledger: LedgerDep, admitted: AdmissionDep, state: str = State, country: Optional[str] = Country,
+    request: Request, ledger: LedgerDep, admitted: AdmissionDep, state: str = State, country: Optional[str] = PageCountry,
 ) -> HTMLResponse:
-    return _page(request, ledger, admitted.caller, state, admitted.limit(country))
+    return _page(request, ledger, admitted.caller, state, admitted.limit(country or None))
 
 
 @router.post("/investigations/questions", include_in_schema=False)
