@@ -238,6 +238,10 @@ def _ask(chain: Chain, seq: int, event: ev.Inspect, kind: str, detail: str) -> N
 
 
 def _sight(chain: Chain, seq: int, country: str) -> None:
+    """The item was found in `country`; a sighting where it was found already changes nothing (a border
+    post scanning it again and again must not rewrite the item's row each time)."""
+    if country == chain.found_country:
+        return
     chain.found_before = None if chain.found_seq is None else [chain.found_seq, chain.found_country]
     chain.found_seq, chain.found_country = seq, country
 

@@ -282,3 +282,18 @@ def _migrate(ledger: Ledger, revision: str) -> None:
             command.downgrade(alembic_config(connection), revision)
         connection.commit()
     ledger._forget()  # the append path's cache describes the old tables
+
+
+def test_a_voided_sighting_of_a_stolen_item_leaves_no_route(ledger: Ledger) -> None:
+    world = World(ledger)
+    uid = world.firearm()
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    world.act("de-jagd-schmidt", "report_stolen", item=uid, place="Frankfurt", details="shop break-in")
+    seen = world.act("be-police", "inspect", item=uid, country="BE", location="Liege", direction="inland", verdict="REPORTED_LOST_STOLEN")
+    assert [(route.origin, route.found) for route in investigate(ledger).routes] == [("DE", "BE")]
+    assert questions(ledger) == []  # an item already out of the legal chain: a sighting, not a question
+
+    world.act("be-police", "void_inspection", item=uid, inspection_seq=seen.seq, reason="read the serial of another pistol")
+
+    assert traced(ledger, uid).chain.found_country is None
+    assert investigate(ledger).routes == []
