@@ -29,7 +29,6 @@ __all__ = [
     "Facts",
     "MarkingDoubts",
     "Question",
-    "QUESTION_KINDS",
     "QUESTION_STATES",
     "PermitRoute",
     "advance",
@@ -37,7 +36,6 @@ __all__ = [
 ]
 
 DIVERSION_KINDS = ("clone", "over_quota", "unreceived_transfer", "undeclared_crossing", "off_route", "loss", "theft", "seizure")
-QUESTION_KINDS = ("off_route", "undeclared_crossing", "unreceived_transfer")
 QUESTION_STATES = ("open", "confirmed", "dismissed", "voided")
 TTC_FLAG_DAYS = 3 * 365
 """Trace practice reads a time-to-crime under three years as an indicator of trafficking."""
@@ -82,7 +80,7 @@ class Question:
     """A doubt an entry raised, for an investigator to settle."""
 
     seq: int  # the entry that raised it: the inspection, or the transfer never received
-    kind: str  # one of QUESTION_KINDS
+    kind: str  # off_route, undeclared_crossing or unreceived_transfer
     time: str
     country: str | None  # where the item was seen (for a transfer: the receiver's country)
     detail: str
