@@ -124,6 +124,9 @@ ACCESS: dict[str, Access] = {
     "GET /investigations/flows": ACROSS_ITEMS_PAGE,
     "GET /investigations/network": ACROSS_ITEMS_PAGE,
     "GET /investigations/search": ACROSS_ITEMS_PAGE,  # police and customs find the items of their own country
+    "GET /v1/investigations/questions": ACROSS_ITEMS,
+    "GET /investigations/questions": ACROSS_ITEMS_PAGE,
+    "POST /investigations/questions": Access(roles={"investigator": Scope.EVERYWHERE}, cookie=True),  # signs with the managed key
     # the border
     "GET /v1/me": ANY_ROLE,
     "POST /v1/scan": SCANNERS,

@@ -1,7 +1,8 @@
 """API keys for the demo parties, so `make run` hands a newcomer working credentials.
 
 Written to `<home>/api-keys.json` (mode 0600). Customs and police also get managed keys, so
-their scans are recorded without a wallet; the demo admin's keystore authorises them.
+their scans are recorded without a wallet, and the investigator one, so its decisions on the
+questions page are; the demo admin's keystore authorises them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ledger.store.ledger import Ledger
 __all__ = ["api_keys_path", "seed_demo_api_keys", "DEMO_ADMIN"]
 
 DEMO_ADMIN = "registry"
-_SCANNERS = ("customs", "police")
+_SCANNERS = ("customs", "police", "investigator")
 
 
 def api_keys_path(settings: Settings) -> Path:

@@ -206,9 +206,10 @@ def _permit(reads: Snapshot, item: Item, scan: Scan, receiver: Party | None) -> 
 
 def _last_sighting(entries: list[HistoryEntry]) -> v.Sighting | None:
     crossed = False
+    voided = {entry.event.get("inspection_seq") for entry in entries if entry.type == "void_inspection"}  # mistaken scans saw nothing
     for entry in reversed(entries):
         if entry.type in ("export", "import"):
             crossed = True
-        elif entry.type == "inspect":
+        elif entry.type == "inspect" and entry.seq not in voided:
             return v.Sighting(str(entry.event.get("country")), parse_time(entry.time), crossed)
     return None

@@ -27,6 +27,7 @@ from datetime import timedelta
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
+from ledger.audit.reviews import ReviewAudit
 from ledger.audit.times import TimeAudit, Timed, timed
 from ledger.domain import events as ev
 from ledger.domain.rules import REPORTING_WINDOW
@@ -155,6 +156,7 @@ def _audit(
     tree = merkle.CompactRange()  # over the leaf hashes recomputed from the entries' bytes
     keys = _KeyHistory()
     times = TimeAudit(window)
+    reviews = ReviewAudit(times.parties, lambda seq: _read_event(session, seq))
     bad_leaves: list[int] = []
     for chunk in _examined_chunks(session, workers if workers is not None else _default_workers(total)):
         computed: dict[tuple[int, int], bytes] = {}
@@ -163,6 +165,8 @@ def _audit(
                 report.findings.append(Discrepancy(tree.size, f"entry missing: the next stored entry is {seen.seq}"))
                 return report
             _check_in_order(seen, keys, times, report)
+            if seen.timed is not None:
+                report.findings.extend(Discrepancy(seen.seq, problem) for problem in reviews.check(seen.seq, seen.timed))
             if origin is not None and seen.log not in (None, origin):
                 report.findings.append(Discrepancy(seen.seq, f"the event is signed for the log {seen.log!r}, not for {origin!r}"))
             if seen.leaf != seen.stored_leaf:
@@ -180,6 +184,12 @@ def _audit(
     for row in checkpoints:
         _check_checkpoint(row, roots, verifier_key, origin, report)
     return report
+
+
+def _read_event(session: Session, seq: int) -> ev.Event | None:
+    """Entry `seq`'s event, read back from its stored bytes (the audit checks those bytes in order)."""
+    raw = session.execute(select(Entry.__table__.c.event).where(Entry.__table__.c.seq == seq)).scalar_one_or_none()
+    return None if raw is None else ev.parse_event(raw)
 
 
 def _chunks(session: Session) -> Iterator[list[tuple]]:

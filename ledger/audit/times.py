@@ -38,6 +38,7 @@ class Timed:
     receiver: str | None  # the licensed party a transfer names (not a private owner)
     permit: str | None
     state: bytes | None  # the event bytes of a registration or permit event: the replay learns from them
+    target: int | None = None  # the entry a review (void, confirm, dismiss) judges
 
 
 def timed(event: ev.Event, event_bytes: bytes) -> Timed:
@@ -46,7 +47,8 @@ def timed(event: ev.Event, event_bytes: bytes) -> Timed:
     receiver = field(event, "to") if event.type == "transfer" and field(event, "owner_commitment") is None else None
     return Timed(event.type, event.actor, event.time, field(event, "item"), receiver,
                  field(event, "permit") if event.type in _PERMIT_ACTS else None,
-                 event_bytes if event.type in _STATE_EVENTS else None)
+                 event_bytes if event.type in _STATE_EVENTS else None,
+                 field(event, "inspection_seq") if event.type == "void_inspection" else field(event, "question_seq"))
 
 
 class TimeAudit:

@@ -4,6 +4,13 @@
 (replayed from the log) and the `diversion` projection row (one step per append), so the
 two can never disagree. What the fold needs from outside the item's own events (a party's
 country, a permit's route, whether a marking copies another) comes through `Facts`.
+
+A scan records what an officer saw, not a conclusion: an inspection that contradicts the record
+(off the declared route, a crossing no shipment declared) and a transfer never received raise a
+`Question`. Only an investigator's `confirm_finding` makes one a diversion; `dismiss_finding`
+settles it without one, and the inspecting party's `void_inspection` takes a mistaken scan out of
+every figure. The diversion point is the earliest of what the log states outright (a theft, a
+seizure, a copied marking) and the confirmed questions, so a late confirmation moves it back.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ __all__ = [
     "Diversion",
     "Facts",
     "MarkingDoubts",
+    "Question",
+    "QUESTION_STATES",
     "PermitRoute",
     "advance",
     "fold",
 ]
 
 DIVERSION_KINDS = ("clone", "over_quota", "unreceived_transfer", "undeclared_crossing", "off_route", "loss", "theft", "seizure")
+QUESTION_STATES = ("open", "confirmed", "dismissed", "voided")
 TTC_FLAG_DAYS = 3 * 365
 """Trace practice reads a time-to-crime under three years as an indicator of trafficking."""
 
@@ -66,6 +76,29 @@ class Diversion:
 
 
 @dataclass
+class Question:
+    """A doubt an entry raised, for an investigator to settle."""
+
+    seq: int  # the entry that raised it: the inspection, or the transfer never received
+    kind: str  # off_route, undeclared_crossing or unreceived_transfer
+    time: str
+    country: str | None  # where the item was seen (for a transfer: the receiver's country)
+    detail: str
+    finding: Diversion  # the diversion point it makes when confirmed
+    since: str | None  # the last legal sale, transfer or marking before it: time-to-crime counts from there
+    state: str = "open"
+    decided_seq: int | None = None
+    decided_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "finding": dict(self.finding.__dict__)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Question":
+        return cls(**{**data, "finding": Diversion(**data["finding"])})
+
+
+@dataclass
 class Chain:
     """What the log says about one item so far."""
 
@@ -84,17 +117,32 @@ class Chain:
     seizure_time: str | None = None
     found_country: str | None = None
     ttc_days: int | None = None
-    diversion: Diversion | None = None
-    questions: list[str] = field(default_factory=list)
+    diversion: Diversion | None = None  # where it left the legal chain: the earliest of `reported` and the confirmed questions
+    questions: list[str] = field(default_factory=list)  # doubts about the marking itself
+    reported: Diversion | None = None  # the first diversion the log states outright
+    reported_since: str | None = None  # time-to-crime's start for `reported`
+    raised: list[Question] = field(default_factory=list)
+    recoveries: list[list[Any]] = field(default_factory=list)  # [seq, time] of each seizure and recovery
+    found_seq: int | None = None  # the entry that put the item in `found_country`
+    found_before: list[Any] | None = None  # [seq, country] of the sighting before, for a voided inspection
 
     @property
     def ttc_flagged(self) -> bool:
         return self.ttc_days is not None and self.ttc_days < TTC_FLAG_DAYS
 
+    def question(self, seq: int) -> Question | None:
+        """The question entry `seq` raised, if it raised one."""
+        return next((question for question in self.raised if question.seq == seq), None)
+
+    def unreceived(self) -> int | None:
+        """The entry of a transfer still waiting for receipt that no investigator has settled."""
+        return self.pending_seq if self.pending_seq is not None and self.question(self.pending_seq) is None else None
+
     def open_questions(self) -> list[str]:
         """Doubts an investigator should chase, including a transfer still waiting for receipt."""
-        pending = [] if self.pending_seq is None else [f"transfer at entry {self.pending_seq} to {self.pending_to} was never received"]
-        return self.questions + pending
+        raised = [f"inspection at entry {question.seq}: {question.detail}" for question in self.raised if question.state == "open"]
+        pending = [] if self.unreceived() is None else [f"transfer at entry {self.pending_seq} to {self.pending_to} was never received"]
+        return self.questions + raised + pending
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data without the fields still at their defaults (one row per item is stored).
@@ -102,15 +150,26 @@ class Chain:
         A shallow copy: `asdict`'s deep recursion costs more than the whole fold step.
         """
         data = {name: value for name, value in self.__dict__.items() if value is not None and value != []}
-        data.update((name, list(data[name])) for name in ("route", "questions") if name in data)
-        if self.diversion is not None:
-            data["diversion"] = dict(self.diversion.__dict__)
+        data.update((name, list(data[name])) for name in ("route", "questions", "found_before") if name in data)
+        for name in ("diversion", "reported"):
+            if name in data:
+                data[name] = dict(data[name].__dict__)
+        if self.raised:
+            data["raised"] = [question.to_json() for question in self.raised]
+        if self.recoveries:
+            data["recoveries"] = [list(recovery) for recovery in self.recoveries]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Chain":
-        diversion = data.get("diversion")
-        return cls(**{**data, "diversion": None if diversion is None else Diversion(**diversion)})
+        values = {**data, "raised": [Question.from_json(question) for question in data.get("raised", [])]}
+        values.update((name, list(data[name])) for name in ("route", "questions") if name in data)  # the fold appends to them
+        if "recoveries" in data:
+            values["recoveries"] = [list(recovery) for recovery in data["recoveries"]]
+        for name in ("diversion", "reported"):
+            if data.get(name) is not None:
+                values[name] = Diversion(**data[name])
+        return cls(**values)
 
 
 def fold(uid: str, events: list[tuple[int, ev.Event]], facts: Facts) -> Chain:
@@ -126,14 +185,31 @@ def advance(chain: Chain, seq: int, event: ev.Event, facts: Facts) -> None:
     step = _STEPS.get(event.type)
     if step is not None:
         step(chain, seq, event, facts)
+        _settle(chain)
 
 
-def _divert(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> None:
-    """Record the first step at which the item left the legal chain; later ones change nothing."""
-    if chain.diversion is not None:
+def _settle(chain: Chain) -> None:
+    """The diversion point and time-to-crime from what the log states and what investigators confirmed.
+
+    Time-to-crime runs from the last legal step before the diversion to the first seizure or
+    recovery at or after it.
+    """
+    candidates = [(chain.reported, chain.reported_since)] if chain.reported is not None else []
+    candidates += [(question.finding, question.since) for question in chain.raised if question.state == "confirmed"]
+    if not candidates:
+        chain.diversion = chain.ttc_days = None
         return
+    diversion, since = min(candidates, key=lambda candidate: candidate[0].seq)
+    chain.diversion = diversion
+    recovered = next((time for seq, time in chain.recoveries if seq >= diversion.seq), None)
+    chain.ttc_days = None if recovered is None or since is None else (parse_time(recovered) - parse_time(since)).days
+
+
+def _finding(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> Diversion:
+    """Where the item left the legal chain if entry `seq` shows it did: at a transfer still waiting
+    for receipt, if there is one (a marking's doubts are the marking's own)."""
     if chain.pending_seq is not None and kind not in ("clone", "over_quota"):
-        chain.diversion = Diversion(
+        return Diversion(
             seq=chain.pending_seq,
             kind="unreceived_transfer",
             time=chain.pending_time or event.time,
@@ -141,8 +217,31 @@ def _divert(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> 
             origin_country=chain.country,
             detail=f"sent to {chain.pending_to} and never received; then {kind} at entry {seq}: {detail}",
         )
+    return Diversion(seq, kind, event.time, chain.holder, chain.country, detail)
+
+
+def _since(chain: Chain) -> str | None:
+    return chain.retail_time or chain.legal_transfer_time or chain.marked_time
+
+
+def _divert(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> None:
+    """Record the first step the log itself states as leaving the legal chain; later ones change nothing."""
+    if chain.reported is None:
+        chain.reported, chain.reported_since = _finding(chain, seq, event, kind, detail), _since(chain)
+
+
+def _ask(chain: Chain, seq: int, event: ev.Inspect, kind: str, detail: str) -> None:
+    """An inspection contradicts the record: a question, not a finding."""
+    chain.raised.append(Question(seq, kind, event.time, event.country, detail, _finding(chain, seq, event, kind, detail), _since(chain)))
+
+
+def _sight(chain: Chain, seq: int, country: str) -> None:
+    """The item was found in `country`; a sighting where it was found already changes nothing (a border
+    post scanning it again and again must not rewrite the item's row each time)."""
+    if country == chain.found_country:
         return
-    chain.diversion = Diversion(seq, kind, event.time, chain.holder, chain.country, detail)
+    chain.found_before = None if chain.found_seq is None else [chain.found_seq, chain.found_country]
+    chain.found_seq, chain.found_country = seq, country
 
 
 def _mark(chain: Chain, seq: int, event: ev.Event, facts: Facts) -> None:
@@ -205,13 +304,49 @@ def _allowed(chain: Chain, facts: Facts) -> set[str | None]:
 
 
 def _inspect(chain: Chain, seq: int, event: ev.Inspect, facts: Facts) -> None:
-    allowed = _allowed(chain, facts)
-    if event.country not in allowed:
-        _divert(chain, seq, event, "off_route", f"inspected in {event.country}, outside its declared route {sorted(filter(None, allowed))}")
-    elif event.direction in _CROSSING and not chain.route and chain.pending_seq is None:
-        _divert(chain, seq, event, "undeclared_crossing", f"{event.direction} inspection at {event.location} with no shipment declared")
-    chain.found_country = event.country
-    _move(chain, event.country)
+    """An inspection of an item still in the legal chain that contradicts the record raises a
+    question; any other is a sighting (where a diverted item was found)."""
+    if chain.diversion is None and event.country not in _allowed(chain, facts):
+        _ask(chain, seq, event, "off_route", f"inspected in {event.country}, outside its declared route {sorted(filter(None, _allowed(chain, facts)))}")
+    elif chain.diversion is None and event.direction in _CROSSING and not chain.route and chain.pending_seq is None:
+        _ask(chain, seq, event, "undeclared_crossing", f"{event.direction} inspection at {event.location} with no shipment declared")
+    else:
+        _sight(chain, seq, event.country)
+        _move(chain, event.country)
+
+
+def _void(chain: Chain, seq: int, event: ev.VoidInspection, facts: Facts) -> None:
+    """A mistaken inspection raises no question and is no sighting."""
+    question = chain.question(event.inspection_seq)
+    if question is not None:
+        question.state, question.decided_seq, question.decided_by = "voided", seq, event.actor
+    if chain.found_seq == event.inspection_seq:
+        chain.found_seq, chain.found_country = chain.found_before or (None, None)
+        chain.found_before = None
+
+
+def _decide(state: str):  # noqa: ANN202 - a step factory
+    def step(chain: Chain, seq: int, event: ev.ConfirmFinding | ev.DismissFinding, facts: Facts) -> None:
+        question = chain.question(event.question_seq)
+        if question is None and chain.unreceived() == event.question_seq:
+            question = _unreceived(chain, facts)
+            chain.raised.append(question)
+        if question is None or question.state != "open":  # the rules refuse it; the audit names an entry that got past them
+            return
+        question.state, question.decided_seq, question.decided_by = state, seq, event.actor
+        if state == "confirmed" and question.kind != "unreceived_transfer" and question.country is not None \
+                and (chain.found_seq is None or question.seq > chain.found_seq):
+            _sight(chain, question.seq, question.country)
+
+    return step
+
+
+def _unreceived(chain: Chain, facts: Facts) -> Question:
+    assert chain.pending_seq is not None and chain.pending_to is not None and chain.pending_time is not None  # unreceived() said so
+    detail = f"sent to {chain.pending_to} and never received"
+    finding = Diversion(chain.pending_seq, "unreceived_transfer", chain.pending_time, chain.holder, chain.country, detail)
+    return Question(chain.pending_seq, "unreceived_transfer", chain.pending_time, facts.party_country(chain.pending_to), detail,
+                    finding, _since(chain))
 
 
 def _report(kind: str):  # noqa: ANN202 - a step factory
@@ -224,38 +359,27 @@ def _report(kind: str):  # noqa: ANN202 - a step factory
 def _seize(chain: Chain, seq: int, event: ev.Seize, facts: Facts) -> None:
     off_route = event.country not in _allowed(chain, facts)
     _divert(chain, seq, event, "off_route" if off_route else "seizure", f"seized in {event.country} at {event.place}: {event.reason}")
-    chain.seizure_seq, chain.seizure_time, chain.found_country = seq, event.time, event.country
-    _time_to_crime(chain, event.time)
+    chain.seizure_seq, chain.seizure_time = seq, event.time
+    chain.recoveries.append([seq, event.time])
+    _sight(chain, seq, event.country)
     _move(chain, event.country)
 
 
 def _recover(chain: Chain, seq: int, event: ev.Recover, facts: Facts) -> None:
-    _time_to_crime(chain, event.time)
+    chain.recoveries.append([seq, event.time])
 
 
 def _release(chain: Chain, seq: int, event: ev.Release, facts: Facts) -> None:
     """A seizure that ends in release was a check, not a diversion."""
-    if chain.diversion is not None and chain.diversion.seq == chain.seizure_seq:
-        chain.diversion = None
-        chain.ttc_days = None
+    if chain.reported is not None and chain.reported.seq == chain.seizure_seq:
+        chain.reported = chain.reported_since = None
+        chain.recoveries = [recovery for recovery in chain.recoveries if recovery[0] != chain.seizure_seq]
     chain.seizure_seq = chain.seizure_time = None
 
 
 def _forfeit(chain: Chain, seq: int, event: ev.Forfeit, facts: Facts) -> None:
     chain.custodian = event.actor
     chain.pending_to = chain.pending_seq = chain.pending_time = None
-
-
-def _time_to_crime(chain: Chain, recovered: str) -> None:
-    """Days from the last legal retail sale (else the last legal transfer, else the marking) to recovery.
-
-    Only steps before the diversion count as legal, so a diverted item's later sales never reset it.
-    """
-    if chain.diversion is None or chain.ttc_days is not None:
-        return
-    start = chain.retail_time or chain.legal_transfer_time or chain.marked_time
-    if start is not None:
-        chain.ttc_days = (parse_time(recovered) - parse_time(start)).days
 
 
 def _move(chain: Chain, country: str | None) -> None:
@@ -277,4 +401,7 @@ _STEPS: dict[str, Any] = {
     "recover": _recover,
     "release": _release,
     "forfeit": _forfeit,
+    "void_inspection": _void,
+    "confirm_finding": _decide("confirmed"),
+    "dismiss_finding": _decide("dismissed"),
 }

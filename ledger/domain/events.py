@@ -28,6 +28,7 @@ __all__ = [
     "json_object",
     "event_bytes",
     "ITEM_EVENTS",
+    "REVIEWS",
     "event_field",
 ]
 
@@ -383,6 +384,35 @@ class Correct(_EventBase):
     )
 
 
+# ---------------------------------------------------------------- reviews of what inspections raised
+
+
+class VoidInspection(_ItemEvent):
+    """The inspecting party declares its inspection a mistake (a test scan, a misread code): the
+    entry stays in the log, and raises no question and counts nowhere."""
+
+    type: Literal["void_inspection"]
+    inspection_seq: int = Field(ge=0, description="the entry of the inspection made by mistake")
+    reason: Text
+
+
+class ConfirmFinding(_ItemEvent):
+    """An investigator finds that an open question (an inspection that contradicted the record, a
+    transfer never received) shows where the item left the legal chain."""
+
+    type: Literal["confirm_finding"]
+    question_seq: int = Field(ge=0, description="the entry that raised the question")
+    reason: Text
+
+
+class DismissFinding(_ItemEvent):
+    """An investigator finds that an open question shows no diversion."""
+
+    type: Literal["dismiss_finding"]
+    question_seq: int = Field(ge=0, description="the entry that raised the question")
+    reason: Text
+
+
 # ---------------------------------------------------------------- trace requests between agencies
 
 
@@ -438,6 +468,9 @@ Event = Annotated[
         Deactivate,
         Inspect,
         Correct,
+        VoidInspection,
+        ConfirmFinding,
+        DismissFinding,
         TraceRequest,
         TraceAnswer,
     ],
@@ -460,7 +493,12 @@ ITEM_EVENTS = {
     "destroy",
     "deactivate",
     "inspect",
+    "void_inspection",
+    "confirm_finding",
+    "dismiss_finding",
 }
+REVIEWS = {"void_inspection", "confirm_finding", "dismiss_finding"}
+"""Item events that judge an earlier entry (an inspection, a transfer) rather than move the item."""
 
 _EVENT = TypeAdapter(Event)
 

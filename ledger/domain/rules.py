@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.review_rules import QuestionOpen, VoidAllowed
 from ledger.errors import RuleViolation
 from ledger.log.codec import parse_time
 from ledger.log.keys import normalise_address
@@ -64,6 +65,7 @@ class View(Protocol):
     def permit(self, number: str) -> Permit | None: ...
     def permit_line(self, number: str, line: int) -> PermitLineRow | None: ...
     def entry(self, seq: int) -> Entry | None: ...
+    def get(self, table: type, key: object) -> Any: ...
     def has_parties(self) -> bool: ...
 
 
@@ -522,6 +524,9 @@ RULES: dict[str, AllOf] = {
     "deactivate": AllOf(DisposalAllowed(), InOrder()),
     "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
     "correct": AllOf(CorrectionAllowed()),
+    "void_inspection": AllOf(ActorRole(("customs", "police", "admin")), VoidAllowed()),
+    "confirm_finding": AllOf(ActorRole(("investigator",)), QuestionOpen()),
+    "dismiss_finding": AllOf(ActorRole(("investigator",)), QuestionOpen()),
     "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
     "trace_answer": AllOf(AnswersRequest()),
 }

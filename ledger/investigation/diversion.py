@@ -1,4 +1,4 @@
-"""Keep the `diversion` and `trace_request` projections current, one accepted event at a time.
+"""Keep the `diversion`, `question` and `trace_request` projections current, one accepted event at a time.
 
 `track` runs inside the append transaction (called by `ledger.store.projection.apply`) and during
 `tracemark rebuild`; it advances the item's stored custody fold by exactly the step that
@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from ledger.domain import events as ev
-from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, advance
+from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, Question, advance
 from ledger.log.codec import parse_time
-from ledger.store.tables import Diversion, Item, Party, Permit, PermitLineRow, TraceRequestRow, new_row
+from ledger.store.tables import Diversion, Item, Party, Permit, PermitLineRow, QuestionRow, TraceRequestRow, new_row
 
 __all__ = ["ViewFacts", "track"]
 
@@ -90,7 +90,9 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     uid: str = event.item  # type: ignore[union-attr]
     row = out.get(Diversion, uid)
     chain = Chain(uid=uid) if row is None else Chain.from_json({**row.chain, "uid": uid})
+    raised_before = [] if row is None else row.chain.get("raised", [])
     advance(chain, seq, event, ViewFacts(out))
+    _keep_questions(uid, raised_before, chain.raised, out)
     diversion = chain.diversion
     columns = dict(
         chain={name: value for name, value in chain.to_json().items() if name != "uid"},  # the row's key already says it
@@ -111,7 +113,25 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     out.add(new_row(Diversion, uid=uid, item_kind=item.kind, permit_number=item.permit_number, **columns))
 
 
-def _update(row: Diversion, **values: object) -> None:
+def _keep_questions(uid: str, before: list[dict], raised: list[Question], out: _Out) -> None:
+    """Write the `question` rows of the questions this step raised or settled."""
+    if raised == [] or [question.to_json() for question in raised] == before:
+        return
+    stored = {question["seq"]: question for question in before}
+    for question in raised:
+        if stored.get(question.seq) == question.to_json():
+            continue
+        columns = dict(uid=uid, kind=question.kind, state=question.state, raised_at=question.time, country=question.country,
+                       origin_country=question.finding.origin_country, holder=question.finding.last_legit_custodian,
+                       detail=question.detail, decided_seq=question.decided_seq, decided_by=question.decided_by)
+        row = out.get(QuestionRow, question.seq)
+        if row is None:
+            out.add(new_row(QuestionRow, seq=question.seq, **columns))
+        else:
+            _update(row, **columns)
+
+
+def _update(row: Diversion | QuestionRow, **values: object) -> None:
     """Set only the columns that change: most steps change none, and each ORM assignment costs."""
     for name, value in values.items():
         if row.__dict__.get(name) != value:

@@ -114,6 +114,12 @@ def describe(event: ev.Event) -> str:
             return f"seized at {place}, {country}: {reason}"
         case ev.ReportLost(place=place) | ev.ReportStolen(place=place) | ev.Recover(place=place):
             return f"{event.type.replace('_', ' ')} at {place}"
+        case ev.VoidInspection(inspection_seq=target, reason=reason):
+            return f"inspection at entry {target} voided: {reason}"
+        case ev.ConfirmFinding(question_seq=target, reason=reason):
+            return f"question of entry {target} confirmed as a diversion: {reason}"
+        case ev.DismissFinding(question_seq=target, reason=reason):
+            return f"question of entry {target} dismissed: {reason}"
         case ev.TraceAnswer(summary=summary):
             return f"trace answered: {summary}"
     return event.type.replace("_", " ")

@@ -249,10 +249,10 @@ def _item(event: ev.Event, out: Writer) -> Item:
     return item
 
 
-OBSERVATIONS = {"inspect"}
-"""Events that record what an officer saw, not a step of the item's history: several officers' (or one
-server's concurrent) inspections may reach the log in any order, so they neither move the item's
-last event time (`updated_at`, the order the rules keep) nor are held to it."""
+OBSERVATIONS = {"inspect", *ev.REVIEWS}
+"""Events that record what an officer saw (or how an earlier entry is judged), not a step of the item's
+history: several officers' (or one server's concurrent) inspections may reach the log in any order, so
+they neither move the item's last event time (`updated_at`, the order the rules keep) nor are held to it."""
 _LATER_ITEM_EVENTS = ev.ITEM_EVENTS - {"mark_firearm", "mark_specimen"}  # a marking makes its item with last_seq and updated_at set
 
 _HANDLERS = {

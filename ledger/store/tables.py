@@ -45,6 +45,7 @@ __all__ = [
     "primary_key",
     "identity_of",
     "Diversion",
+    "QuestionRow",
     "TraceRequestRow",
     "Marking",
     "ApiKey",
@@ -411,7 +412,31 @@ class TraceRequestRow(SQLModel, table=True):
     item_uid: Optional[str] = None
 
 
-PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow)
+class QuestionRow(SQLModel, table=True):
+    """A question an entry raised about its item (an inspection that contradicted the record, a
+    transfer never received) and how it was settled: the custody fold's `Question`, indexed so an
+    investigator lists the open ones without reading every item's fold.
+
+    A transfer still waiting for receipt has a row only once an investigator settled it: until
+    then the item's own row (`Item.pending_seq`) is the open question.
+    """
+
+    __tablename__ = "question"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    uid: str = Field(index=True)
+    kind: str
+    state: str = Field(index=True)
+    raised_at: str
+    country: Optional[str] = None
+    origin_country: Optional[str] = None
+    holder: Optional[str] = None
+    detail: str
+    decided_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    decided_by: Optional[str] = None
+
+
+PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 
 configure_mappers()

@@ -18,13 +18,14 @@ from tracemark.cli import app
 runner = CliRunner()
 
 
-def test_demo_api_keys_work_and_scanners_get_managed_keys(settings, ledger):
+def test_demo_api_keys_work_and_scanners_and_the_investigator_get_managed_keys(settings, ledger):
     result = run_demo(ledger, keys_dir=settings.keys_dir, items=2, now=NOW)
     index = seed_demo_api_keys(ledger, settings)
     path = api_keys_path(settings)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and json.loads(path.read_text()) == index
     assert set(index) == set(result.parties)
-    assert {p for p, info in index.items() if info["managed_key"]} == {"ke-customs", "de-customs", "de-police", "be-police"}
+    assert {p for p, info in index.items() if info["managed_key"]} == {"ke-customs", "de-customs", "de-police", "be-police",
+                                                                               "investigator"}
     with TestClient(create_app(settings, ledger=ledger)) as client:
         headers = {"Authorization": f"Bearer {index['de-customs']['api_key']}"}
         answer = client.post("/v1/scan", json={"code": result.items["valid_firearm"], "country": "DE", "location": "FRA",

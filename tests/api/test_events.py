@@ -11,7 +11,7 @@ from ulid import ULID
 from api.app import create_app
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.merkle import verify_inclusion
-from ledger.store.ledger import appender as store
+from ledger.store import appender as store
 from tests.api.conftest import assert_problem
 
 

@@ -218,6 +218,15 @@ def test_clone_suspected_when_seen_in_two_countries_hours_apart_without_a_crossi
     assert scan(client, auth, uid, party="be-police", country="BE", direction="transit")["verdict"] == "VALID"
 
 
+def test_a_voided_inspection_is_no_sighting(client, world, auth, ledger):
+    uid = firearm_at_schmidt(world)
+    mistaken = world.envelope("de-police", "inspect", at=NOW, item=uid, country="DE", location="A5", direction="inland", verdict="VALID")
+    seq = scan(client, auth, uid, inspect=mistaken)["inspection"]["seq"]
+    world.act("de-police", "void_inspection", at=NOW, item=uid, inspection_seq=seq, reason="scanned the wrong pistol")
+    ledger.move_clock(timedelta(hours=3))
+    assert scan(client, auth, uid, party="be-police", country="BE", direction="transit")["verdict"] != "CLONE_SUSPECTED"
+
+
 # ------------------------------------------------------------------ recording, lookup, auth
 
 

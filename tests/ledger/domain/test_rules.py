@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from ulid import ULID
 
+import ledger.domain.review_rules
 import ledger.domain.rules
 import ledger.store.appender
 from ledger.demo import DemoParty
@@ -682,6 +683,63 @@ def trace_answer_dated_before_the_request(w: World) -> Envelope:
                       at=NOW - timedelta(days=2))
 
 
+def scanned_at_frankfurt(w: World) -> tuple[str, int]:
+    """A pistol held by a German dealer and scanned for export with no shipment declared: a question."""
+    item = held_by_schmidt(w)
+    return item, w.act("de-customs", "inspect", item=item, country="DE", location="FRA", direction="export", verdict="MALFORMED_CODE").seq
+
+
+@refusal("actor_role")
+def police_voids_a_customs_inspection(w: World) -> Envelope:
+    item, inspected = scanned_at_frankfurt(w)
+    return w.envelope("de-police", "void_inspection", item=item, inspection_seq=inspected, reason="not ours")
+
+
+@refusal("not_an_inspection")
+def customs_voids_a_transfer(w: World) -> Envelope:
+    item = held_by_schmidt(w)
+    return w.envelope("registry", "void_inspection", item=item, inspection_seq=w.ledger.item(item).marked_seq, reason="wrong entry")
+
+
+@refusal("wrong_item")
+def void_names_another_items_inspection(w: World) -> Envelope:
+    _, inspected = scanned_at_frankfurt(w)
+    return w.envelope("de-customs", "void_inspection", item=held_by_schmidt(w), inspection_seq=inspected, reason="wrong item")
+
+
+@refusal("unknown_entry")
+def void_names_a_later_entry(w: World) -> Envelope:
+    item, _ = scanned_at_frankfurt(w)
+    return w.envelope("de-customs", "void_inspection", item=item, inspection_seq=w.ledger.size() + 5, reason="not yet")
+
+
+@refusal("already_voided")
+def inspection_voided_twice(w: World) -> Envelope:
+    item, inspected = scanned_at_frankfurt(w)
+    w.act("de-customs", "void_inspection", item=item, inspection_seq=inspected, reason="test scan")
+    return w.envelope("de-customs", "void_inspection", item=item, inspection_seq=inspected, reason="test scan again")
+
+
+@refusal("actor_role")
+def police_confirms_a_finding(w: World) -> Envelope:
+    item, inspected = scanned_at_frankfurt(w)
+    return w.envelope("de-police", "confirm_finding", item=item, question_seq=inspected, reason="looks bad")
+
+
+@refusal("no_question")
+def confirming_an_inspection_that_raised_nothing(w: World) -> Envelope:
+    item = held_by_schmidt(w)
+    scan = w.act("de-customs", "inspect", item=item, country="DE", location="FRA", direction="inland", verdict="VALID")
+    return w.envelope("investigator", "confirm_finding", item=item, question_seq=scan.seq, reason="looks bad")
+
+
+@refusal("question_settled")
+def dismissing_a_confirmed_question(w: World) -> Envelope:
+    item, inspected = scanned_at_frankfurt(w)
+    w.act("investigator", "confirm_finding", item=item, question_seq=inspected, reason="smuggling")
+    return w.envelope("investigator", "dismiss_finding", item=item, question_seq=inspected, reason="changed my mind")
+
+
 # ---------------------------------------------------------------- the tests
 
 
@@ -695,7 +753,7 @@ def _rules_in(module: object) -> set[str]:
 
 
 def test_every_rule_has_a_refusal_case() -> None:
-    rules = _rules_in(ledger.domain.rules) | _rules_in(ledger.store.appender)
+    rules = _rules_in(ledger.domain.rules) | _rules_in(ledger.store.appender) | _rules_in(ledger.domain.review_rules)
     assert len(rules) > 30
     assert rules - {rule for rule, _, _ in CASES} == set()
 

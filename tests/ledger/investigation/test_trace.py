@@ -102,13 +102,14 @@ def test_specimen_inspected_at_a_border_it_was_never_permitted_through(ledger: L
     uid = world.specimen(permit)
     world.act("ke-customs", "export", at=at(20), item=uid, permit=permit, line=1, quantity="1", country="KE", location="JKIA")
     inspected = world.act("be-police", "inspect", at=at(18), item=uid, country="BE", location="Liege airport", direction="import", verdict="NO_PERMIT")
-    world.act("be-police", "seize", at=at(17), item=uid, country="BE", place="Liege airport", reason="not permitted through BE")
+    seized = world.act("be-police", "seize", at=at(17), item=uid, country="BE", place="Liege airport", reason="not permitted through BE")
 
     trace = traced(ledger, uid)
 
     diversion = trace.chain.diversion
-    assert diversion is not None
-    assert (diversion.seq, diversion.kind, diversion.last_legit_custodian) == (inspected.seq, "off_route", "ke-croc-ranch")
+    assert diversion is not None  # the seizure states it; the inspection alone is a question until an investigator confirms it
+    assert (diversion.seq, diversion.kind, diversion.last_legit_custodian) == (seized.seq, "off_route", "ke-croc-ranch")
+    assert [question.seq for question in trace.chain.raised if question.state == "open"] == [inspected.seq]
     assert (diversion.origin_country, trace.chain.found_country) == ("KE", "BE")
     assert trace.chain.ttc_days == 3  # from the export, the last legal transfer
 
@@ -160,6 +161,8 @@ def test_undeclared_crossing_and_a_released_check(ledger: Ledger) -> None:
     world.act("de-police", "release", item=uid, reason="licence confirmed")
     assert traced(ledger, uid).chain.diversion is None
     scanned = world.act("de-customs", "inspect", item=uid, country="DE", location="FRA", direction="export", verdict="NOT_DECLARED")
+    assert traced(ledger, uid).chain.diversion is None  # a question until an investigator confirms it
+    world.act("investigator", "confirm_finding", item=uid, question_seq=scanned.seq, reason="no export declared")
 
     diversion = traced(ledger, uid).chain.diversion
     assert diversion is not None

@@ -13,9 +13,9 @@ from ulid import ULID
 
 from ledger.errors import AppendLockBusy, EventFailed, NotFound, RuleViolation
 from ledger.log.merkle import verify_inclusion
+from ledger.store import appender as store
 from ledger.store.appender import KEEP_NEW_ROWS
 from ledger.store.group_commit import GroupCommit
-from ledger.store.ledger import appender as store
 from ledger.store.txview import StateCache
 from tests.support import World, writer_on
 

@@ -277,7 +277,7 @@ def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one
     uid, untouched = world.firearm(), world.firearm()
     second = open_ledger(settings)  # the second process's writer
     second.clock = ledger.clock
-    for location in ("FRA cargo", "MUC cargo"):  # an import with no shipment declared diverts the item's chain
+    for location in ("FRA cargo", "MUC cargo"):  # an import with no shipment declared raises a question on the item's chain
         second.append(world.envelope("de-customs", "inspect", item=uid, country="DE", location=location, direction="import",
                                      verdict="VALID"))
     started_again = cache.started_again
@@ -290,7 +290,7 @@ def test_a_writer_catches_up_on_another_writer_s_inspections_and_projects_as_one
         sqlite_ledger.append({"event": json.loads(entry.event), "signer": entry.signer, "signature": entry.signature})
     assert leaves(sqlite_ledger) == leaves(ledger)
     assert _item_rows(ledger) == _item_rows(sqlite_ledger)
-    assert _item_rows(ledger)[1][uid]["diverted_seq"] is not None
+    assert [question["state"] for question in _item_rows(ledger)[1][uid]["chain"]["raised"]] == ["open", "open"]
 
 
 def test_a_writer_starts_again_after_another_writer_s_other_events(ledger: Ledger, settings: Settings) -> None:
