@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 #: Where the compiled contract lives in a source checkout (`contracts/compile.js` writes it).
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "LedgerAnchor.json"
+DEFAULT_ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "LedgerAnchor.json"
 
 HASH_SIZE = 32
 MAX_SIZE = 2**64 - 1  # the contract stores sizes as uint64
