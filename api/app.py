@@ -16,6 +16,7 @@ from api.ratelimit import RateLimit, RateLimits
 from api.routes import checkpoint, entries, events, health, items, keys, pages, parties, permits, proofs, scan
 from api.routes import investigations
 from api.routes import camera
+from api.routes import witness
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
@@ -35,6 +36,7 @@ ROUTERS: list[APIRouter] = [
     health.router,
     investigations.router,
     camera.router,
+    witness.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router]

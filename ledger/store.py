@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from ledger import events as ev
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, LogKey, sign_checkpoint
+from ledger.cosignature import CosignerKey
 from ledger.codec import format_time, sha256, utc_now
 from ledger.bounded import Bounded
 from ledger.db import Database, insert_rows, one_of, values_param, without_waiting
@@ -169,10 +170,12 @@ class Ledger:
         log_key: LogKey | None = None,
         clock: Callable[[], datetime] = utc_now,
         reporting_window: timedelta = REPORTING_WINDOW,
+        log_cosigner: CosignerKey | None = None,
     ) -> None:
         self.db = db
         self.origin = origin
         self.log_key = log_key
+        self.log_cosigner = log_cosigner  # stamps each checkpoint's time with a cosignature/v1 line
         self.clock = clock
         self.reporting_window = reporting_window  # how long before its recording a live event may be dated
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
@@ -590,6 +593,8 @@ class Ledger:
         signed = Checkpoint.signed_at(self.origin, size, root, self.clock())
         assert signed.signed_time is not None
         note = sign_checkpoint(signed, self.log_key)
+        if self.log_cosigner is not None:
+            note += self.log_cosigner.cosign(signed, int(signed.signed_time.timestamp()))
         return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(signed.signed_time))
 
     def _current_checkpoint(self, reads: Snapshot) -> CheckpointRow | None:
