@@ -128,7 +128,7 @@ class Witness:
         _check_log_key(origin, vkey)
         row = WitnessedLog(origin=origin, vkey=vkey, size=0, root=merkle.EMPTY_ROOT, note=None, updated_at=format_time(utc_now()))
         try:
-            with Session(self.db.writer) as session, session.begin():
+            with Session(self.db.writer, expire_on_commit=False) as session, session.begin():
                 session.add(row)
         except IntegrityError as e:
             raise StoreError(f"log {origin!r} is already witnessed: remove it first to change its key") from e
@@ -140,7 +140,7 @@ class Witness:
                 raise NotFound("witnessed log", origin)
 
     def logs(self) -> list[WitnessedLog]:
-        with Session(self.db.reader) as session:
+        with Session(self.db.reader, expire_on_commit=False) as session:
             return list(session.execute(select(WitnessedLog).order_by(WitnessedLog.origin)).scalars())
 
     def log(self, origin: str) -> WitnessedLog | None:
