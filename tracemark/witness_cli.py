@@ -33,9 +33,9 @@ def logs_add(
 
 def logs_list(db: DbOption = None, home: HomeOption = None) -> None:
     """The logs this server witnesses and the size of the latest checkpoint it cosigned for each."""
-    table = Table("origin", "verifier key", "cosigned size", "updated")
+    table = Table("origin", "cosigned size", "updated", "verifier key")
     for row in _witness(db, home).logs():
-        table.add_row(row.origin, row.vkey, str(row.size), row.updated_at)
+        table.add_row(row.origin, str(row.size), row.updated_at, row.vkey)
     console.print(table)
 
 
