@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -216,6 +217,6 @@ def _reported(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(*args, **kwargs)
         except LedgerError as exc:
-            raise fail(f"{type(exc).__name__}: {exc}", code=2) from exc
+            raise fail(escape(f"{type(exc).__name__}: {exc}"), code=2) from exc  # the message is text, not markup
 
     return wrapper

@@ -34,11 +34,14 @@ def add(
 
 def list_witnesses(db: DbOption = None, home: HomeOption = None) -> None:
     """The configured witnesses, the size each last cosigned, and the last error if it failed."""
+    from ledger.cosignature import ALGORITHMS
     from ledger.witnesses import list_witnesses as rows
+    from ledger.witnesses import verifiers_of
 
-    table = Table("name", "url", "verifier keys", "cosigned size", "last error")
+    table = Table("name", "url", "cosigned size", "last error", "keys (name+key ID)")
     for row in rows(_ledger(db, home)):
-        table.add_row(row.name, row.url, "\n".join(row.vkeys.split()), str(row.size), row.last_error or "")
+        keys = "\n".join(f"{v.name}+{v.key_id.hex()} {ALGORITHMS[v.algorithm]}" for v in verifiers_of(row))
+        table.add_row(row.name, row.url, str(row.size), row.last_error or "", keys)
     console.print(table)
 
 
