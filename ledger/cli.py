@@ -172,10 +172,12 @@ def report_unsigned_times(report: AuditReport) -> None:
 
 
 def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
-    """Sign a checkpoint of the log as it is now and print the signed note."""
+    """Sign a checkpoint of the log as it is now and print the signed note, with the witnesses' cosignatures."""
+    from ledger.witnesses import cosigned_note
+
     ledger = open_ledger(settings_from(db, home))
     row = ledger.checkpoint()
-    typer.echo(row.note, nl=False)
+    typer.echo(cosigned_note(ledger, row), nl=False)
 
 
 def rebuild(db: DbOption = None, home: HomeOption = None) -> None:
