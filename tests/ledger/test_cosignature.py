@@ -182,3 +182,15 @@ def test_keys_at_rest_are_private_and_stable(tmp_path) -> None:
     path.write_text("PRIVATE+KEY+bad\n")
     with pytest.raises(CosignatureError, match="PRIVATE\\+KEY"):
         load_or_create_keys(path, NAME, [ED25519])
+
+
+def test_the_log_stamps_each_checkpoint_with_its_own_cosignature(sqlite_ledger) -> None:  # noqa: ANN001
+    from ledger.checkpoint import verify_checkpoint
+
+    row = sqlite_ledger.checkpoint()
+    own = sqlite_ledger.log_cosigner
+    assert own is not None and own.verifier.algorithm == ED25519 and own.name == sqlite_ledger.origin
+    checkpoint = verify_checkpoint(row.note, sqlite_ledger.log_key.verifier_key)  # note verifiers are unaffected
+    _, [stamp] = verify_cosignatures(row.note, [own.verifier])
+    assert stamp.time == checkpoint.signed_time
+    assert own.verifier.key_id != sqlite_ledger.log_key.key_hash  # another key, another type byte
