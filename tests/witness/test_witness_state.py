@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ledger.checkpoint import verify_checkpoint
 from ledger.config import Settings, init_log
 from ledger.witness import Witness, origin_hash
-from ledger.checkpoint import verify_checkpoint
 from tests.witness.plumbing import OtherLog, Server, running
 
 ORIGIN = "witness-state.example/log"
