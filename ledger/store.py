@@ -175,7 +175,7 @@ class Ledger:
         self.db = db
         self.origin = origin
         self.log_key = log_key
-        self.log_cosigner = log_cosigner  # stamps each checkpoint's time with a cosignature/v1 line
+        self.log_cosigner = log_cosigner  # stamps each served checkpoint's signed time with a cosignature/v1 line
         self.clock = clock
         self.reporting_window = reporting_window  # how long before its recording a live event may be dated
         self._append_mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
@@ -593,8 +593,6 @@ class Ledger:
         signed = Checkpoint.signed_at(self.origin, size, root, self.clock())
         assert signed.signed_time is not None
         note = sign_checkpoint(signed, self.log_key)
-        if self.log_cosigner is not None:
-            note += self.log_cosigner.cosign(signed, int(signed.signed_time.timestamp()))
         return new_row(CheckpointRow, size=size, root=root, note=note, created_at=format_time(signed.signed_time))
 
     def _current_checkpoint(self, reads: Snapshot) -> CheckpointRow | None:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ledger.checkpoint import parse_checkpoint
 from ledger.codec import format_time, utc_now
 from ledger.cosignature import Cosignature, CosignerVerifier
 from ledger.errors import NotFound, StoreError
@@ -94,9 +95,20 @@ def cosignatures_of(ledger: Ledger, checkpoint_id: int) -> list[CosignatureRow]:
 
 
 def cosigned_note(ledger: Ledger, checkpoint: CheckpointRow) -> str:
-    """The checkpoint's signed note with every witness cosignature gathered for it appended."""
+    """The checkpoint's signed note, the log's own timestamp cosignature, then every witness
+    cosignature gathered for it.
+
+    The log's cosignature/v1 line signs the time inside the note (Ed25519 is deterministic: the
+    same line every time), so it is made here rather than kept: the stored note stays exactly
+    what the audit checks, and no stored byte goes unchecked.
+    """
     assert checkpoint.id is not None
-    return checkpoint.note + "".join(row.line for row in cosignatures_of(ledger, checkpoint.id))
+    own = ""
+    if ledger.log_cosigner is not None:
+        body = parse_checkpoint(checkpoint.note)
+        if body.signed_time is not None:
+            own = ledger.log_cosigner.cosign(body, int(body.signed_time.timestamp()))
+    return checkpoint.note + own + "".join(row.line for row in cosignatures_of(ledger, checkpoint.id))
 
 
 def record_cosignatures(ledger: Ledger, witness: str, checkpoint: CheckpointRow, cosignatures: Sequence[Cosignature]) -> None:

@@ -187,10 +187,14 @@ def test_keys_at_rest_are_private_and_stable(tmp_path) -> None:
 def test_the_log_stamps_each_checkpoint_with_its_own_cosignature(sqlite_ledger) -> None:  # noqa: ANN001
     from ledger.checkpoint import verify_checkpoint
 
+    from ledger.witnesses import cosigned_note
+
     row = sqlite_ledger.checkpoint()
     own = sqlite_ledger.log_cosigner
     assert own is not None and own.verifier.algorithm == ED25519 and own.name == sqlite_ledger.origin
-    checkpoint = verify_checkpoint(row.note, sqlite_ledger.log_key.verifier_key)  # note verifiers are unaffected
-    _, [stamp] = verify_cosignatures(row.note, [own.verifier])
+    note = cosigned_note(sqlite_ledger, row)
+    checkpoint = verify_checkpoint(note, sqlite_ledger.log_key.verifier_key)  # note verifiers are unaffected
+    _, [stamp] = verify_cosignatures(note, [own.verifier])
     assert stamp.time == checkpoint.signed_time
+    assert cosigned_note(sqlite_ledger, row) == note  # the same line each time it is served
     assert own.verifier.key_id != sqlite_ledger.log_key.key_hash  # another key, another type byte
