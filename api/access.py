@@ -135,6 +135,9 @@ ACCESS: dict[str, Access] = {
     "POST /v1/admin/api-keys": ADMIN,
     "GET /v1/admin/api-keys": ADMIN,
     "DELETE /v1/admin/api-keys/{key_id}": ADMIN,
+    # this server as a witness of other logs: the log's signature on the checkpoint is the only authentication
+    "POST /witness/add-checkpoint": PUBLIC,
+    "GET /witness/{origin_hash}/checkpoint": PUBLIC,
 }
 
 

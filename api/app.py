@@ -13,7 +13,7 @@ from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
-from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, questions, scan, tiles
+from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, questions, scan, tiles, witness
 from api.verdicts import MarkingVerifier
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
@@ -38,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     me.router,
     tiles.router,
     questions.router,
+    witness.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router, tiles.router]

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from ledger.domain.rules import REPORTING_WINDOW
 from ledger.errors import StoreError
 from ledger.log.checkpoint import LogKey
+from ledger.log.cosignature import ED25519, ML_DSA_44, CosignerKey, load_keys, load_or_create_keys
 from ledger.store.db import DEFAULT_URL, open_database
 from ledger.store.ledger import Ledger
 from ledger.store.migrate import upgrade
@@ -45,6 +46,7 @@ class Settings:
     home: Path = Path(".tracemark")
     origin: str = DEFAULT_ORIGIN
     reporting_window: timedelta = REPORTING_WINDOW  # how long before the log records it a live event may be dated
+    witness_name: str | None = None  # the key name of this server's witness keys (default: <origin>/witness)
 
     @classmethod
     def from_env(cls, db_url: str | None = None, home: Path | None = None) -> "Settings":
@@ -53,6 +55,7 @@ class Settings:
             home=home or Path(os.environ.get("TRACEMARK_HOME", ".tracemark")),
             origin=os.environ.get("TRACEMARK_ORIGIN", DEFAULT_ORIGIN),
             reporting_window=reporting_window(os.environ.get("TRACEMARK_REPORTING_WINDOW", "P7D")),
+            witness_name=os.environ.get("TRACEMARK_WITNESS_NAME") or None,
         )
 
     @property
@@ -62,6 +65,21 @@ class Settings:
     @property
     def verifier_key_path(self) -> Path:
         return self.home / "log.pub"
+
+    @property
+    def log_cosigner_path(self) -> Path:
+        """The log's own cosignature/v1 key, which stamps the time it made each checkpoint."""
+        return self.home / "log-cosigner.key"
+
+    @property
+    def witness_key_path(self) -> Path:
+        """This server's witness keys (Ed25519 and ML-DSA-44), cosigning other logs' checkpoints."""
+        return self.home / "witness.key"
+
+    def witness_keys(self) -> list[CosignerKey]:
+        """The witness keys, made on first use: Ed25519 first, then ML-DSA-44."""
+        name = self.witness_name or f"{self.origin}/witness"
+        return load_or_create_keys(self.witness_key_path, name, [ED25519, ML_DSA_44])
 
     @property
     def keys_dir(self) -> Path:
@@ -85,6 +103,8 @@ def init_log(settings: Settings) -> Ledger:
         with os.fdopen(fd, "w") as handle:
             handle.write(key.signer_key + "\n")
         settings.verifier_key_path.write_text(key.verifier_key + "\n")
+    load_or_create_keys(settings.log_cosigner_path, settings.origin, [ED25519])
+    settings.witness_keys()
     ledger = open_ledger(settings)
     upgrade(ledger.db)
     return ledger
@@ -95,4 +115,6 @@ def open_ledger(settings: Settings) -> Ledger:
     key = None
     if settings.log_key_path.exists():
         key = LogKey.from_signer_key(settings.log_key_path.read_text().strip())
-    return Ledger(open_database(settings.db_url), origin=settings.origin, log_key=key, reporting_window=settings.reporting_window)
+    cosigner = next(iter(load_keys(settings.log_cosigner_path)), None) if key is not None else None
+    return Ledger(open_database(settings.db_url), origin=settings.origin, log_key=key, reporting_window=settings.reporting_window,
+                  log_cosigner=cosigner)

@@ -9,6 +9,7 @@ __all__ = [
     "SignatureError",
     "RuleViolation",
     "CheckpointError",
+    "CosignatureError",
     "NotFound",
     "StoreError",
     "EventFailed",
@@ -53,6 +54,10 @@ class RuleViolation(LedgerError):
 
 class CheckpointError(LedgerError):
     """A checkpoint note is malformed or its signature does not verify."""
+
+
+class CosignatureError(CheckpointError):
+    """A cosignature, or a cosigner's key, is malformed or does not verify."""
 
 
 class NotFound(LedgerError):

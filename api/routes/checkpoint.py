@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.deps import LedgerDep
+from ledger.witness.cosigners import cosigned_note
 
 __all__ = ["router"]
 
@@ -15,7 +16,8 @@ router = APIRouter(prefix="/v1", tags=["log"])
 @router.get("/checkpoint", response_class=PlainTextResponse, summary="The latest signed checkpoint (C2SP signed note)",
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
-    """Signs one first when the log has none yet or has grown, so the note always covers the log.
+    """Signs one first when the log has none yet or has grown, so the note always covers the log;
+    the cosignatures its witnesses returned so far follow the log's own signature lines.
 
     The newest on-chain anchor rides in the `Tracemark-Anchor` header (size, tx, block, time,
     chain id), so the note stays the exact C2SP text that transparency-log tools read.
@@ -26,4 +28,4 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
     if anchored is not None:
         headers["Tracemark-Anchor"] = (f"size={anchored.size}; tx={anchored.anchor_tx}; block={anchored.anchor_block}; "
                                        f"time={anchored.anchor_time}; chain-id={anchored.anchor_chain_id}")
-    return PlainTextResponse(checkpoint.note, headers=headers)
+    return PlainTextResponse(cosigned_note(ledger, checkpoint), headers=headers)

@@ -23,6 +23,7 @@ from ledger.domain.rules import REPORTING_WINDOW
 from ledger.errors import NotFound
 from ledger.log.checkpoint import LogKey
 from ledger.log.codec import format_time, utc_now
+from ledger.log.cosignature import CosignerKey
 from ledger.store.appender import Appender, Envelopes, Receipt, gc_paused
 from ledger.store.checkpoints import Attestation, Checkpoints, CheckpointSigner
 from ledger.store.db import Database
@@ -58,10 +59,12 @@ class Ledger:
         *,
         cache: StateCache | None = None,
         group_commit: Callable[..., GroupCommit] = GroupCommit,
+        log_cosigner: CosignerKey | None = None,
     ) -> None:
         self.db = db
         self.origin = origin
         self.log_key = log_key
+        self.log_cosigner = log_cosigner  # stamps each served checkpoint's signed time with a cosignature/v1 line
         self._signer = None if log_key is None else CheckpointSigner(origin, log_key, clock)
         self._proofs = Proofs(db)
         self._appender = Appender(db, origin, self._proofs, self._signer, clock, reporting_window, cache)

@@ -49,6 +49,9 @@ __all__ = [
     "TraceRequestRow",
     "Marking",
     "ApiKey",
+    "WitnessedLog",
+    "WitnessRow",
+    "CosignatureRow",
 ]
 
 
@@ -434,6 +437,47 @@ class QuestionRow(SQLModel, table=True):
     detail: str
     decided_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
     decided_by: Optional[str] = None
+
+
+class WitnessedLog(SQLModel, table=True):
+    """A log this server witnesses: the key its checkpoints must be signed with, and the latest
+    checkpoint it cosigned (size, root and the cosigned note), replaced only by compare-and-swap."""
+
+    __tablename__ = "witnessed_log"
+
+    origin: str = Field(primary_key=True)
+    vkey: str
+    size: int = Field(default=0, sa_type=BigInteger)
+    root: bytes = Field(sa_type=LargeBinary)
+    note: Optional[str] = None
+    updated_at: str
+
+
+class WitnessRow(SQLModel, table=True):
+    """A witness this log submits its checkpoints to, and the size the witness last cosigned."""
+
+    __tablename__ = "witness"
+
+    name: str = Field(primary_key=True)
+    vkeys: str  # one verifier key a line
+    url: str
+    size: int = Field(default=0, sa_type=BigInteger)
+    last_error: Optional[str] = None
+    added_at: str
+
+
+class CosignatureRow(SQLModel, table=True):
+    """A witness's verified cosignature line on one of the log's checkpoints."""
+
+    __tablename__ = "cosignature"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness", "key_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    checkpoint_id: int = Field(index=True)
+    witness: str
+    key_id: str
+    timestamp: int = Field(sa_type=BigInteger)
+    line: str
 
 
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow)

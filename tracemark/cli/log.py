@@ -24,6 +24,8 @@ def init(db: DbOption = None, home: HomeOption = None) -> None:
     ledger = init_log(settings)
     console.print(f"log [bold]{settings.origin}[/] on {settings.db_url} ({ledger.size()} entries)")
     console.print(f"verifier key: {settings.verifier_key()}  ({settings.verifier_key_path})")
+    if ledger.log_cosigner is not None:
+        console.print(f"timestamp cosigner key: {ledger.log_cosigner.vkey}")
 
 
 def keys_new(
@@ -132,10 +134,12 @@ def verify(
 
 
 def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
-    """Sign a checkpoint of the log as it is now and print the signed note."""
+    """Sign a checkpoint of the log as it is now and print the signed note, with the witnesses' cosignatures."""
+    from ledger.witness.cosigners import cosigned_note
+
     ledger = open_ledger(settings_from(db, home))
     row = ledger.checkpoint()
-    typer.echo(row.note, nl=False)
+    typer.echo(cosigned_note(ledger, row), nl=False)
 
 
 def rebuild(db: DbOption = None, home: HomeOption = None) -> None:

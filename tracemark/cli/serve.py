@@ -100,6 +100,7 @@ def serve(
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
     from ledger.config import init_log
     from ledger.demo import DEMO_PASSPHRASE
+    from ledger.witness.worker import WitnessWorker
     from scanner.claims import marking_verifier
     from scanner.markings import issue_demo_labels
 
@@ -115,6 +116,7 @@ def serve(
     if demo and not keys_file.exists():
         seed_demo_api_keys(ledger, settings)
         issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels)
+    WitnessWorker(ledger).start()  # submits each new checkpoint to the configured witnesses
     url = f"http://{host}:{port}"
     console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
     if demo:
