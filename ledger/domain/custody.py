@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.event_fields import permit_number_of
 from ledger.log.codec import parse_time
 
 __all__ = [
@@ -151,7 +152,7 @@ def _mark(chain: Chain, seq: int, event: ev.Event, facts: Facts) -> None:
         chain.custodian = chain.holder = event.actor
         chain.country = marking.country if marking.import_marking is None else marking.import_marking.country
     else:
-        route = facts.permit_route(event.permit)  # type: ignore[union-attr]
+        route = facts.permit_route(permit_number_of(event))
         chain.custodian = chain.holder = route.exporter if route else event.actor
         chain.country = route.export_country if route else facts.party_country(event.actor)
     chain.marked_time = event.time

@@ -19,8 +19,8 @@ from ledger.domain.custody import DIVERSION_KINDS
 from ledger.domain.events import json_object
 from ledger.errors import EventInvalid
 from ledger.log.codec import format_time, parse_time
-from ledger.store.filtered import not_null
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import not_null
 from ledger.store.tables import Diversion, Entry, Party
 
 __all__ = ["ITEM_KINDS", "Hotspot", "Route", "SeizedPermit", "Findings", "investigate", "transfer_links"]

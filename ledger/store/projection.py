@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.event_fields import item_of
 from ledger.domain.rules import View
 from ledger.investigation.diversion import track
 from ledger.log.keys import normalise_address
@@ -30,7 +31,7 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     handler = _HANDLERS.get(event.type)
     if handler is not None:
         handler(event, seq, out)
-    item = out.item(event.item) if event.type in _LATER_ITEM_EVENTS else None  # type: ignore[union-attr]
+    item = out.item(item_of(event)) if event.type in _LATER_ITEM_EVENTS else None
     if item is not None:
         item.last_seq = seq
         if event.type not in OBSERVATIONS:
@@ -244,7 +245,7 @@ def _keep_former_serial(item: Item, serial: str, seq: int, out: Writer) -> None:
 
 
 def _item(event: ev.Event, out: Writer) -> Item:
-    item = out.item(event.item)  # type: ignore[union-attr]
+    item = out.item(item_of(event))
     assert item is not None  # the rules checked it
     return item
 

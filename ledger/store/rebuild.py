@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.domain import events as ev
 from ledger.store.ledger import Ledger
@@ -28,7 +28,7 @@ def rebuild(ledger: Ledger, progress: Callable[[int, int], None] | None = None) 
         total = ledger.size()
         done, start = 0, 0
         while True:
-            rows = list(session.exec(select(Entry).where(Entry.seq >= start).order_by(Entry.seq).limit(CHUNK)))
+            rows = list(session.exec(select(Entry).where(Entry.seq >= start).order_by(col(Entry.seq)).limit(CHUNK)))
             if not rows:
                 break
             for entry in rows:
