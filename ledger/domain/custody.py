@@ -8,6 +8,7 @@ country, a permit's route, whether a marking copies another) comes through `Fact
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -212,7 +213,7 @@ def _inspect(chain: Chain, seq: int, event: ev.Inspect, facts: Facts) -> None:
     _move(chain, event.country)
 
 
-def _report(kind: str):  # noqa: ANN202 - a step factory
+def _report(kind: str) -> Callable[[Chain, int, ev.ReportLost | ev.ReportStolen, Facts], None]:
     def step(chain: Chain, seq: int, event: ev.ReportLost | ev.ReportStolen, facts: Facts) -> None:
         _divert(chain, seq, event, kind, f"reported {'lost' if kind == 'loss' else 'stolen'} at {event.place}")
 

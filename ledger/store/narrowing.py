@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TypeVar
 
 from sqlalchemy import Table
-from sqlmodel import SQLModel
 
 from ledger.errors import StoreError
 
@@ -21,7 +20,7 @@ def not_null(value: T | None, column: str) -> T:
     return value
 
 
-def table_of(model: type[SQLModel]) -> Table:
+def table_of(model: type) -> Table:
     """The `Table` SQLModel made for a table model (its `__table__`, which SQLModel does not type)."""
     table = getattr(model, "__table__", None)
     if not isinstance(table, Table):

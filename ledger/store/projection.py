@@ -6,6 +6,7 @@ and must arrive at the same rows that appends produced one by one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -193,7 +194,7 @@ def _endorse(event: ev.Export | ev.Import, out: Writer) -> None:
     line.endorsed = str(Decimal(line.endorsed) + Decimal(event.quantity))
 
 
-def _flag(status: str):  # noqa: ANN202 - a handler factory
+def _flag(status: str) -> Callable[[ev.Event, int, Writer], None]:
     def handler(event: ev.Event, seq: int, out: Writer) -> None:
         item = _item(event, out)
         item.status_before, item.status = item.status, status
@@ -256,7 +257,7 @@ server's concurrent) inspections may reach the log in any order, so they neither
 last event time (`updated_at`, the order the rules keep) nor are held to it."""
 _LATER_ITEM_EVENTS = ev.ITEM_EVENTS - {"mark_firearm", "mark_specimen"}  # a marking makes its item with last_seq and updated_at set
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[..., None]] = {  # each takes the event class of its type
     "register_party": _register_party,
     "add_key": _add_key,
     "revoke_key": _revoke_key,
