@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
+from sqlmodel import SQLModel
+
 from ledger.domain import events as ev
 from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, advance
 from ledger.domain.event_fields import item_of
@@ -31,7 +33,7 @@ class _Out(Protocol):
     def items_with_serial(self, serial: str) -> list[Item]: ...
     def items_on_permit_line(self, number: str, line: int) -> list[Item]: ...
     def get(self, table: type[_Row], key: object) -> _Row | None: ...
-    def add(self, row: object) -> None: ...
+    def add(self, row: SQLModel) -> None: ...
 
 
 class ViewFacts:

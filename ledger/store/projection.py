@@ -10,6 +10,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlmodel import SQLModel
+
 from ledger.domain import events as ev
 from ledger.domain.event_fields import item_of
 from ledger.domain.rules import View
@@ -23,7 +25,7 @@ __all__ = ["Writer", "apply", "OBSERVATIONS"]
 class Writer(View, Protocol):
     """A View that can also add new rows (changes to fetched rows are tracked by the session)."""
 
-    def add(self, row: object) -> None: ...
+    def add(self, row: SQLModel) -> None: ...
     def get(self, table: type, key: object) -> Any: ...
 
 

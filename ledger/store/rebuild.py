@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from ledger.domain import events as ev
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import table_of
 from ledger.store.projection import apply
 from ledger.store.tables import PROJECTION_TABLES, Entry
 from ledger.store.txview import TxView
@@ -45,5 +46,5 @@ def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for table in PROJECTION_TABLES:
         rows = session.exec(select(table)).all()
-        out[table.__tablename__] = sorted((row.model_dump() for row in rows), key=repr)
+        out[table_of(table).name] = sorted((row.model_dump() for row in rows), key=repr)
     return out
