@@ -1,4 +1,4 @@
-"""SQLModel's loose types narrowed to what the store knows: a filtered column's values, a model's table."""
+"""SQLModel's loose types narrowed to what the store knows: values it never leaves NULL, a model's table."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ T = TypeVar("T")
 
 
 def not_null(value: T | None, column: str) -> T:
-    """`value`, which the query filtered to be present: a NULL here means the store is broken."""
+    """`value` of an Optional column the store guarantees here (a stored row's key, a column the
+    query filtered with IS NOT NULL): a NULL means the store is broken."""
     if value is None:
-        raise StoreError(f"{column} is NULL in a row whose query excludes NULL")
+        raise StoreError(f"{column} is NULL where the store guarantees a value")
     return value
 
 
