@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_typing import HexStr
+from eth_utils.crypto import keccak
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -44,6 +45,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from ledger.anchoring import results as anchor_types
 from ledger.anchoring.results import (
@@ -72,6 +74,9 @@ __all__ = [
     "DEFAULT_ARTIFACT", "AnchorClient", "AnchorConfig", "Artifact", "deploy",
     "load_account", "load_artifact", "log_id_for", "open_web3",
 ]
+
+_T = TypeVar("_T")
+
 
 #: Where the compiled contract lives in a source checkout (`contracts/compile.js` writes it).
 DEFAULT_ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "LedgerAnchor.json"
@@ -222,7 +227,7 @@ def load_account(keystore: str | os.PathLike[str], passphrase: str) -> LocalAcco
         key = Account.decrypt(encrypted, passphrase)
     except (ValueError, TypeError, KeyError) as e:
         raise AnchorConfigError(f"keystore {path} cannot be decrypted: {e}") from e
-    return Account.from_key(key)
+    return cast(LocalAccount, Account.from_key(key))  # eth_account's combomethods are untyped
 
 
 def log_id_for(origin: str) -> bytes:
@@ -306,7 +311,7 @@ class AnchorClient:
     def verify_code(self) -> None:
         """Raise `NotLedgerAnchor` unless the code at the address is the artifact's."""
         with self._node_errors():
-            code = bytes(self._w3.eth.get_code(self.address))
+            code = bytes(self._w3.eth.get_code(self._contract.address))
         if not code:
             raise NotLedgerAnchor(f"no contract at {self.address}")
         if code != self._artifact.deployed_bytecode:
@@ -365,7 +370,7 @@ class AnchorClient:
         """The receipt of an earlier `anchor` transaction (after `AnchorPending`), or None."""
         with self._node_errors():
             try:
-                receipt = self._w3.eth.get_transaction_receipt(tx_hash)
+                receipt = self._w3.eth.get_transaction_receipt(HexStr(tx_hash))
             except TransactionNotFound:
                 return None
             if receipt["status"] != 1:
@@ -376,22 +381,22 @@ class AnchorClient:
 
     def owner(self) -> str:
         with self._node_errors():
-            return self._contract.functions.owner().call()
+            return _returned(self._contract.functions.owner().call(), str, "owner")
 
     def is_submitter(self, address: str) -> bool:
         with self._node_errors():
-            return self._contract.functions.isSubmitter(_account(address)).call()
+            return _returned(self._contract.functions.isSubmitter(_account(address)).call(), bool, "isSubmitter")
 
     def is_bound(self, log_id: bytes) -> bool:
         """Whether `log_id` is bound to its own submitters."""
         _check_hash("log_id", log_id)
         with self._node_errors():
-            return self._contract.functions.isBound(log_id).call()
+            return _returned(self._contract.functions.isBound(log_id).call(), bool, "isBound")
 
     def is_log_submitter(self, log_id: bytes, address: str) -> bool:
         _check_hash("log_id", log_id)
         with self._node_errors():
-            return self._contract.functions.isLogSubmitter(log_id, _account(address)).call()
+            return _returned(self._contract.functions.isLogSubmitter(log_id, _account(address)).call(), bool, "isLogSubmitter")
 
     def submitter_changes(self, log_id: bytes, *, from_block: int = 0,
                           to_block: int | str = "latest") -> list[SubmitterChange]:
@@ -412,7 +417,7 @@ class AnchorClient:
         """Number of checkpoints anchored for `log_id`."""
         _check_hash("log_id", log_id)
         with self._node_errors():
-            return self._contract.functions.count(log_id).call()
+            return _returned(self._contract.functions.count(log_id).call(), int, "count")
 
     def get(self, log_id: bytes, index: int) -> Anchor:
         """Anchor number `index` of `log_id`, from contract storage."""
@@ -461,7 +466,7 @@ class AnchorClient:
 
     # internals
 
-    def _anchor_receipt(self, receipt: Any) -> AnchorReceipt:
+    def _anchor_receipt(self, receipt: TxReceipt) -> AnchorReceipt:
         tx_hash = receipt["transactionHash"].to_0x_hex()
         events = self._contract.events.Anchored().process_receipt(receipt, errors=DISCARD)
         if len(events) != 1:
@@ -476,7 +481,7 @@ class AnchorClient:
             effective_gas_price=receipt["effectiveGasPrice"],
         )
 
-    def _transact(self, call: ContractFunction) -> Any:
+    def _transact(self, call: ContractFunction) -> TxReceipt:
         if self._account is None:
             raise AnchorConfigError("this client is read-only: it has no signing key")
         return _send(self._w3, self._account, call, self._receipt_timeout)
@@ -485,7 +490,7 @@ class AnchorClient:
         return _node_errors(self._artifact)
 
 
-def _send(w3: Web3, account: LocalAccount, call: Any, receipt_timeout: float) -> Any:
+def _send(w3: Web3, account: LocalAccount, call: Any, receipt_timeout: float) -> TxReceipt:
     """Simulate, sign locally (EIP-1559, chain id from the node), send, wait for the receipt.
 
     Simulating first (gas estimation) is what surfaces a custom-error revert with its data;
@@ -590,6 +595,13 @@ def _abi_value(abi_type: str, value: Any) -> Any:
     if abi_type == "address":
         return Web3.to_checksum_address(value)
     return bytes(value) if isinstance(value, bytes) else value
+
+
+def _returned(value: object, kind: type[_T], function: str) -> _T:
+    """A contract call's result at its ABI type, checked: web3's contract functions are untyped."""
+    if not isinstance(value, kind):
+        raise NotLedgerAnchor(f"{function}() returned {type(value).__name__}, not {kind.__name__}")
+    return value
 
 
 def _account(address: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.errors import LedgerError
 
@@ -33,6 +33,8 @@ __all__ = [
     "SubmitterChange",
     "TransactionFailed",
 ]
+
+_T = TypeVar("_T")
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -86,13 +88,20 @@ class ContractReverted(AnchorError):
         self.fields = dict(args)
         self.data = data
 
+    def _field(self, name: str, kind: type[_T]) -> _T:
+        """A field of its ABI type, checked: eth_abi's decoder returns untyped values."""
+        value = self.fields[name]
+        if not isinstance(value, kind):
+            raise TypeError(f"{self.error}'s field {name} is {type(value).__name__}, not {kind.__name__}")
+        return value
+
 
 class NotOwnerError(ContractReverted):
     """Only the contract owner may add or remove submitters."""
 
     @property
     def caller(self) -> str:
-        return self.fields["caller"]
+        return self._field("caller", str)
 
 
 class NotSubmitterError(ContractReverted):
@@ -100,7 +109,7 @@ class NotSubmitterError(ContractReverted):
 
     @property
     def caller(self) -> str:
-        return self.fields["caller"]
+        return self._field("caller", str)
 
 
 class NotLogSubmitterError(ContractReverted):
@@ -108,11 +117,11 @@ class NotLogSubmitterError(ContractReverted):
 
     @property
     def log_id(self) -> bytes:
-        return self.fields["logId"]
+        return self._field("logId", bytes)
 
     @property
     def caller(self) -> str:
-        return self.fields["caller"]
+        return self._field("caller", str)
 
 
 class SizeDecreasedError(ContractReverted):
@@ -120,11 +129,11 @@ class SizeDecreasedError(ContractReverted):
 
     @property
     def previous(self) -> int:
-        return self.fields["previous"]
+        return self._field("previous", int)
 
     @property
     def given(self) -> int:
-        return self.fields["given"]
+        return self._field("given", int)
 
 
 class IndexOutOfRangeError(ContractReverted):

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.anchoring.results import Anchor, AnchorPending, AnchorReceipt, AnchorUnavailable, TransactionFailed
 from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import not_null
 from ledger.store.tables import CheckpointRow
 
 __all__ = ["AnchorSink", "AnchorStatus", "AnchorWorker", "Backoff", "Outcome", "Schedule", "anchor_status"]
@@ -158,7 +159,7 @@ class AnchorWorker:
             receipt = self.client.anchor(self.log_id, row.root, row.size)
         except AnchorPending as exc:
             self._pending_since[exc.tx_hash] = self.clock()
-            self.ledger.record_anchor(row.id, tx=exc.tx_hash)
+            self.ledger.record_anchor(not_null(row.id, "checkpoint.id"), tx=exc.tx_hash)
             log.warning("checkpoint #%s: %s; will pick it up by its receipt", row.id, exc)
             return Outcome("pending", row)
         return Outcome("anchored", self._record(row, receipt), receipt)
@@ -169,7 +170,7 @@ class AnchorWorker:
         try:
             receipt = self.client.receipt(tx)
         except TransactionFailed:
-            self.ledger.record_anchor(row.id, tx=None)  # reverted once mined: send afresh
+            self.ledger.record_anchor(not_null(row.id, "checkpoint.id"), tx=None)  # reverted once mined: send afresh
             raise
         if receipt is not None:
             self._pending_since.pop(tx, None)
@@ -178,7 +179,7 @@ class AnchorWorker:
         if self.clock() - first_seen >= self.resend_after:
             log.warning("transaction %s unknown for %.0f s: sending checkpoint #%s again", tx, self.resend_after, row.id)
             self._pending_since.pop(tx)
-            self.ledger.record_anchor(row.id, tx=None)
+            self.ledger.record_anchor(not_null(row.id, "checkpoint.id"), tx=None)
             return self._send(row)
         return Outcome("pending", row)
 
@@ -197,7 +198,7 @@ class AnchorWorker:
 
     def _record(self, row: CheckpointRow, receipt: AnchorReceipt) -> CheckpointRow:
         recorded = self.ledger.record_anchor(
-            row.id, tx=receipt.tx_hash, block=receipt.block_number, time=format_time(receipt.block_time),
+            not_null(row.id, "checkpoint.id"), tx=receipt.tx_hash, block=receipt.block_number, time=format_time(receipt.block_time),
             chain_id=self.client.chain_id, index=receipt.index,
         )
         self._last_anchor_at = self.clock()
@@ -239,10 +240,10 @@ def anchor_status(ledger: Ledger) -> AnchorStatus:
     """Where the log's anchoring stands, from the database alone."""
     size = ledger.size()
     with ledger.reading() as session:
-        by_size = select(CheckpointRow).order_by(CheckpointRow.size.desc(), CheckpointRow.id.desc()).limit(1)
+        by_size = select(CheckpointRow).order_by(col(CheckpointRow.size).desc(), col(CheckpointRow.id).desc()).limit(1)
         latest = session.exec(by_size).first()
-        anchored = session.exec(by_size.where(CheckpointRow.anchor_block.is_not(None))).first()
+        anchored = session.exec(by_size.where(col(CheckpointRow.anchor_block).is_not(None))).first()
         pending = session.exec(
-            by_size.where(CheckpointRow.anchor_tx.is_not(None), CheckpointRow.anchor_block.is_(None))
+            by_size.where(col(CheckpointRow.anchor_tx).is_not(None), col(CheckpointRow.anchor_block).is_(None))
         ).first()
     return AnchorStatus(size=size, latest=latest, last_anchored=anchored, pending=pending)

@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.anchoring.results import Anchor, SubmitterChange
 from ledger.audit.recompute import AuditReport, Discrepancy, audit
 from ledger.log import merkle
 from ledger.log.codec import format_time
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import not_null
 from ledger.store.tables import CheckpointRow
 
 __all__ = ["ChainAudit", "ChainFinding", "current_submitters", "foreign_anchors", "verify_chain"]
@@ -126,9 +127,9 @@ def _record_problems(session: Session, anchors: Sequence[Anchor], chain_id: int 
     """Each checkpoint row recorded as anchored must match the chain's anchor of that index."""
     by_index = {a.index: a for a in anchors}
     problems = []
-    for row in session.exec(select(CheckpointRow).where(CheckpointRow.anchor_index.is_not(None)).order_by(CheckpointRow.id)):
+    for row in session.exec(select(CheckpointRow).where(col(CheckpointRow.anchor_index).is_not(None)).order_by(col(CheckpointRow.id))):
         where, seq = f"checkpoint #{row.id} (size {row.size})", max(row.size - 1, 0)
-        anchor = by_index.get(row.anchor_index)
+        anchor = by_index.get(not_null(row.anchor_index, "checkpoint.anchor_index"))
         if anchor is None:
             problems.append(Discrepancy(seq, f"{where}: recorded as anchor #{row.anchor_index}, which the chain does not hold"))
             continue

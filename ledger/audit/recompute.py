@@ -20,12 +20,14 @@ import os
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, func
-from sqlmodel import Session, select
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col, select
 
 from ledger.audit.reviews import ReviewAudit
 from ledger.audit.times import TimeAudit, Timed, timed
@@ -38,6 +40,7 @@ from ledger.log.codec import format_time, parse_time, sha256
 from ledger.log.entry import GENESIS_PREV, entry_leaf_hash, key_of
 from ledger.log.keys import normalise_address, recover
 from ledger.store.ledger import gc_paused
+from ledger.store.narrowing import not_null, table_of
 from ledger.store.tables import CheckpointRow, Entry, MerkleNode
 
 __all__ = ["Discrepancy", "AuditReport", "audit"]
@@ -148,7 +151,7 @@ def _audit(
     window: timedelta,
 ) -> AuditReport:
     total = session.exec(select(func.count()).select_from(Entry)).one()
-    checkpoints = list(session.exec(select(CheckpointRow).order_by(CheckpointRow.size, CheckpointRow.id)))
+    checkpoints = list(session.exec(select(CheckpointRow).order_by(col(CheckpointRow.size), col(CheckpointRow.id))))
     report = AuditReport(checkpoints=len(checkpoints))
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     asked = set(sizes)
@@ -192,14 +195,14 @@ def _read_event(session: Session, seq: int) -> ev.Event | None:
     return None if raw is None else ev.parse_event(raw)
 
 
-def _chunks(session: Session) -> Iterator[list[tuple]]:
+def _chunks(session: Session) -> Iterator[list[tuple[Any, ...]]]:
     """Entries in order as plain tuples in `_examine`'s order (no ORM objects: the audit only reads),
     each with the stored leaf hash of the row before it: the prev hash its leaf hash must cover."""
-    c = Entry.__table__.c
+    c = table_of(Entry).c
     columns = (c.seq, c.leaf_hash, c.event, c.event_key, c.event_type, c.item_uid, c.actor, c.signer, c.signature, c.recorded_at,
                c.imported)
     start, prev = 0, GENESIS_PREV
-    while rows := session.execute(select(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)).all():
+    while rows := session.execute(select_columns(*columns).where(c.seq >= start).order_by(c.seq).limit(CHUNK)).all():
         chunk = []
         for row in rows:
             chunk.append((prev, *row))
@@ -226,7 +229,7 @@ class _Examined:
     timed: Timed | None = None  # what the time rules judge, when the event is readable
 
 
-def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independent checks
+def _examine(row: tuple[Any, ...]) -> _Examined:  # noqa: PLR0912 - one list of independent checks
     prev_hash, seq, stored_leaf, event_bytes, stored_key, event_type, item_uid, actor, signer, signature, recorded_at, imported = row
     problems: list[str] = []
     try:
@@ -254,7 +257,7 @@ def _examine(row: tuple) -> _Examined:  # noqa: PLR0912 - one list of independen
                      event.actor, event.time, recorded_at, key_event, event.origin, imported, timed(event, event_bytes))
 
 
-def _examine_chunk(rows: list[tuple]) -> list[_Examined]:
+def _examine_chunk(rows: list[tuple[Any, ...]]) -> list[_Examined]:
     with gc_paused():
         return [_examine(row) for row in rows]
 
@@ -283,7 +286,7 @@ def _examined_chunks(session: Session, workers: int) -> Iterator[list[_Examined]
         yield from map(_examine_chunk, chunks)
         return
     with ProcessPoolExecutor(workers) as pool:
-        ahead: deque = deque()
+        ahead: deque[Future[list[_Examined]]] = deque()
         for chunk in chunks:
             ahead.append(pool.submit(_examine_chunk, chunk))
             if len(ahead) > 2 * workers:  # bounded: the log is never all in memory
@@ -305,7 +308,7 @@ def _check_nodes(
     for level, indexes in by_level.items():
         rows = session.exec(
             select(MerkleNode.idx, MerkleNode.hash).where(
-                and_(MerkleNode.level == level, MerkleNode.idx >= min(indexes), MerkleNode.idx <= max(indexes))
+                and_(col(MerkleNode.level) == level, col(MerkleNode.idx) >= min(indexes), col(MerkleNode.idx) <= max(indexes))
             )
         )
         stored.update(((level, idx), h) for idx, h in rows)
@@ -351,7 +354,7 @@ def _check_checkpoint(
 def _check_signed_time(row: CheckpointRow, signed: Checkpoint, report: AuditReport, where: str, seq: int) -> None:
     """A checkpoint's time is its signed `time` line; a stored created_at is only a copy of it."""
     if signed.signed_time is None:
-        report.unsigned_times.append(row.id)
+        report.unsigned_times.append(not_null(row.id, "checkpoint.id"))
         return
     try:
         stored = parse_time(row.created_at, "created_at")

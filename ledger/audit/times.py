@@ -116,10 +116,10 @@ class TimeAudit:
                                           licence_number=info.licence_number, licence_valid_from=info.licence_valid_from,
                                           licence_valid_until=info.licence_valid_until, registered_seq=0)
         elif isinstance(event, ev.IssuePermit):
-            info = event.permit
-            self.permits[info.number] = Permit(number=info.number, kind=info.kind, issuer=event.actor, issuing_country=info.issuing_country,
-                                               exporter=info.exporter, importer=info.importer, export_country=info.export_country,
-                                               import_country=info.import_country, valid_from=info.valid_from,
-                                               valid_until=info.valid_until, status="valid", issued_seq=0)
+            permit = event.permit
+            self.permits[permit.number] = Permit(number=permit.number, kind=permit.kind, issuer=event.actor, issuing_country=permit.issuing_country,
+                                               exporter=permit.exporter, importer=permit.importer, export_country=permit.export_country,
+                                               import_country=permit.import_country, valid_from=permit.valid_from,
+                                               valid_until=permit.valid_until, status="valid", issued_seq=0)
         elif isinstance(event, ev.CancelPermit) and event.permit in self.permits:
             self.permits[event.permit].status = "cancelled"

@@ -15,10 +15,12 @@ seizure, a copied marking) and the confirmed questions, so a late confirmation m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.event_fields import permit_number_of
 from ledger.log.codec import parse_time
 
 __all__ = [
@@ -250,7 +252,7 @@ def _mark(chain: Chain, seq: int, event: ev.Event, facts: Facts) -> None:
         chain.custodian = chain.holder = event.actor
         chain.country = marking.country if marking.import_marking is None else marking.import_marking.country
     else:
-        route = facts.permit_route(event.permit)  # type: ignore[union-attr]
+        route = facts.permit_route(permit_number_of(event))
         chain.custodian = chain.holder = route.exporter if route else event.actor
         chain.country = route.export_country if route else facts.party_country(event.actor)
     chain.marked_time = event.time
@@ -349,7 +351,7 @@ def _unreceived(chain: Chain, facts: Facts) -> Question:
                     finding, _since(chain))
 
 
-def _report(kind: str):  # noqa: ANN202 - a step factory
+def _report(kind: str) -> Callable[[Chain, int, ev.ReportLost | ev.ReportStolen, Facts], None]:
     def step(chain: Chain, seq: int, event: ev.ReportLost | ev.ReportStolen, facts: Facts) -> None:
         _divert(chain, seq, event, kind, f"reported {'lost' if kind == 'loss' else 'stolen'} at {event.place}")
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ledger.domain import events as ev
+from ledger.domain.event_fields import WrongEventType, item_of, permit_number_of
 from ledger.domain.review_rules import QuestionOpen, VoidAllowed
 from ledger.errors import RuleViolation
 from ledger.log.codec import parse_time
@@ -80,9 +81,10 @@ class Context:
 
     @property
     def item(self) -> Item:
-        item = self.view.item(self.event.item)  # type: ignore[union-attr]
+        uid = item_of(self.event)
+        item = self.view.item(uid)
         if item is None:
-            raise RuleViolation("unknown_item", f"no item {self.event.item}")  # type: ignore[union-attr]
+            raise RuleViolation("unknown_item", f"no item {uid}")
         return item
 
     def permit(self, number: str) -> Permit:
@@ -155,7 +157,10 @@ class CanRegister:
     """Admins register anyone; a permit authority registers licensed parties of its own country."""
 
     def check(self, ctx: Context) -> None:
-        info = ctx.event.party  # type: ignore[union-attr]
+        event = ctx.event
+        if not isinstance(event, ev.RegisterParty):
+            raise WrongEventType(event.type, "party to register")
+        info = event.party
         if ctx.view.party(info.id) is not None:
             raise RuleViolation("party_exists", f"party {info.id} is already registered")
         for address in info.addresses:
@@ -171,15 +176,17 @@ class CanRegister:
 class KeyOwnerOrAdmin:
     def check(self, ctx: Context) -> None:
         event = ctx.event
-        if ctx.view.party(event.party) is None:  # type: ignore[union-attr]
-            raise RuleViolation("unknown_party", f"no party {event.party}")  # type: ignore[union-attr]
-        if ctx.actor.role != "admin" and ctx.actor.id != event.party:  # type: ignore[union-attr]
+        if not isinstance(event, (ev.AddKey, ev.RevokeKey)):
+            raise WrongEventType(event.type, "key to manage")
+        if ctx.view.party(event.party) is None:
+            raise RuleViolation("unknown_party", f"no party {event.party}")
+        if ctx.actor.role != "admin" and ctx.actor.id != event.party:
             raise RuleViolation("actor_role", "only the party itself or an admin manages its keys")
-        key = ctx.view.key(event.address)  # type: ignore[union-attr]
+        key = ctx.view.key(event.address)
         if event.type == "add_key" and key is not None:
             raise RuleViolation("key_in_use", f"address {event.address} already belongs to {key.party_id}")
-        if event.type == "revoke_key" and (key is None or key.party_id != event.party):  # type: ignore[union-attr]
-            raise RuleViolation("unknown_key", f"{event.address} is not a key of {event.party}")  # type: ignore[union-attr]
+        if event.type == "revoke_key" and (key is None or key.party_id != event.party):
+            raise RuleViolation("unknown_key", f"{event.address} is not a key of {event.party}")
 
 
 class RevocationOnlyEarlier:
@@ -202,8 +209,9 @@ class RevocationOnlyEarlier:
 
 class ItemIsNew:
     def check(self, ctx: Context) -> None:
-        if ctx.view.item(ctx.event.item) is not None:  # type: ignore[union-attr]
-            raise RuleViolation("item_exists", f"item {ctx.event.item} is already marked")  # type: ignore[union-attr]
+        uid = item_of(ctx.event)
+        if ctx.view.item(uid) is not None:
+            raise RuleViolation("item_exists", f"item {uid} is already marked")
 
 
 class SerialUnique:
@@ -330,9 +338,15 @@ class DisposalAllowed:
 # ---------------------------------------------------------------- permits
 
 
+def _permit_info(event: ev.Event) -> ev.PermitInfo:
+    if not isinstance(event, ev.IssuePermit):
+        raise WrongEventType(event.type, "permit to issue")
+    return event.permit
+
+
 class PermitIsNew:
     def check(self, ctx: Context) -> None:
-        info = ctx.event.permit  # type: ignore[union-attr]
+        info = _permit_info(ctx.event)
         if ctx.view.permit(info.number) is not None:
             raise RuleViolation("permit_exists", f"permit {info.number} already exists")
 
@@ -341,7 +355,7 @@ class PermitIssuable:
     """An authority issues permits of its own country, naming registered parties of the right countries."""
 
     def check(self, ctx: Context) -> None:
-        info: ev.PermitInfo = ctx.event.permit  # type: ignore[union-attr]
+        info = _permit_info(ctx.event)
         if info.issuing_country != ctx.actor.country:
             raise RuleViolation("permit_country", f"{ctx.actor.id} issues permits for {ctx.actor.country}, not {info.issuing_country}")
         issuing_side = info.import_country if info.kind in ("import", "firearm_import") else info.export_country
@@ -357,7 +371,7 @@ class PermitIssuable:
 
 class PermitIssuer:
     def check(self, ctx: Context) -> None:
-        permit = ctx.permit(ctx.event.permit)  # type: ignore[union-attr]
+        permit = ctx.permit(permit_number_of(ctx.event))
         if permit.issuer != ctx.actor.id:
             raise RuleViolation("not_issuer", f"only {permit.issuer} may change permit {permit.number}")
         if permit.status == "cancelled":

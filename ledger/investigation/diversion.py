@@ -8,14 +8,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+from sqlmodel import SQLModel
 
 from ledger.domain import events as ev
 from ledger.domain.custody import Chain, MarkingDoubts, PermitRoute, Question, advance
+from ledger.domain.event_fields import item_of
 from ledger.log.codec import parse_time
 from ledger.store.tables import Diversion, Item, Party, Permit, PermitLineRow, QuestionRow, TraceRequestRow, new_row
 
 __all__ = ["ViewFacts", "track"]
+
+_Row = TypeVar("_Row")
 
 
 class _Out(Protocol):
@@ -27,8 +32,8 @@ class _Out(Protocol):
     def permit_line(self, number: str, line: int) -> PermitLineRow | None: ...
     def items_with_serial(self, serial: str) -> list[Item]: ...
     def items_on_permit_line(self, number: str, line: int) -> list[Item]: ...
-    def get(self, table: type, key: object) -> object: ...
-    def add(self, row: object) -> None: ...
+    def get(self, table: type[_Row], key: object) -> _Row | None: ...
+    def add(self, row: SQLModel) -> None: ...
 
 
 class ViewFacts:
@@ -87,7 +92,7 @@ def track(event: ev.Event, seq: int, out: _Out) -> None:
 
 
 def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
-    uid: str = event.item  # type: ignore[union-attr]
+    uid = item_of(event)
     row = out.get(Diversion, uid)
     chain = Chain(uid=uid) if row is None else Chain.from_json({**row.chain, "uid": uid})
     raised_before = [] if row is None else row.chain.get("raised", [])

@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.domain import events as ev
+from ledger.domain.event_fields import item_of
 from ledger.log.codec import format_time, sha256
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Entry
@@ -86,7 +87,7 @@ def epcis_event(entry: Entry, proof: dict[str, Any] | None) -> dict[str, Any]:
         "recordTime": entry.recorded_at,
     }
     if event.type == "mark_specimen":
-        out |= _tagging(event)  # type: ignore[arg-type]
+        out |= _tagging(event)
     elif event.type in _VOCABULARY or event.type == "transfer":
         out |= _item_event(event)
     else:
@@ -104,7 +105,8 @@ def epcis_event(entry: Entry, proof: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _item_event(event: ev.Event) -> dict[str, Any]:
-    uid: str = event.item  # type: ignore[union-attr]
+    uid = item_of(event)
+    disposition: str | None
     if isinstance(event, ev.Transfer):
         action, step, disposition = ("OBSERVE", "shipping", "in_transit") if event.to else ("OBSERVE", "retail_selling", "retail_sold")
     else:
@@ -149,7 +151,7 @@ def _tagging(event: ev.MarkSpecimen) -> dict[str, Any]:
 def epcis_document(ledger: Ledger, item: str | None = None, start: int = 0, limit: int | None = None) -> dict[str, Any]:
     """An EPCISDocument of the log's entries (of one item, or from `start`), proven against the latest checkpoint."""
     with ledger.reading() as session:
-        query = select(Entry).where(Entry.seq >= start).order_by(Entry.seq)
+        query = select(Entry).where(Entry.seq >= start).order_by(col(Entry.seq))
         if item is not None:
             query = query.where(Entry.item_uid == item)
         if limit is not None:

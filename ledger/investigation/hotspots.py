@@ -12,7 +12,7 @@ from statistics import median
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.domain import codes
 from ledger.domain.custody import DIVERSION_KINDS
@@ -20,6 +20,7 @@ from ledger.domain.events import json_object
 from ledger.errors import EventInvalid
 from ledger.log.codec import format_time, parse_time
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import not_null
 from ledger.store.tables import Diversion, Entry, Party
 
 __all__ = ["ITEM_KINDS", "Hotspot", "Route", "SeizedPermit", "Findings", "investigate", "transfer_links"]
@@ -69,27 +70,31 @@ def investigate(
     """
     where = _filters(since, country, kind)
     d = Diversion
+    custodian, origin, found, permit = col(d.last_legit_custodian), col(d.origin_country), col(d.found_country), col(d.permit_number)
     count = func.count().label("n")
     with ledger.reading() as session:
-        ranked = session.exec(
-            select(d.last_legit_custodian, count).where(*where, d.last_legit_custodian.is_not(None))
-            .group_by(d.last_legit_custodian).order_by(count.desc(), d.last_legit_custodian).limit(limit)
-        ).all()
+        ranked = [
+            (not_null(party, "last_legit_custodian"), n)
+            for party, n in session.exec(
+                select(custodian, count).where(*where, custodian.is_not(None))
+                .group_by(custodian).order_by(count.desc(), custodian).limit(limit)
+            ).all()
+        ]
         parties = [party for party, _ in ranked]
         members: dict[str, list[tuple[str, int | None]]] = {party: [] for party in parties}
         for party, uid, ttc in session.exec(
-            select(d.last_legit_custodian, d.uid, d.time_to_crime_days).where(*where, d.last_legit_custodian.in_(parties))
-            .order_by(d.diverted_seq)
+            select(custodian, d.uid, d.time_to_crime_days).where(*where, custodian.in_(parties))
+            .order_by(col(d.diverted_seq))
         ):
-            members[party].append((uid, ttc))
+            members[not_null(party, "last_legit_custodian")].append((uid, ttc))
         routes = session.exec(
-            select(d.origin_country, d.found_country, count)
-            .where(*where, d.found_country.is_not(None), d.origin_country.is_not(None), d.origin_country != d.found_country)
-            .group_by(d.origin_country, d.found_country).order_by(count.desc(), d.origin_country, d.found_country).limit(limit)
+            select(origin, found, count)
+            .where(*where, found.is_not(None), origin.is_not(None), origin != found)
+            .group_by(origin, found).order_by(count.desc(), origin, found).limit(limit)
         ).all()
         permits = session.exec(
-            select(d.permit_number, count).where(*where, d.seized_seq.is_not(None), d.permit_number.is_not(None))
-            .group_by(d.permit_number).order_by(count.desc(), d.permit_number).limit(limit)
+            select(permit, count).where(*where, col(d.seized_seq).is_not(None), permit.is_not(None))
+            .group_by(permit).order_by(count.desc(), permit).limit(limit)
         ).all()
     hotspots = [
         Hotspot(
@@ -102,8 +107,8 @@ def investigate(
     ]
     return Findings(
         hotspots=hotspots,
-        routes=[Route(origin, found, n) for origin, found, n in routes],
-        permits=[SeizedPermit(permit, n) for permit, n in permits],
+        routes=[Route(not_null(o, "origin_country"), not_null(f, "found_country"), n) for o, f, n in routes],
+        permits=[SeizedPermit(not_null(p, "permit_number"), n) for p, n in permits],
     )
 
 
@@ -112,7 +117,7 @@ def transfer_links(ledger: Ledger, limit: int = 20_000, country: str | None = No
     with `country`, only the links with a party of that country at either end."""
     links: Counter[tuple[str, str]] = Counter()
     with ledger.reading() as session:
-        rows = session.exec(select(Entry.actor, Entry.event).where(Entry.event_type == "transfer").order_by(Entry.seq.desc()).limit(limit))
+        rows = session.exec(select(Entry.actor, Entry.event).where(Entry.event_type == "transfer").order_by(col(Entry.seq).desc()).limit(limit))
         for actor, raw in rows:
             receiver = json_object(raw).get("to")
             if receiver is not None:
@@ -129,17 +134,17 @@ def _median(values: list[int]) -> float | None:
 
 def _filters(since: str | None, country: str | None, kind: str | None) -> list[ColumnElement[bool]]:
     d = Diversion
-    where: list[ColumnElement[bool]] = [d.diverted_seq.is_not(None)]
+    where: list[ColumnElement[bool]] = [col(d.diverted_seq).is_not(None)]
     if since is not None:
-        where.append(d.diversion_time >= format_time(parse_time(since, "since")))
+        where.append(col(d.diversion_time) >= format_time(parse_time(since, "since")))
     if country is not None:
         country = codes.country(country, "country")
-        where.append(or_(d.origin_country == country, d.found_country == country))
+        where.append(or_(col(d.origin_country) == country, col(d.found_country) == country))
     if kind is not None:
         if kind in ITEM_KINDS:
-            where.append(d.item_kind == kind)
+            where.append(col(d.item_kind) == kind)
         elif kind in DIVERSION_KINDS:
-            where.append(d.diversion_kind == kind)
+            where.append(col(d.diversion_kind) == kind)
         else:
             raise EventInvalid(f"{kind!r} is neither an item kind {list(ITEM_KINDS)} nor a diversion kind {list(DIVERSION_KINDS)}", "kind")
     return where

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Diversion, FormerSerial, Item, Party
@@ -92,7 +92,7 @@ def search_items(ledger: Ledger, query: str, limit: int = SEARCH_LIMIT) -> list[
     with ledger.reading() as session:
         if len(text) == ULID_LENGTH:
             found.update((uid, "item id") for uid in session.exec(select(Item.uid).where(Item.uid == text.upper())))
-        serials = select(Item.uid, Item.serial).where(or_(Item.serial == text, Item.serial == text.upper(),
+        serials = select(Item.uid, Item.serial).where(or_(col(Item.serial) == text, col(Item.serial) == text.upper(),
                                                           func.upper(Item.serial).like(_prefix(text.upper()), escape="\\")))
         for uid, serial in session.exec(serials.order_by(Item.serial).limit(limit)):
             found.setdefault(uid, f"serial {serial}")
@@ -105,13 +105,13 @@ def search_items(ledger: Ledger, query: str, limit: int = SEARCH_LIMIT) -> list[
         if parties:
             ids = sorted(parties)
             held = select(Item.uid, Item.marker, Item.custodian, Item.seized_by).where(or_(
-                Item.marker.in_(ids), Item.custodian.in_(ids), Item.seized_by.in_(ids)))  # type: ignore[attr-defined]
-            for uid, marker, custodian, seized_by in session.exec(held.order_by(Item.last_seq.desc()).limit(limit)):
+                col(Item.marker).in_(ids), col(Item.custodian).in_(ids), col(Item.seized_by).in_(ids)))
+            for uid, marker, custodian, seized_by in session.exec(held.order_by(col(Item.last_seq).desc()).limit(limit)):
                 party = next(p for p in (custodian, seized_by, marker) if p in parties)
                 found.setdefault(uid, f"{'held by' if party == custodian else 'seized by' if party == seized_by else 'marked by'} {party}")
-            before = select(Diversion.uid, Diversion.last_legit_custodian).where(Diversion.last_legit_custodian.in_(ids))  # type: ignore[union-attr]
-            for uid, party in session.exec(before.limit(limit)):
-                found.setdefault(uid, f"diverted after {party} held it")
+            before = select(Diversion.uid, Diversion.last_legit_custodian).where(col(Diversion.last_legit_custodian).in_(ids))
+            for uid, last_custodian in session.exec(before.limit(limit)):
+                found.setdefault(uid, f"diverted after {last_custodian} held it")
     uids = list(found)[:limit]
     labelled = labels(ledger, uids)
     return [Hit(labelled[uid], found[uid]) for uid in uids if uid in labelled]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.domain import events as ev
 from ledger.domain.custody import TTC_FLAG_DAYS, Chain, fold
@@ -72,7 +72,7 @@ def trace_item(ledger: Ledger, uid: str) -> Trace:
     item = ledger.item(uid)
     checkpoint = ledger.latest_checkpoint()
     with ledger.reading() as session:
-        entries = list(session.exec(select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq)))
+        entries = list(session.exec(select(Entry).where(Entry.item_uid == uid).order_by(col(Entry.seq))))
         events = [(entry.seq, ev.parse_event(entry.event)) for entry in entries]
         chain = fold(uid, [(seq, event) for seq, event in events if event.type in ev.ITEM_EVENTS], ViewFacts(TxView(session)))
     size = checkpoint.size if checkpoint is not None else 0
@@ -131,7 +131,7 @@ def answer_request(ledger: Ledger, request_seq: int) -> dict[str, Any]:
         request = session.get(TraceRequestRow, request_seq)
         if request is None:
             raise NotFound("trace request", request_seq)
-        candidates = session.exec(select(Item).where(Item.serial == request.serial).order_by(Item.marked_seq))
+        candidates = session.exec(select(Item).where(Item.serial == request.serial).order_by(col(Item.marked_seq)))
         match = next((item for item in candidates if str(item.facts.get("make", "")).casefold() == request.make.casefold()), None)
     fields: dict[str, Any] = {"request_seq": request_seq}
     if match is None:

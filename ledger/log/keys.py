@@ -11,12 +11,13 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import coincurve
 import sha3
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils.address import is_hex_address, to_checksum_address
 
 from ledger.bounded import Bounded
 from ledger.errors import EventInvalid, SignatureError
@@ -43,7 +44,7 @@ _HEX_SIGNATURE = re.compile(r"(0x)?(?:[0-9a-fA-F]{2})*")  # bytes.fromhex alone 
 
 def new_account() -> LocalAccount:
     """A fresh random secp256k1 account."""
-    return Account.create()
+    return cast(LocalAccount, Account.create())  # eth_account's combomethods are untyped
 
 
 def sign(account: LocalAccount, message: bytes) -> str:
@@ -153,7 +154,7 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
     """Decrypt a keystore file; a wrong passphrase is a SignatureError, not a crash."""
     try:
         data = json.loads(Path(path).read_text())
-        return Account.from_key(Account.decrypt(data, passphrase))
+        return cast(LocalAccount, Account.from_key(Account.decrypt(data, passphrase)))  # untyped, as above
     except (OSError, json.JSONDecodeError) as exc:
         raise SignatureError(f"cannot read keystore {path}: {exc}", code="keystore") from exc
     except ValueError as exc:
@@ -162,4 +163,5 @@ def load_keystore(path: Path, passphrase: str) -> LocalAccount:
 
 def keccak_256(data: bytes) -> bytes:
     """Ethereum's Keccak-256 (not SHA3-256), from safe-pysha3: a quarter of pycryptodome's cost per call."""
-    return sha3.keccak_256(data).digest()
+    digest: bytes = sha3.keccak_256(data).digest()  # safe-pysha3 has no types
+    return digest

@@ -17,11 +17,12 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Dialect, Engine, Executable, Table, any_, bindparam, create_engine, event, func, make_url, select, text
+from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, Engine, Executable, Table, any_, bindparam, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from ledger.errors import AppendLockBusy
+from ledger.errors import AppendLockBusy, StoreError
 
 __all__ = ["DEFAULT_URL", "without_waiting", "Database", "open_database", "insert_rows", "select_sql", "driver_errors", "fetch_all", "in_values", "values_param"]
 
@@ -72,7 +73,8 @@ def fetch_all(connection: Any, sql: str, args: Any) -> list[tuple[Any, ...]]:
     cursor = connection.cursor()
     try:
         cursor.execute(sql, args)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
     finally:
         cursor.close()
 
@@ -96,11 +98,14 @@ def in_values(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     took to find them: here SQLite reads the values from one JSON array (json_each), PostgreSQL
     from one array.
     """
+    condition: ColumnElement[bool]
     if dialect == "postgresql":
-        return column == any_(bindparam(name))
-    if dialect == "sqlite":
-        return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
-    return column.in_(bindparam(name, expanding=True))  # another database: SQLAlchemy's own way
+        condition = column == any_(bindparam(name))
+    elif dialect == "sqlite":
+        condition = column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+    else:
+        condition = column.in_(bindparam(name, expanding=True))  # another database: SQLAlchemy's own way
+    return condition
 
 
 def values_param(values: Iterable[Any], dialect: str) -> Any:
@@ -159,9 +164,11 @@ class CompiledSelect:
 
 
 @cache
-def select_sql(statement: Executable, dialect: Dialect) -> CompiledSelect:
+def select_sql(statement: ClauseElement, dialect: Dialect) -> CompiledSelect:
     """`statement` compiled once for `dialect` (no expanding IN: its SQL would change with each call)."""
     compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError(f"{type(statement).__name__} is not a SQL statement")
     fixed = {name: value for name, value in compiled.params.items() if value is not None}
     processors = {bind.key: bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in compiled.binds.values()}
     return CompiledSelect(str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None, fixed,
@@ -208,8 +215,9 @@ def _bind_as_they_are() -> None:
     these return their value as it is, so every binding stays what it was. (Registering one for
     int, float or str would send every parameter through adaptation: none is.)
     """
-    for kind, same in ((bytes, bytes), (memoryview, memoryview), (type(None), _null)):
-        sqlite3.register_adapter(kind, same)
+    sqlite3.register_adapter(bytes, bytes)
+    sqlite3.register_adapter(memoryview, memoryview)
+    sqlite3.register_adapter(type(None), _null)
 
 
 _no_wait = threading.local()
@@ -233,7 +241,7 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -242,11 +250,13 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:  # noqa: ANN001
+    def _begin(connection: Connection) -> None:
         if not getattr(_no_wait, "on", False):
             connection.exec_driver_sql(begin)
             return
         driver = connection.connection.driver_connection
+        if not isinstance(driver, sqlite3.Connection):
+            raise StoreError(f"a SQLite engine's connection is driven by {type(driver).__name__}, not sqlite3")
         driver.execute("PRAGMA busy_timeout = 0")  # fail at once if another process holds the lock
         try:
             driver.execute(begin)

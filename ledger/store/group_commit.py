@@ -55,7 +55,7 @@ class _Waiting:
     envelope: Any
     attest: bool  # wants a checkpoint covering the group, and proofs from it
     prove: tuple[int, ...]  # more entries whose inclusion proofs the attestation should carry
-    future: Future | None = None  # an awaiting caller's answer; None for a thread that waits (and may lead) itself
+    future: Future[tuple[Any, Any]] | None = None  # an awaiting caller's answer; None for a thread that waits (and may lead) itself
     loop: asyncio.AbstractEventLoop | None = None  # the awaiting caller's loop, when that loop leads for it
     queued_at: float = field(default_factory=time.monotonic)
     woken: threading.Event = field(default_factory=threading.Event)
@@ -100,15 +100,16 @@ class GroupCommit:
             raise me.error
         return me.receipt, me.attestation
 
-    def submit(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> Future:
+    def submit(self, envelope: Any, attest: bool = False, prove: Sequence[int] = ()) -> Future[tuple[Any, Any]]:
         """`append` without blocking: a future of (receipt, attestation), resolved by the thread
         that commits its group (`asyncio.wrap_future` awaits it on an event loop). Called on an
         event loop with `lead_on_loop`, that loop commits the group when it is this waiter's turn."""
         loop = _running_loop() if self._lead_on_loop else None
-        me = _Waiting(envelope, attest, tuple(prove), future=Future(), loop=loop)
+        future: Future[tuple[Any, Any]] = Future()
+        me = _Waiting(envelope, attest, tuple(prove), future=future, loop=loop)
         if self._enqueue(me):
             self._lead_for(me)
-        return me.future
+        return future
 
     def _enqueue(self, me: _Waiting) -> bool:
         """Queue `me`; True if nobody leads, so that `me` must."""

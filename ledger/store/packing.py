@@ -97,4 +97,7 @@ def pack_object(value: dict[str, Any]) -> bytes:
 
 
 def unpack_object(stored: bytes) -> dict[str, Any]:
-    return orjson.loads(unpack(stored))
+    value = orjson.loads(unpack(stored))
+    if not isinstance(value, dict):
+        raise PackError("the stored value is not a JSON object")
+    return value

@@ -6,10 +6,14 @@ and must arrive at the same rows that appends produced one by one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlmodel import SQLModel
+
 from ledger.domain import events as ev
+from ledger.domain.event_fields import item_of
 from ledger.domain.rules import View
 from ledger.investigation.diversion import track
 from ledger.log.keys import normalise_address
@@ -21,7 +25,7 @@ __all__ = ["Writer", "apply", "OBSERVATIONS"]
 class Writer(View, Protocol):
     """A View that can also add new rows (changes to fetched rows are tracked by the session)."""
 
-    def add(self, row: object) -> None: ...
+    def add(self, row: SQLModel) -> None: ...
     def get(self, table: type, key: object) -> Any: ...
 
 
@@ -30,7 +34,7 @@ def apply(event: ev.Event, seq: int, out: Writer) -> None:
     handler = _HANDLERS.get(event.type)
     if handler is not None:
         handler(event, seq, out)
-    item = out.item(event.item) if event.type in _LATER_ITEM_EVENTS else None  # type: ignore[union-attr]
+    item = out.item(item_of(event)) if event.type in _LATER_ITEM_EVENTS else None
     if item is not None:
         item.last_seq = seq
         if event.type not in OBSERVATIONS:
@@ -192,7 +196,7 @@ def _endorse(event: ev.Export | ev.Import, out: Writer) -> None:
     line.endorsed = str(Decimal(line.endorsed) + Decimal(event.quantity))
 
 
-def _flag(status: str):  # noqa: ANN202 - a handler factory
+def _flag(status: str) -> Callable[[ev.Event, int, Writer], None]:
     def handler(event: ev.Event, seq: int, out: Writer) -> None:
         item = _item(event, out)
         item.status_before, item.status = item.status, status
@@ -244,7 +248,7 @@ def _keep_former_serial(item: Item, serial: str, seq: int, out: Writer) -> None:
 
 
 def _item(event: ev.Event, out: Writer) -> Item:
-    item = out.item(event.item)  # type: ignore[union-attr]
+    item = out.item(item_of(event))
     assert item is not None  # the rules checked it
     return item
 
@@ -255,7 +259,7 @@ history: several officers' (or one server's concurrent) inspections may reach th
 they neither move the item's last event time (`updated_at`, the order the rules keep) nor are held to it."""
 _LATER_ITEM_EVENTS = ev.ITEM_EVENTS - {"mark_firearm", "mark_specimen"}  # a marking makes its item with last_seq and updated_at set
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[..., None]] = {  # each takes the event class of its type
     "register_party": _register_party,
     "add_key": _add_key,
     "revoke_key": _revoke_key,

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.domain import events as ev
 from ledger.errors import EventInvalid
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import table_of
 from ledger.store.projection import apply
 from ledger.store.tables import PROJECTION_TABLES, Entry
 from ledger.store.txview import TxView
@@ -37,7 +38,7 @@ def replay(session: Session, total: int, progress: Callable[[int, int], None] | 
     view = TxView(session)
     done, start = 0, 0
     while True:
-        rows = list(session.exec(select(Entry).where(Entry.seq >= start).order_by(Entry.seq).limit(CHUNK)))
+        rows = list(session.exec(select(Entry).where(Entry.seq >= start).order_by(col(Entry.seq)).limit(CHUNK)))
         if not rows:
             break
         for entry in rows:
@@ -60,5 +61,5 @@ def snapshot(session: Session) -> dict[str, list[dict[str, Any]]]:
     out = {}
     for table in PROJECTION_TABLES:
         rows = session.exec(select(table)).all()
-        out[table.__tablename__] = sorted((row.model_dump() for row in rows), key=repr)
+        out[table_of(table).name] = sorted((row.model_dump() for row in rows), key=repr)
     return out

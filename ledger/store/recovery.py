@@ -91,7 +91,7 @@ class _Worker:
     def __init__(self) -> None:
         # Forked where the system can: a spawned worker would run the caller's main module again,
         # which breaks any script without a `__main__` guard. The worker runs only `_serve`.
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else multiprocessing.get_context("spawn")
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, os.getpid()), name="tracemark-recovery", daemon=True)
         self.process.start()

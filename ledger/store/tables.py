@@ -15,12 +15,13 @@ from typing import Any, Optional, TypeVar
 
 from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, LargeBinary, TypeDecorator, UniqueConstraint, text
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm import Mapper, configure_mappers
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Field, SQLModel
 
 from ledger.errors import StoreError
 from ledger.log.keys import normalise_address, normalise_signature
+from ledger.store.narrowing import table_of
 from ledger.store.packing import PackError, Prepacked, pack, pack_object, unpack, unpack_object
 
 __all__ = [
@@ -67,7 +68,7 @@ class _HexAsBytes(TypeDecorator[str]):
     what = ""
 
     @staticmethod
-    def spell(text: str) -> str:
+    def spell(text: str, /) -> str:
         raise NotImplementedError
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
@@ -128,7 +129,7 @@ class PackedBytes(TypeDecorator[bytes]):
             return value
 
 
-class PackedJSON(TypeDecorator[dict]):
+class PackedJSON(TypeDecorator[dict[str, Any]]):
     """A JSON object of a projection row, stored as packed compact JSON (`ledger.store.packing`)."""
 
     impl = LargeBinary
@@ -328,13 +329,13 @@ INSPECTION = text("event_type = 'inspect'")
 """An inspection entry, as a literal too: SQLite found an item's newest inspection in 9 µs with
 it and in 53 µs with the type as a bound parameter (same plan, 80 inspections an item)."""
 
-Index("ix_entry_item_seq", Entry.__table__.c.item_uid, Entry.__table__.c.seq)
-Index("ix_entry_item_custody", Entry.__table__.c.item_uid, Entry.__table__.c.seq, sqlite_where=NOT_INSPECTION,
+Index("ix_entry_item_seq", table_of(Entry).c.item_uid, table_of(Entry).c.seq)
+Index("ix_entry_item_custody", table_of(Entry).c.item_uid, table_of(Entry).c.seq, sqlite_where=NOT_INSPECTION,
       postgresql_where=NOT_INSPECTION)
-Index("ix_entry_transfer_seq", Entry.__table__.c.seq, sqlite_where=text("event_type = 'transfer'"),
+Index("ix_entry_transfer_seq", table_of(Entry).c.seq, sqlite_where=text("event_type = 'transfer'"),
       postgresql_where=text("event_type = 'transfer'"))
 
-PROJECTION_TABLES = (Party, PartyKey, Item, FormerSerial, Permit, PermitLineRow)
+PROJECTION_TABLES: tuple[type[SQLModel], ...] = (Party, PartyKey, Item, FormerSerial, Permit, PermitLineRow)
 
 
 class Marking(SQLModel, table=True):
@@ -513,7 +514,7 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
     defaults, required, empty = maker
     if not required <= values.keys():
         raise TypeError(f"{table.__name__} needs {sorted(required - values.keys())}")
-    row = empty()
+    row: _Row = empty()
     row.__dict__.update(defaults)
     row.__dict__.update(values)
     row.__pydantic_fields_set__.update(values)
@@ -523,7 +524,8 @@ def new_row(table: type[_Row], **values: Any) -> _Row:
 @cache
 def primary_key(table: type) -> tuple[str, ...]:
     """The attribute names of `table`'s primary key, in key order."""
-    return tuple(column.key for column in sa_inspect(table).primary_key)
+    mapper: Mapper[Any] = sa_inspect(table)
+    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
 
 
 @cache

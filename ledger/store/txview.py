@@ -11,34 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select
 from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from ledger.log.merkle import CompactRange
 from ledger.store.db import in_values, insert_rows, values_param
-from ledger.store.tables import ITEM_TABLES, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
+from ledger.store.narrowing import table_of
+from ledger.store.tables import ITEM_TABLES, Diversion, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
 
+_Row = TypeVar("_Row")
+_ByUid = TypeVar("_ByUid", Item, Diversion)
+
 
 @cache
-def _by_uid(table: type, dialect: str) -> Select:
+def _by_uid(table: type[_ByUid], dialect: str) -> SelectOfScalar[_ByUid]:
     """Built once per table and database: making an IN clause anew cost more than running it for
     the small groups of single appends."""
-    return select(table).where(in_values(table.uid, "uids", dialect))
+    return select(table).where(in_values(col(table.uid), "uids", dialect))
 
 
 @cache
-def _uids_by_serial(dialect: str) -> Select:
-    return select(Item.uid, Item.serial).where(in_values(Item.serial, "serials", dialect))
+def _uids_by_serial(dialect: str) -> Select[str, str]:
+    return select(Item.uid, Item.serial).where(in_values(col(Item.serial), "serials", dialect))
 
 
 @cache
-def _former_by_serial(dialect: str) -> Select:
-    return select(FormerSerial.serial, FormerSerial.marker, FormerSerial.uid).where(in_values(FormerSerial.serial, "serials", dialect))
+def _former_by_serial(dialect: str) -> Select[str, str, str]:
+    return select(FormerSerial.serial, FormerSerial.marker, FormerSerial.uid).where(in_values(col(FormerSerial.serial), "serials", dialect))
 
 
 class StateCache:
@@ -142,8 +146,8 @@ class TxView:
 
     # ------------------------------------------------------------ lookups by key
 
-    def _get(self, table: type, key: Any) -> Any:
-        row = self.new.get((table, key))
+    def _get(self, table: type[_Row], key: Any) -> _Row | None:
+        row: _Row | None = self.new.get((table, key))
         if row is None:
             row = self.cache.rows.get((table, key))
             if row is not None and (table, key) in self.cache.unattached:
@@ -220,7 +224,7 @@ class TxView:
 
     # ------------------------------------------------------------ writes
 
-    def add(self, row: Any) -> None:
+    def add(self, row: SQLModel) -> None:
         """A new projection row: visible to lookups at once, inserted by `write` with the batch's others."""
         values = row.__dict__
         self.new[(type(row), identity_of(type(row))(values))] = row
@@ -239,7 +243,7 @@ class TxView:
         for (table, _), row in self.new.items():
             by_table.setdefault(table, []).append(row)
         for table, rows in by_table.items():
-            insert_rows(self.session, table.__table__, [row.__dict__ for row in rows])
+            insert_rows(self.session, table_of(table), [row.__dict__ for row in rows])
         self.session.flush()
 
     def flush(self) -> None:
