@@ -17,6 +17,7 @@ from api.routes import checkpoint, entries, events, health, items, keys, pages, 
 from api.routes import investigations
 from api.routes import camera
 from api.routes import witness
+from api.routes import item_proof
 from ledger.config import Settings, open_ledger
 from ledger.store import Ledger
 
@@ -25,6 +26,7 @@ __all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN
 ROUTERS: list[APIRouter] = [
     events.router,
     items.router,
+    item_proof.router,
     permits.router,
     parties.router,
     proofs.router,

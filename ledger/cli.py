@@ -19,13 +19,18 @@ from ledger.errors import LedgerError
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
 
-__all__ = ["register", "settings_from", "DbOption", "HomeOption", "progress_bar", "fail"]
+__all__ = ["register", "settings_from", "DbOption", "HomeOption", "PolicyOption", "progress_bar", "fail"]
 
 console = Console()
 err = Console(stderr=True)
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $TRACEMARK_DB or sqlite:///tracemark.db)")]
 HomeOption = Annotated[Optional[Path], typer.Option("--home", help="folder of the log key and party keys (default: $TRACEMARK_HOME or .tracemark)")]
+PolicyOption = Annotated[
+    Optional[Path],
+    typer.Option("--policy", envvar="TRACEMARK_POLICY", dir_okay=False,
+                 help="verifier policy (C2SP tlog-policy): the logs and witnesses trusted, and the quorum of cosignatures required"),
+]
 
 
 def settings_from(db: str | None, home: Path | None) -> Settings:
@@ -135,8 +140,12 @@ def verify(
     home: HomeOption = None,
     vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
     chain: Annotated[bool, typer.Option("--chain", help="also check every checkpoint anchored on chain ($TRACEMARK_RPC_URL, $TRACEMARK_ANCHOR_ADDRESS)")] = False,
+    policy: PolicyOption = None,
 ) -> None:
-    """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures."""
+    """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures.
+
+    With --policy, also which of the policy's witnesses cosigned which checkpoints, from the
+    cosignatures stored: one that no longer verifies means that witness saw another history."""
     from ledger.audit import audit
 
     settings = settings_from(db, home)
@@ -149,6 +158,12 @@ def verify(
     with progress_bar("verifying") as progress, ledger.reading() as session:
         report = audit(session, vkey or settings.verifier_key(), settings.origin, progress, window=settings.reporting_window)
     report_unsigned_times(report)
+    if policy is not None:
+        from tracemark.policy_cli import read_policy, report_witnesses
+
+        witnessed = report_witnesses(ledger, read_policy(policy), vkey or settings.verifier_key())
+        if not witnessed:
+            raise typer.Exit(1)
     if report.ok:
         console.print(f"[green]OK[/] {report.size} entries, {report.checkpoints} checkpoints: every hash, proof and signature holds")
         return

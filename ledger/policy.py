@@ -21,7 +21,7 @@ from ledger.checkpoint import Checkpoint, _parse_verifier_key, verify_checkpoint
 from ledger.cosignature import Cosignature, CosignerVerifier, verify_cosignatures
 from ledger.errors import CheckpointError, LedgerError
 
-__all__ = ["NONE", "PolicyError", "QuorumNotMet", "PolicyLog", "PolicyWitness", "Group", "Policy", "Evaluation",
+__all__ = ["NONE", "LOG_KEY_ONLY", "PolicyError", "QuorumNotMet", "PolicyLog", "PolicyWitness", "Group", "Policy", "Evaluation",
            "load_policy"]
 
 NONE = "none"
@@ -173,6 +173,10 @@ class Policy:
             lines.append(f"group {group.name}: {group.threshold} of {', '.join(group.members)}")
         lines.append("quorum: none (no cosignature needed)" if self.quorum == NONE else f"quorum: {self.quorum}")
         return lines
+
+
+LOG_KEY_ONLY = Policy((), {}, {}, NONE)
+"""What a verifier without a policy checks: the log's signature (its key given), no cosignature."""
 
 
 def load_policy(path: Path) -> Policy:

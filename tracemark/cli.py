@@ -13,7 +13,7 @@ from ledger import anchor_cli
 from ledger import cli as ledger_cli
 from ledger import investigate_cli
 from scanner import cli as scanner_cli
-from tracemark import witness_cli, witnesses_cli
+from tracemark import policy_cli, proof_cli, witness_cli, witnesses_cli
 
 __all__ = ["app", "main", "DEBUG_ENV"]
 
@@ -33,6 +33,8 @@ scanner_cli.register(app)
 investigate_cli.register(app)
 witness_cli.register(app)
 witnesses_cli.register(app)
+policy_cli.register(app)
+proof_cli.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,64 @@
+"""`tracemark proof UID --out FILE.tlog-proof` and `tracemark verify-proof FILE`: offline proofs (C2SP tlog-proof)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ledger.cli import DbOption, HomeOption, PolicyOption, _reported, console, settings_from
+from tracemark.policy_cli import read_policy
+
+__all__ = ["register"]
+
+
+def proof(
+    uid: Annotated[str, typer.Argument(help="the item's id")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="the .tlog-proof file to write (default: <UID>.tlog-proof)")] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the offline proof of an item's newest entry: the entry, its inclusion proof, the cosigned checkpoint."""
+    from ledger.config import open_ledger
+    from ledger.item_proof import item_proof
+    from ledger.tlog_proof import SUFFIX
+
+    made = item_proof(open_ledger(settings_from(db, home)), uid)
+    target = out or Path(uid + SUFFIX)
+    target.write_text(made.text())
+    lines = made.note.split("\n")
+    console.print(f"{target}: entry {made.index} of {lines[0]} in its checkpoint of size {lines[1]}", markup=False, highlight=False)
+
+
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="a .tlog-proof file", dir_okay=False)],
+    policy: PolicyOption = None,
+    vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key, when the policy lists no log (default without a policy: <home>/log.pub)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="what the proof shows, as one JSON object")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Verify an offline proof with no network: exit 0 if it holds, 2 with the reason if it is refused."""
+    from ledger.policy import LOG_KEY_ONLY
+    from ledger.tlog_proof import TlogProof, TlogProofError, verify_tlog_proof
+    from scanner.proofs import proven_answer
+
+    trust = read_policy(policy)
+    log_vkey = vkey if trust is not None else vkey or settings_from(None, home).verifier_key()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise TlogProofError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    proven = verify_tlog_proof(TlogProof.parse(data), trust or LOG_KEY_ONLY, log_vkey)
+    answer = proven_answer(proven)
+    if as_json:
+        typer.echo(json.dumps(answer))
+        return
+    console.print(f"VALID {answer['item']}: {answer['reasons'][0]['detail']}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `proof` and `verify-proof` to the `tracemark` app."""
+    app.command("proof")(_reported(proof))
+    app.command("verify-proof")(_reported(verify_proof))
