@@ -1,0 +1,50 @@
+"""GET /v1/items/{uid}/proof: a c2sp.org/tlog-proof@v1 of the newest entry the caller may read, which
+verifies offline under a policy, with the read rights of the item's events."""
+
+from __future__ import annotations
+
+import orjson
+
+from ledger.checkpoint import parse_checkpoint
+from ledger.cosignature import ED25519, CosignerKey, verify_cosignatures
+from ledger.policy import Policy
+from ledger.tlog_proof import HEADER, TlogProof, verify_tlog_proof
+from ledger.witnesses import add_witness, record_cosignatures
+from tests.api.conftest import assert_problem
+from tests.api.test_reads import sold_to_owner
+
+
+def test_the_proof_is_of_the_newest_entry_the_caller_may_read(client, world, auth, settings, ledger):
+    uid, _ = sold_to_owner(world)
+    response = client.get(f"/v1/items/{uid}/proof", headers=auth("investigator"))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-disposition"] == f'attachment; filename="{uid}.tlog-proof"'
+    assert response.text.startswith(HEADER + "\nextra ")
+    proof = TlogProof.parse(response.text)
+    proven = verify_tlog_proof(proof, Policy.parse(f"log {settings.verifier_key()}\nquorum none\n"))
+    assert proven.event["type"] == "transfer" and proven.event["actor"] == "de-jagd-schmidt" and proven.event["item"] == uid
+    assert proven.seq == ledger.size() - 1
+
+    maker = verify_tlog_proof(TlogProof.parse(client.get(f"/v1/items/{uid}/proof", headers=auth("it-beretta")).text),
+                              Policy.parse(f"log {settings.verifier_key()}\nquorum none\n"))
+    assert maker.event["type"] == "transfer" and maker.event["actor"] == "it-beretta"  # not the dealer's sale to the owner
+
+    assert_problem(client.get(f"/v1/items/{uid}/proof"), 401, "unauthorized")
+    assert_problem(client.get(f"/v1/items/{uid}/proof", headers=auth("be-police")), 403, "forbidden")
+    assert_problem(client.get("/v1/items/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/proof", headers=auth("investigator")), 404, "not-found/item")
+
+
+def test_the_proof_carries_the_checkpoint_its_witnesses_cosigned(client, world, auth, settings, ledger):
+    uid, _ = sold_to_owner(world)
+    witness = CosignerKey.generate("w.example", ED25519)
+    add_witness(ledger, "w", witness.vkey, "http://127.0.0.1:9/witness")
+    cosigned = ledger.checkpoint()
+    line = witness.cosign(parse_checkpoint(cosigned.note))
+    record_cosignatures(ledger, "w", cosigned, verify_cosignatures(cosigned.note + line, [witness.verifier])[1])
+    world.firearm("it-beretta")  # the log grows past the cosigned checkpoint: a newer one has no cosignature yet
+    ledger.checkpoint()
+    policy = Policy.parse(f"log {settings.verifier_key()}\nwitness W {witness.vkey}\nquorum W\n")
+    proof = TlogProof.parse(client.get(f"/v1/items/{uid}/proof", headers=auth("investigator")).text)
+    proven = verify_tlog_proof(proof, policy)
+    assert proven.evaluation.checkpoint.size == cosigned.size and list(proven.evaluation.cosigned) == ["W"]
+    assert orjson.loads(proof.extra)["seq"] == proof.index
