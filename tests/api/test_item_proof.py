@@ -3,6 +3,8 @@ verifies offline under a policy, with the read rights of the item's events."""
 
 from __future__ import annotations
 
+import json
+
 import orjson
 
 from ledger.checkpoint import parse_checkpoint
@@ -48,3 +50,29 @@ def test_the_proof_carries_the_checkpoint_its_witnesses_cosigned(client, world, 
     proven = verify_tlog_proof(proof, policy)
     assert proven.evaluation.checkpoint.size == cosigned.size and list(proven.evaluation.cosigned) == ["W"]
     assert orjson.loads(proof.extra)["seq"] == proof.index
+
+
+def test_a_receipt_is_verified_offline_under_a_policy(client, world, auth, settings, tmp_path):
+    from ulid import ULID
+
+    from tests.witness.plumbing import tracemark
+
+    envelope = world.envelope("it-beretta", "mark_firearm", item=str(ULID()), marking=world.marking())
+    receipt = client.post("/v1/events", json=envelope, headers=auth("it-beretta")).json()
+    saved = tmp_path / "receipt.json"
+    saved.write_text(json.dumps(receipt))
+    log_only = tmp_path / "log-only.policy"
+    log_only.write_text(f"log {settings.verifier_key()}\nquorum none\n")
+    held = tracemark("verify-proof", str(saved), "--policy", str(log_only))
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.startswith(f"VALID receipt of entry {receipt['seq']} in {settings.origin}")
+
+    witness = CosignerKey.generate("w.example", ED25519)
+    needs_witness = tmp_path / "witnessed.policy"
+    needs_witness.write_text(f"log {settings.verifier_key()}\nwitness W {witness.vkey}\nquorum W\n")
+    fresh = tracemark("verify-proof", str(saved), "--policy", str(needs_witness))
+    assert fresh.returncode == 2 and "quorum W not met: witness W did not cosign" in fresh.stderr
+
+    saved.write_text(json.dumps({**receipt, "leaf_hash": "00" * 32}))
+    forged = tracemark("verify-proof", str(saved), "--policy", str(log_only))
+    assert forged.returncode == 2 and f"entry {receipt['seq']} is not in the receipt's checkpoint" in forged.stderr
