@@ -25,13 +25,14 @@ from sqlmodel import Session
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, _parse_body, _parse_verifier_key, _split_note, open_note
 from ledger.codec import format_time, utc_now
-from ledger.cosignature import CosignerKey, cosign
+from ledger.cosignature import ED25519, ML_DSA_44, CosignerKey, CosignerVerifier, cosign, verify_cosignatures
 from ledger.db import Database
 from ledger.errors import CheckpointError, LedgerError, NotFound, StoreError
 from ledger.codec import utc_now
 from ledger.tables import WitnessedLog
 
-__all__ = ["WitnessRefusal", "SizeConflict", "AddCheckpoint", "Witness", "parse_add_checkpoint", "origin_hash"]
+__all__ = ["WitnessRefusal", "SizeConflict", "AddCheckpoint", "Witness", "parse_add_checkpoint", "origin_hash",
+           "check_log_signature"]
 
 MAX_PROOF_LINES = 63
 """A client MUST NOT send more consistency proof lines than this."""
@@ -157,7 +158,7 @@ class Witness:
         if state is None:
             raise WitnessRefusal(404, f"this witness does not witness the log {checkpoint.origin!r}")
         try:
-            open_note(request.note, state.vkey)
+            check_log_signature(request.note, state.vkey)
         except CheckpointError as e:
             raise WitnessRefusal(403, f"the checkpoint is not signed by the log's key: {e}") from e
         if request.old_size > checkpoint.size:
@@ -198,7 +199,30 @@ class Witness:
         raise NotFound("cosigned checkpoint of the log with origin hash", hashed_origin)
 
 
+def _is_cosigner_key(vkey: str) -> bool:
+    """Whether a vkey is a cosignature key (0x04, 0x06) rather than a signed-note Ed25519 key (0x01)."""
+    try:
+        kind = base64.b64decode(vkey.split("+", 2)[2].encode("ascii"), validate=True)[:1]
+    except (IndexError, UnicodeEncodeError, binascii.Error, ValueError):
+        return False  # the parsers below say what is wrong with it
+    return kind in (bytes([ED25519]), bytes([ML_DSA_44]))
+
+
 def _check_log_key(origin: str, vkey: str) -> None:
     """The log's verifier key must parse, and an origin must be one a checkpoint can carry."""
     Checkpoint(origin, 0, merkle.EMPTY_ROOT)
-    _parse_verifier_key(vkey)
+    if _is_cosigner_key(vkey):
+        CosignerVerifier.from_vkey(vkey)
+    else:
+        _parse_verifier_key(vkey)
+
+
+def check_log_signature(note: str, vkey: str) -> None:
+    """The log's signature on ``note`` by ``vkey``: a signed-note Ed25519 signature, or (as
+    tlog-checkpoint recommends logs sign) a cosignature of its own; CheckpointError if none verifies."""
+    if not _is_cosigner_key(vkey):
+        open_note(note, vkey)
+        return
+    verifier = CosignerVerifier.from_vkey(vkey)
+    if not verify_cosignatures(note, [verifier])[1]:
+        raise CheckpointError(f"note has no signature by {verifier.name} ({verifier.key_id.hex()})")

@@ -22,7 +22,7 @@ def _witness(db: str | None, home: str | None):  # noqa: ANN202
 
 def logs_add(
     origin: Annotated[str, typer.Argument(help="the log's origin, the first line of its checkpoints")],
-    vkey: Annotated[str, typer.Argument(help="the log's verifier key: <name>+<key ID>+<base64 key>")],
+    vkey: Annotated[str, typer.Argument(help="the log's verifier key <name>+<key ID>+<base64 key>: signed-note Ed25519 (0x01) or a cosignature key (0x04, 0x06)")],
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from ledger import merkle
 from ledger.checkpoint import LogKey, sign_checkpoint, verify_checkpoint
 from ledger.config import Settings, init_log
-from ledger.cosignature import ED25519, ML_DSA_44, CosignerVerifier, verify_cosignatures
+from ledger.cosignature import ED25519, ML_DSA_44, CosignerKey, CosignerVerifier, verify_cosignatures
 from ledger.witness import Witness, origin_hash
 from tests.witness.plumbing import OtherLog, Server, running, tracemark
 
@@ -98,6 +98,19 @@ def test_a_checkpoint_without_a_valid_signature_by_the_trusted_key_is_403(witnes
     # A good signature beside an unknown one is accepted: unknown keys are ignored.
     both = note + sign_checkpoint(log.checkpoint(4), impostor).split("\n\n")[1]
     assert post(witness, log.body(0, 4, note=both)).status_code == 200
+
+
+def test_a_log_that_signs_with_an_ml_dsa_44_cosignature_is_witnessed(witness, vkeys: list[CosignerVerifier]) -> None:
+    log = OtherLog("pq.example/log")
+    key = CosignerKey.generate(log.origin, ML_DSA_44)
+    witness[1].add_log(log.origin, key.vkey)
+    signed = log.checkpoint(9).body() + "\n" + key.cosign(log.checkpoint(9))
+    answer = post(witness, log.body(0, 9, note=signed))
+    assert answer.status_code == 200, answer.text
+    assert len(verify_cosignatures(signed + answer.text, vkeys)[1]) == 2
+    other = CosignerKey.generate(log.origin, ML_DSA_44)
+    unsigned = log.checkpoint(12).body() + "\n" + other.cosign(log.checkpoint(12))
+    assert post(witness, log.body(9, 12, note=unsigned)).status_code == 403
 
 
 def test_an_old_size_beyond_the_checkpoint_is_400(witness) -> None:
