@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, _parse_verifier_key, verify_checkpoint
+from ledger.checkpoint import Checkpoint, _parse_verifier_key, parse_checkpoint
 from ledger.cosignature import Cosignature, CosignerVerifier, verify_cosignatures
 from ledger.errors import CheckpointError, LedgerError
+from ledger.witness import _is_cosigner_key, check_log_signature
 
 __all__ = ["NONE", "LOG_KEY_ONLY", "PolicyError", "QuorumNotMet", "PolicyLog", "PolicyWitness", "Group", "Policy", "Evaluation",
            "load_policy"]
@@ -125,7 +126,8 @@ class Policy:
             raise PolicyError(f"the checkpoint's origin {origin!r} is not a log of the policy"
                               + ("" if self.logs else ", which lists no log"))
         try:
-            checkpoint = verify_checkpoint(note, log.vkey if log else log_vkey, origin)  # type: ignore[arg-type]
+            check_log_signature(note, log.vkey if log else log_vkey)  # type: ignore[arg-type]
+            checkpoint = parse_checkpoint(note)
             _, found = verify_cosignatures(note, [w.verifier for w in self.witnesses.values()])
         except CheckpointError as e:
             raise PolicyError(f"the checkpoint of {origin!r} does not verify: {e}") from e
@@ -225,10 +227,9 @@ class _Parser:
         if not 1 <= len(args) <= 2:
             raise PolicyError(f"a log line is 'log <vkey> [<url>]', got {len(args)} words after 'log'", number)
         try:
-            origin, _, public = _parse_verifier_key(args[0])
+            origin, key = _log_key(args[0])
         except CheckpointError as e:
             raise PolicyError(f"log key: {e}", number) from e
-        key = public.public_bytes_raw()
         if key in self.log_keys:
             raise PolicyError(f"log {origin} repeats the public key of a log listed before", number)
         self.log_keys.add(key)
@@ -290,6 +291,16 @@ class _Parser:
         if name in self.witnesses or name in self.groups:
             raise PolicyError(f"the name {name!r} is already defined (witnesses and groups share one namespace)", number)
         return name
+
+
+def _log_key(vkey: str) -> tuple[str, bytes]:
+    """The key name and public key of a log's vkey: a signed-note Ed25519 key (0x01) or, as
+    tlog-checkpoint recommends logs sign, a cosignature key (0x04 Ed25519, 0x06 ML-DSA-44)."""
+    if _is_cosigner_key(vkey):
+        verifier = CosignerVerifier.from_vkey(vkey)
+        return verifier.name, verifier.public_key
+    origin, _, public = _parse_verifier_key(vkey)
+    return origin, public.public_bytes_raw()
 
 
 def _limit(defined: object, what: str, number: int) -> None:

@@ -138,7 +138,7 @@ def test_names_are_opaque_octets(keys: Keys) -> None:
     (["witness W {x0}", "group G -1 W", "quorum G"], 2, "got '-1'"),
     (["witness W {x0}", "group G one W", "quorum G"], 2, "got 'one'"),
     (["witness W {log}", "quorum W"], 1, "not a cosignature type"),
-    (["log {x0}", "quorum none"], 1, "log key"),
+    (["log nonsense", "quorum none"], 1, "log key: verifier key must be"),
     (["witness W", "quorum W"], 1, "a witness line is"),
     (["witness W {x0} https://w extra", "quorum W"], 1, "a witness line is"),
     (["log", "quorum none"], 1, "a log line is"),
@@ -179,3 +179,14 @@ def test_describe_says_what_is_required(keys: Keys) -> None:
     assert described[0].startswith(f"log {ORIGIN} (")
     assert "group X-witnesses: 2 of X1, X2, X3" in described
     assert described[-1] == "quorum: X-and-Y"
+
+
+@pytest.mark.parametrize("algorithm", [ED25519, ML_DSA_44])
+def test_a_log_may_sign_with_a_cosignature_key(keys: Keys, algorithm: int) -> None:
+    """tlog-checkpoint: logs SHOULD sign with an ML-DSA-44 cosignature, and MAY with Ed25519."""
+    log = CosignerKey.generate(ORIGIN, algorithm)
+    policy = Policy.parse(f"log {log.vkey}\nwitness W {keys.y[0].vkey}\nquorum W\n")
+    note = f"{CHECKPOINT.body()}\n{log.cosign(CHECKPOINT)}{keys.y[0].cosign(CHECKPOINT)}"
+    assert policy.evaluate(note).holds
+    with pytest.raises(PolicyError, match="does not verify"):
+        policy.evaluate(keys.note(keys.y[0]))  # signed by the signed-note key instead
