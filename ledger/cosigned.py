@@ -21,15 +21,20 @@ from ledger.store import Ledger
 from ledger.tables import CheckpointRow, CosignatureRow
 from ledger.witnesses import cosigned_note
 
-__all__ = ["best_cosigned", "Contradiction", "WitnessReport", "witness_report"]
+__all__ = ["RECENT", "best_cosigned", "Contradiction", "WitnessReport", "witness_report"]
+
+RECENT = 64
+"""How many of the newest cosigned checkpoints `best_cosigned` weighs: older ones cover less of the log."""
 
 
 def best_cosigned(ledger: Ledger, covering: int = 0) -> tuple[CheckpointRow, str]:
-    """The checkpoint (and its cosigned note) of size > ``covering`` cosigned by the most witnesses,
-    the newest of those; a fresh checkpoint when none of them is cosigned yet."""
+    """Of the ``RECENT`` newest cosigned checkpoints, the one of size > ``covering`` cosigned by the
+    most witnesses (the newest of those), with its cosigned note; a fresh checkpoint when none is."""
     witnesses = func.count(func.distinct(CosignatureRow.witness))
+    recent = (select(CosignatureRow.checkpoint_id).distinct().order_by(CosignatureRow.checkpoint_id.desc())
+              .limit(RECENT).scalar_subquery())
     query = (select(CheckpointRow).join(CosignatureRow, CosignatureRow.checkpoint_id == CheckpointRow.id)
-             .where(CheckpointRow.size > covering).group_by(CheckpointRow.id)
+             .where(CheckpointRow.size > covering, CheckpointRow.id.in_(recent)).group_by(CheckpointRow.id)
              .order_by(witnesses.desc(), CheckpointRow.size.desc(), CheckpointRow.id.desc()).limit(1))
     with Session(ledger.db.reader, expire_on_commit=False) as session:
         row = session.execute(query).scalars().first()
