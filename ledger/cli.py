@@ -28,7 +28,7 @@ DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (d
 HomeOption = Annotated[Optional[Path], typer.Option("--home", help="folder of the log key and party keys (default: $TRACEMARK_HOME or .tracemark)")]
 PolicyOption = Annotated[
     Optional[Path],
-    typer.Option("--policy", envvar="TRACEMARK_POLICY", dir_okay=False,
+    typer.Option("--policy", dir_okay=False,
                  help="verifier policy (C2SP tlog-policy): the logs and witnesses trusted, and the quorum of cosignatures required"),
 ]
 

@@ -13,7 +13,7 @@ from ledger.cli import DbOption, HomeOption, PolicyOption, console, fail, settin
 from ledger.cli import _reported as _ledger_reported
 from scanner.errors import ScannerError
 from scanner.payload import DEFAULT_HOST
-from tracemark.policy_cli import read_policy
+from tracemark.policy_cli import log_key_for, read_policy
 
 __all__ = ["register"]
 
@@ -111,8 +111,7 @@ def scan(
     results = []
     if proofs:
         trust = read_policy(policy)
-        log_vkey = vkey if trust is not None else vkey or settings_from(None, home).verifier_key()
-        results = [scan_proof(path, trust or LOG_KEY_ONLY, log_vkey) for path in proofs]
+        results = [scan_proof(path, trust or LOG_KEY_ONLY, log_key_for(trust, vkey, home)) for path in proofs]
     if images:
         judge = _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home, policy)
         paths = list(expand_images(images))
@@ -148,8 +147,7 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
     from scanner.offline import verify_offline
 
     trust = read_policy(policy)
-    log_vkey = vkey if trust is not None and trust.logs else vkey or settings_from(None, home).verifier_key()
-    bundle = load_bundle(offline, log_vkey, policy=trust)
+    bundle = load_bundle(offline, log_key_for(trust, vkey, home), policy=trust)
     max_age = timedelta(hours=max_age_hours)
     return lambda code: verify_offline(code, bundle, utc_now(), max_age).to_json()
 

@@ -1,4 +1,5 @@
-"""`tracemark policy check FILE`, and the `--policy` option every verifier takes (C2SP tlog-policy)."""
+"""`tracemark policy check FILE`, and what every verifier given `--policy` (C2SP tlog-policy) shares: reading
+the policy, the log key it checks with, and the report of who cosigned what."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from ledger.cli import PolicyOption, _reported, console, err
+from ledger.cli import _reported, console, err, settings_from
 
 if TYPE_CHECKING:
     from ledger.policy import Policy
     from ledger.store import Ledger
 
-__all__ = ["register", "read_policy", "report_witnesses"]
-
+__all__ = ["register", "read_policy", "log_key_for", "report_witnesses"]
 
 
 def read_policy(path: Path | None) -> Policy | None:
@@ -25,6 +25,14 @@ def read_policy(path: Path | None) -> Policy | None:
     from ledger.policy import load_policy
 
     return load_policy(path)
+
+
+def log_key_for(policy: Policy | None, vkey: str | None, home: Path | None) -> str | None:
+    """The log key a verifier checks with: ``--vkey`` if given, else the policy's logs (None) when it
+    lists any, else the key kept in the home folder."""
+    if vkey is not None or (policy is not None and policy.logs):
+        return vkey
+    return settings_from(None, home).verifier_key()
 
 
 def check(file: Annotated[Path, typer.Argument(help="the policy file", dir_okay=False)]) -> None:

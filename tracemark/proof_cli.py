@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from ledger.cli import DbOption, HomeOption, PolicyOption, _reported, console, settings_from
-from tracemark.policy_cli import read_policy
+from tracemark.policy_cli import log_key_for, read_policy
 
 if TYPE_CHECKING:
     from ledger.policy import Policy
@@ -48,7 +48,7 @@ def verify_proof(
     from scanner.proofs import proven_answer
 
     trust = read_policy(policy)
-    log_vkey = vkey if trust is not None else vkey or settings_from(None, home).verifier_key()
+    log_vkey = log_key_for(trust, vkey, home)
     try:
         data = file.read_bytes()
     except OSError as exc:
