@@ -56,6 +56,8 @@ def init(db: DbOption = None, home: HomeOption = None) -> None:
     ledger = init_log(settings)
     console.print(f"log [bold]{settings.origin}[/] on {settings.db_url} ({ledger.size()} entries)")
     console.print(f"verifier key: {settings.verifier_key()}  ({settings.verifier_key_path})")
+    if ledger.log_cosigner is not None:
+        console.print(f"timestamp cosigner key: {ledger.log_cosigner.vkey}")
 
 
 def keys_new(

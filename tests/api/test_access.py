@@ -92,6 +92,8 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("POST /v1/admin/api-keys", "/v1/admin/api-keys", frozenset({"registry"}), 422, body={}),
         Cell("GET /v1/admin/api-keys", "/v1/admin/api-keys", frozenset({"registry"})),
         Cell("DELETE /v1/admin/api-keys/{key_id}", "/v1/admin/api-keys/ffffffffffffffff", frozenset({"registry"}), 404),
+        Cell("POST /witness/add-checkpoint", "/witness/add-checkpoint", EVERYONE, 400, body={}),
+        Cell("GET /witness/{origin_hash}/checkpoint", f"/witness/{'0' * 64}/checkpoint", EVERYONE, 404),
     ]
 
 
