@@ -117,6 +117,7 @@ ACCESS: dict[str, Access] = {
     "GET /v1/entries": ENTRIES,
     "GET /log/tile/entries/{path:path}": ENTRIES,  # tlog-tiles entry bundles
     "GET /v1/items/{uid}/events": ITEM_EVENTS,
+    "GET /v1/items/{uid}/proof": ITEM_EVENTS,  # its extra line is the entry's bytes, event body included
     "GET /v1/trace/{uid}": ITEM_TRACE,
     "GET /v1/epcis/events": Access(roles=_INVESTIGATING, item="item"),
     "GET /v1/investigations/diversion": ACROSS_ITEMS,

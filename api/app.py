@@ -13,7 +13,27 @@ from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
 from api.problems import PROBLEM_RESPONSES, install
 from api.ratelimit import RateLimit, RateLimits
-from api.routes import camera, checkpoint, docs, entries, events, health, investigations, items, keys, me, pages, parties, permits, proofs, questions, scan, tiles, witness
+from api.routes import (
+    camera,
+    checkpoint,
+    docs,
+    entries,
+    events,
+    health,
+    investigations,
+    item_proof,
+    items,
+    keys,
+    me,
+    pages,
+    parties,
+    permits,
+    proofs,
+    questions,
+    scan,
+    tiles,
+    witness,
+)
 from api.verdicts import MarkingVerifier
 from ledger.config import Settings, open_ledger
 from ledger.store.ledger import Ledger
@@ -23,6 +43,7 @@ __all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN
 ROUTERS: list[APIRouter] = [
     events.router,
     items.router,
+    item_proof.router,
     permits.router,
     parties.router,
     proofs.router,

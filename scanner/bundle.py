@@ -12,13 +12,14 @@ and the note's signature lines beside it:
     {"body": {...}, "signatures": "— <log key name> <base64 signature>\\n"}
 
 A scanner is configured with the log's verifier key and trusts nothing in the file until the
-signature holds under that key.
+signature holds under that key. The checkpoint carries its witnesses' cosignatures: a scanner
+given a verifier policy (``ledger.log.policy``) refuses a bundle whose checkpoint lacks the quorum.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, Standing, standing_of
 from ledger.errors import EventInvalid, StoreError
 from ledger.log.checkpoint import CheckpointError, open_note, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time
+from ledger.log.policy import Policy, PolicyError
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Diversion, Item, Party, PartyKey
+from ledger.witness.cosigned import best_cosigned
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 
@@ -66,6 +69,8 @@ class TrustBundle:
     held: dict[str, dict[str, str]]  # item uid -> its standing's pending_* and diversion_* fields that are set
     checkpoint_size: int
     by_address: dict[str, BundleParty]
+    cosigned_by: tuple[str, ...] = ()
+    """The policy's witnesses whose cosignatures on the checkpoint verify (none without a policy)."""
 
     def party_of(self, address: str) -> BundleParty | None:
         return self.by_address.get(address)
@@ -76,8 +81,9 @@ class TrustBundle:
 
 
 def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
-    """The bundle's content as of now, for codes pointing to `host`, with a fresh checkpoint of the log."""
-    checkpoint = ledger.checkpoint()
+    """The bundle's content as of now, for codes pointing to `host`, with the log's checkpoint its
+    witnesses cosigned most (a fresh one while none is cosigned) and their cosignatures."""
+    _, note = best_cosigned(ledger)
     with ledger.reading() as session:
         keys: dict[str, list[PartyKey]] = {}
         for key in session.exec(select(PartyKey).order_by(PartyKey.party_id, PartyKey.added_seq)):
@@ -106,7 +112,7 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
         "origin": ledger.origin,
         "host": _host(host),
         "created_at": format_time(ledger.clock()),
-        "checkpoint": checkpoint.note,
+        "checkpoint": note,
         "parties": parties,
         "revoked_keys": revoked,
         "flagged_items": flagged,
@@ -164,19 +170,37 @@ def _note_text(body: dict[str, Any]) -> str:
     return canonical(body).decode("utf-8") + "\n"
 
 
-def load_bundle(source: Path | dict[str, Any], verifier_key: str, origin: str | None = None) -> TrustBundle:
-    """A bundle from a file or parsed document, after checking the log's signature on it."""
+def load_bundle(source: Path | dict[str, Any], verifier_key: str | None, origin: str | None = None,
+                policy: Policy | None = None) -> TrustBundle:
+    """A bundle from a file or parsed document, after checking the log's signature on it and, given a
+    policy, that its checkpoint is cosigned by the policy's quorum. Without ``verifier_key`` the
+    log's key is the policy's log named for the bundle's origin."""
     document = _read(source) if isinstance(source, Path) else source
     if not isinstance(document, dict) or set(document) != {"body", "signatures"}:
         raise BundleError("a trust bundle is a JSON object with exactly 'body' and 'signatures'")
     body, signatures = document["body"], document["signatures"]
     if not isinstance(body, dict) or not isinstance(signatures, str):
         raise BundleError("bundle 'body' must be an object and 'signatures' a string")
+    verifier_key = verifier_key or _policy_log_key(policy, body.get("origin"))
     try:
         open_note(_note_text(body) + "\n" + signatures, verifier_key)
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"the bundle's log signature does not hold: {exc}") from exc
-    return _parse_body(body, verifier_key, origin)
+    bundle = _parse_body(body, verifier_key, origin)
+    if policy is None:
+        return bundle
+    try:
+        evaluation = policy.evaluate(body["checkpoint"], verifier_key).require()
+    except PolicyError as exc:
+        raise BundleError(f"the bundle's checkpoint fails the policy: {exc}") from exc
+    return replace(bundle, cosigned_by=tuple(evaluation.cosigned))
+
+
+def _policy_log_key(policy: Policy | None, origin: object) -> str:
+    log = None if policy is None or not isinstance(origin, str) else policy.log_for(origin)
+    if log is None:
+        raise BundleError(f"no verifier key for the bundle's log {origin!r}: give the log's key or a policy listing it")
+    return log.vkey
 
 
 def _read(path: Path) -> Any:

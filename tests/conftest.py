@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,9 +38,9 @@ def _postgres_or_skip() -> sqlalchemy.Engine:
     return engine
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections live in a fresh schema, dropped after the test."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose connections live in a fresh schema, dropped on leaving."""
     engine = _postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with engine.connect() as connection:
@@ -50,6 +51,20 @@ def postgres_url() -> Iterator[str]:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections live in a fresh schema, dropped after the test."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def other_postgres_url() -> Iterator[str]:
+    """A second fresh schema, for a test whose servers each keep their own PostgreSQL database."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -81,6 +81,7 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("GET /v1/entries", "/v1/entries", AUDITORS),
         Cell("GET /log/tile/entries/{path:path}", "/log/tile/entries/000.p/1", AUDITORS),
         Cell("GET /v1/items/{uid}/events", f"/v1/items/{uid}/events", GERMAN_ITEM_READERS),
+        Cell("GET /v1/items/{uid}/proof", f"/v1/items/{uid}/proof", GERMAN_ITEM_READERS),
         Cell("GET /v1/trace/{uid}", f"/v1/trace/{uid}", GERMAN_ITEM_INVESTIGATORS),
         Cell("GET /v1/epcis/events", f"/v1/epcis/events?item={uid}", GERMAN_ITEM_INVESTIGATORS),
         Cell("GET /v1/epcis/events", "/v1/epcis/events", frozenset({"investigator"})),

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
-from tracemark.cli import anchor, investigate, log, scan, serve, tiles, witness, witnesses
+from tracemark.cli import anchor, investigate, log, policy, proof, scan, serve, tiles, witness, witnesses
 from tracemark.cli.common import err
 
 __all__ = ["app", "main", "DEBUG_ENV"]
@@ -22,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (log, serve, anchor, scan, investigate, tiles, witness, witnesses):
+for group in (log, serve, anchor, scan, investigate, tiles, witness, witnesses, policy, proof):
     group.register(app)
 
 

@@ -22,7 +22,7 @@ from scanner.errors import ScannerError
 if TYPE_CHECKING:
     from ledger.audit.recompute import AuditReport
 
-__all__ = ["console", "err", "DbOption", "HomeOption", "settings_from", "fail", "progress_bar", "reported", "report_unsigned_times", "describe", "REFUSED"]
+__all__ = ["console", "err", "DbOption", "HomeOption", "PolicyOption", "settings_from", "fail", "progress_bar", "reported", "report_unsigned_times", "describe", "REFUSED"]
 
 REFUSED = 2
 """The exit code of a command that refused its input or found the log not as it should be."""
@@ -35,6 +35,11 @@ err = Console(stderr=True)
 
 DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL (default: $TRACEMARK_DB or sqlite:///tracemark.db)")]
 HomeOption = Annotated[Optional[Path], typer.Option("--home", help="folder of the log key and party keys (default: $TRACEMARK_HOME or .tracemark)")]
+PolicyOption = Annotated[
+    Optional[Path],
+    typer.Option("--policy", dir_okay=False,
+                 help="verifier policy (C2SP tlog-policy): the logs and witnesses trusted, and the quorum of cosignatures required"),
+]
 
 
 def settings_from(db: str | None, home: Path | None) -> Settings:

@@ -11,7 +11,7 @@ from rich.table import Table
 from ledger.config import init_log, open_ledger
 from ledger.errors import LedgerError
 from tracemark.cli.anchor import verify_chain_command
-from tracemark.cli.common import DbOption, HomeOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
+from tracemark.cli.common import DbOption, HomeOption, PolicyOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
 if TYPE_CHECKING:
     pass
@@ -110,8 +110,12 @@ def verify(
     home: HomeOption = None,
     vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
     chain: Annotated[bool, typer.Option("--chain", help="also check every checkpoint anchored on chain ($TRACEMARK_RPC_URL, $TRACEMARK_ANCHOR_ADDRESS)")] = False,
+    policy: PolicyOption = None,
 ) -> None:
-    """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures."""
+    """Audit the whole log: leaf hashes, hash chain, Merkle nodes and roots, all signatures.
+
+    With --policy, also which of the policy's witnesses cosigned which checkpoints, from the
+    cosignatures stored: one that no longer verifies means that witness saw another history."""
     from ledger.audit.recompute import audit
 
     settings = settings_from(db, home)
@@ -122,8 +126,15 @@ def verify(
     with progress_bar("verifying") as progress, ledger.reading() as session:
         report = audit(session, vkey or settings.verifier_key(), settings.origin, progress, window=settings.reporting_window)
     report_unsigned_times(report)
+    witnessed = True
+    if policy is not None:
+        from tracemark.cli.policy import read_policy, report_witnesses
+
+        witnessed = report_witnesses(ledger, read_policy(policy), vkey or settings.verifier_key())
     if report.ok:
         console.print(f"[green]OK[/] {report.size} entries, {report.checkpoints} checkpoints: every hash, proof and signature holds")
+        if not witnessed:
+            raise typer.Exit(1)
         return
     first = report.first
     assert first is not None

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from scanner.payload import DEFAULT_HOST
-from tracemark.cli.common import DbOption, HomeOption, console, fail, reported, settings_from
+from tracemark.cli.common import DbOption, HomeOption, PolicyOption, console, fail, reported, settings_from
+from tracemark.cli.policy import log_key_for, read_policy
 
 __all__ = ["register"]
 
@@ -65,7 +66,7 @@ def bundle_export(
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, checkpoint, flagged and held items."""
+    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, cosigned checkpoint, flagged and held items."""
     from ledger.config import open_ledger
     from scanner.bundle import write_bundle
 
@@ -73,12 +74,13 @@ def bundle_export(
     body = document["body"]
     console.print(
         f"{out}: codes of {body['host']}, {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
-        f"{len(body['flagged_items'])} flagged items, {len(body['held_items'])} held items, made {body['created_at']}"
+        f"{len(body['flagged_items'])} flagged items, {len(body['held_items'])} held items, made {body['created_at']}; checkpoint of size "
+        f"{body['checkpoint'].split(chr(10))[1]} with {body['checkpoint'].count(chr(0x2014))} signature lines"
     )
 
 
 def scan(
-    images: Annotated[list[Path], typer.Argument(help="photos of QR codes, or folders of them")],
+    images: Annotated[list[Path], typer.Argument(help="photos of QR codes, or folders of them, or .tlog-proof files")],
     api: Annotated[Optional[str], typer.Option("--api", envvar="TRACEMARK_API", help="Tracemark API base URL (online mode)")] = None,
     key: Annotated[Optional[str], typer.Option("--key", envvar="TRACEMARK_API_KEY", help="API key of the scanning party")] = None,
     offline: Annotated[Optional[Path], typer.Option("--offline", help="verify against this trust bundle, without network")] = None,
@@ -88,32 +90,43 @@ def scan(
     vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
     max_age_hours: Annotated[float, typer.Option("--max-age-hours", envvar="TRACEMARK_OFFLINE_MAX_AGE_HOURS", help="warn OFFLINE_DATA_STALE beyond this bundle age")] = 72.0,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line, for machines")] = False,
+    policy: PolicyOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Decode QR codes from photos and print one verdict line per image (exit 1 unless all are VALID)."""
+    """Decode QR codes from photos and print one verdict line per image (exit 1 unless all are VALID).
+
+    A .tlog-proof file is verified offline instead (against --policy, or the log's key alone)."""
     import json
 
+    from ledger.log.policy import LOG_KEY_ONLY
+    from scanner.proofs import is_proof, scan_proof
     from scanner.scan import expand_images, scan_image
 
-    judge = _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home)
-    paths = list(expand_images(images))
+    proofs = [path for path in images if path.is_file() and is_proof(path)]
+    images = [path for path in images if path not in proofs]
     results = []
-    if any(path.is_dir() for path in images):
-        from tracemark.cli.common import progress_bar
+    if proofs:
+        trust = read_policy(policy)
+        results = [scan_proof(path, trust or LOG_KEY_ONLY, log_key_for(trust, vkey, home)) for path in proofs]
+    if images:
+        judge = _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home, policy)
+        paths = list(expand_images(images))
+        if any(path.is_dir() for path in images):
+            from tracemark.cli.common import progress_bar
 
-        with progress_bar("scanning") as progress:
-            for n, path in enumerate(paths, 1):
-                results.append(scan_image(path, judge))
-                progress(n, len(paths))
-    else:
-        results = [scan_image(path, judge) for path in paths]
+            with progress_bar("scanning") as progress:
+                for n, path in enumerate(paths, 1):
+                    results.append(scan_image(path, judge))
+                    progress(n, len(paths))
+        else:
+            results += [scan_image(path, judge) for path in paths]
     for result in results:
         typer.echo(json.dumps(result.to_json()) if as_json else result.line())
     if not results or any(result.verdict != "VALID" for result in results):
         raise typer.Exit(1)
 
 
-def _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home):  # noqa: ANN001, ANN202
+def _judge(api, key, offline, country, location, direction, vkey, max_age_hours, home, policy):  # noqa: ANN001, ANN202
     """The verdict function of the chosen mode: exactly one of --api (with --key) or --offline."""
     if (api is None) == (offline is None):
         raise fail("give either --api URL --key KEY (online) or --offline bundle.json")
@@ -129,7 +142,8 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
     from scanner.bundle import load_bundle
     from scanner.offline import verify_offline
 
-    bundle = load_bundle(offline, vkey or settings_from(None, home).verifier_key())
+    trust = read_policy(policy)
+    bundle = load_bundle(offline, log_key_for(trust, vkey, home), policy=trust)
     max_age = timedelta(hours=max_age_hours)
     return lambda code: verify_offline(code, bundle, utc_now(), max_age).to_json()
 
