@@ -96,7 +96,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app, freeze_startup_heap
-    from api.demo_keys import api_keys_path, seed_demo_api_keys
+    from api.demo_keys import DEMO_LABELS, api_keys_path, demo_files_current, forget_demo_files, seed_demo_api_keys
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
     from ledger.config import init_log
     from ledger.demo import DEMO_PASSPHRASE
@@ -111,8 +111,9 @@ def serve(
     ledger = init_log(settings)
     keys_file = api_keys_path(settings)
     demo = (settings.keys_dir / "parties.json").exists()
-    labels = settings.home / "demo-labels.pdf"
-    if demo and not keys_file.exists():
+    labels = settings.home / DEMO_LABELS
+    if demo and not demo_files_current(ledger, settings):
+        forget_demo_files(settings)
         seed_demo_api_keys(ledger, settings)
         issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels)
     url = f"http://{host}:{port}"
@@ -150,11 +151,15 @@ def _serve_workers(config: uvicorn.Config) -> None:
 
 def _print_demo(keys_file: Path, url: str) -> None:
     parties = json.loads(keys_file.read_text())
-    table = Table("party", "role", "country", "keystore (passphrase 'demo')", "managed scan key", title="demo parties")
+    table = Table("party", "role", "country", "scans signed by", title="demo parties")
     for party_id, info in parties.items():
-        table.add_row(party_id, info["role"], info["country"], info["keystore"], "yes" if info["managed_key"] else "")
+        table.add_row(party_id, info["role"], info["country"], "the server" if info["managed_key"] else "")
     console.print(table)
-    console.print(f"API keys: {keys_file}  e.g. curl -H \"Authorization: Bearer $(jq -r '.\"ke-customs\".api_key' {keys_file})\" {url}/v1/parties/ke-customs")
+    keystores = Path(next(iter(parties.values()))["keystore"]).parent if parties else keys_file.parent
+    console.print(f"keystores: {keystores}/<party>.json (passphrase 'demo')")
+    console.print(f"API keys: {keys_file}")
+    console.print(f"e.g. curl -H \"Authorization: Bearer $(jq -r '.\"ke-customs\".api_key' {keys_file})\" {url}/v1/parties/ke-customs",
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
