@@ -191,7 +191,7 @@ def test_every_verb_works_in_a_fresh_process(fresh_log: FreshLog, verb: tuple[st
 def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(fresh_log: FreshLog) -> None:
     done = tracemark(fresh_log, "checkpoint", "--db", f"sqlite:///{fresh_log.folder / 'no-such-folder' / 'log.db'}")
     assert_no_traceback(done)
-    assert done.returncode == 1 and "error: the database failed: unable to open database file" in done.stderr
+    assert done.returncode == 2 and f"error: no log at {fresh_log.folder / 'no-such-folder' / 'log.db'}:" in done.stderr
 
 
 # ---------------------------------------------------------------- every GET route of a fresh server

@@ -69,15 +69,30 @@ def apikey_revoke(
     console.print(f"API key {row.id} of {row.party_id} revoked at {row.revoked_at}")
 
 
-def apikey_list(party: Annotated[Optional[str], typer.Option("--party")] = None, db: DbOption = None, home: HomeOption = None) -> None:
+def apikey_list(
+    party: Annotated[Optional[str], typer.Option("--party", help="only this party's keys")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
     """List API keys (ids, parties, labels; never secrets)."""
     from api.keys import list_api_keys
     from ledger.config import open_ledger
 
-    table = Table("id", "party", "label", "created", "revoked")
-    for key in list_api_keys(open_ledger(settings_from(db, home)), party):
-        table.add_row(key.id, key.party_id, key.label, key.created_at, key.revoked_at or "")
+    keys = [{"id": key.id, "party": key.party_id, "label": key.label, "created": key.created_at, "revoked": key.revoked_at}
+            for key in list_api_keys(open_ledger(settings_from(db, home)), party)]
+    if as_json:
+        typer.echo(json.dumps(keys, indent=2))
+        return
+    table = Table("id", "party", "label", "created (UTC)", "revoked (UTC)")
+    for key in keys:
+        table.add_row(key["id"], key["party"], key["label"], _minute(key["created"]), _minute(key["revoked"]))
     console.print(table)
+
+
+def _minute(time: str | None) -> str:
+    """An RFC 3339 time to the minute, short enough for a table in 80 columns."""
+    return "" if time is None else time[:16].replace("T", " ")
 
 
 def serve(
