@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := contracts/node_modules/.installed-stamp
 export TRACEMARK_DB ?= sqlite:///tracemark.db
 
-.PHONY: system-deps run test test-fast lint bench bench-quick contracts-check contracts demo clean
+.PHONY: system-deps run reset test test-fast lint bench bench-quick contracts-check contracts demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 run: $(STAMP)
 	@if [ ! -s tracemark.db ]; then $(BIN)/tracemark demo; fi
 	$(BIN)/tracemark serve
+
+## reset: delete the demo log (tracemark.db) and everything the demo made for it in .tracemark (keys, API keys, labels); the next `make run` starts a new one
+reset:
+	rm -f tracemark.db tracemark.db-wal tracemark.db-shm tracemark.db-journal
+	rm -rf .tracemark
 
 ## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator, HTTP load, static tiles)
 system-deps:

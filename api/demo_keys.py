@@ -3,6 +3,10 @@
 Written to `<home>/api-keys.json` (mode 0600). Customs and police also get managed keys, so
 their scans are recorded without a wallet, and the investigator one, so its decisions on the
 questions page are; the demo admin's keystore authorises them.
+
+Keys, managed keys and labels belong to the log they were made on: `<home>/demo-log.json` names that
+log (its origin and first entry), and files made for another log (say a demo database deleted and
+seeded again) are discarded and made again rather than handed out to answer 401.
 """
 
 from __future__ import annotations
@@ -19,14 +23,44 @@ from ledger.demo import DEMO_PASSPHRASE
 from ledger.log.keys import load_keystore
 from ledger.store.ledger import Ledger
 
-__all__ = ["api_keys_path", "seed_demo_api_keys", "DEMO_ADMIN"]
+__all__ = ["api_keys_path", "seed_demo_api_keys", "demo_files_current", "forget_demo_files", "DEMO_ADMIN", "DEMO_LABELS"]
 
 DEMO_ADMIN = "registry"
+DEMO_LABELS = "demo-labels.pdf"
 _SCANNERS = ("customs", "police", "investigator")
 
 
 def api_keys_path(settings: Settings) -> Path:
     return settings.home / "api-keys.json"
+
+
+def _identity_path(settings: Settings) -> Path:
+    return settings.home / "demo-log.json"
+
+
+def _log_identity(ledger: Ledger) -> dict[str, str]:
+    """What tells one log from another made with the same home: its origin and the hash of its first entry."""
+    return {"origin": ledger.origin, "first_entry": ledger.root(1).hex() if ledger.size() else ""}
+
+
+def demo_files_current(ledger: Ledger, settings: Settings) -> bool:
+    """Whether the demo's API keys (and labels) exist and were made for this very log."""
+    identity = _identity_path(settings)
+    if not (api_keys_path(settings).exists() and identity.exists()):
+        return False
+    try:
+        return bool(json.loads(identity.read_text()) == _log_identity(ledger))
+    except ValueError:
+        return False
+
+
+def forget_demo_files(settings: Settings) -> None:
+    """Delete the demo's API keys, labels and the demo parties' managed keys: they belong to another log."""
+    parties: dict[str, Any] = json.loads((settings.keys_dir / "parties.json").read_text())
+    stale = [api_keys_path(settings), _identity_path(settings), settings.home / DEMO_LABELS]
+    stale += [managed_key_path(settings, party_id) for party_id in parties]
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 def seed_demo_api_keys(ledger: Ledger, settings: Settings) -> dict[str, dict[str, Any]]:
@@ -49,4 +83,5 @@ def seed_demo_api_keys(ledger: Ledger, settings: Settings) -> dict[str, dict[str
     with os.fdopen(fd, "w") as handle:
         json.dump(index, handle, indent=2)
         handle.write("\n")
+    _identity_path(settings).write_text(json.dumps(_log_identity(ledger)) + "\n")
     return index

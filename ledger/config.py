@@ -17,7 +17,7 @@ from ledger.domain.rules import REPORTING_WINDOW
 from ledger.errors import StoreError
 from ledger.log.checkpoint import LogKey
 from ledger.log.cosignature import ED25519, ML_DSA_44, CosignerKey, load_keys, load_or_create_keys
-from ledger.store.db import DEFAULT_URL, open_database
+from ledger.store.db import DEFAULT_URL, missing_sqlite_file, open_database
 from ledger.store.ledger import Ledger
 from ledger.store.migrate import upgrade
 
@@ -105,13 +105,21 @@ def init_log(settings: Settings) -> Ledger:
         settings.verifier_key_path.write_text(key.verifier_key + "\n")
     load_or_create_keys(settings.log_cosigner_path, settings.origin, [ED25519])
     settings.witness_keys()
-    ledger = open_ledger(settings)
+    ledger = _ledger(settings)
     upgrade(ledger.db)
     return ledger
 
 
 def open_ledger(settings: Settings) -> Ledger:
-    """The ledger on `settings.db_url`, with the log key when this machine holds it."""
+    """The ledger on `settings.db_url`, with the log key when this machine holds it; an SQLite file
+    that is not there is refused rather than made empty (`init_log` makes logs)."""
+    missing = missing_sqlite_file(settings.db_url)
+    if missing is not None:
+        raise StoreError(f"no log at {missing}: make one with `tracemark init` or `tracemark demo`, or give --db")
+    return _ledger(settings)
+
+
+def _ledger(settings: Settings) -> Ledger:
     key = None
     if settings.log_key_path.exists():
         key = LogKey.from_signer_key(settings.log_key_path.read_text().strip())

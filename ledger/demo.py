@@ -83,6 +83,25 @@ class _Script:
         self.envelopes.append(actor.envelope(event_type, self.tick(hours), personal, **fields))
 
 
+STORIES = {
+    "valid_firearm": "clean: scans VALID",
+    "stolen_then_seized": "stolen in Germany, seized in Belgium",
+    "never_received": "shipped to Belgium, never received",
+    "lost": "lost by a German dealer",
+    "released": "seized in Belgium, then released",
+    "destroyed": "seized, forfeited and destroyed",
+    "specimen_imported": "skin imported to Germany",
+    "specimen_seized": "skin seized in Frankfurt",
+    "specimen_at_ranch": "skin still at the Kenyan ranch",
+}
+"""What each demo story's item went through, in a newcomer's words: printed under its label."""
+
+
+def stories_path(keys_dir: Path) -> Path:
+    """Where the demo writes which item tells which story (`{uid: words}`), beside the parties' keystores."""
+    return keys_dir / "stories.json"
+
+
 def run_demo(
     ledger: Ledger,
     keys_dir: Path | None = None,
@@ -110,6 +129,8 @@ def run_demo(
     result.events = total
     if keys_dir is not None:
         _write_keys(keys_dir, parties)
+        stories = {uid: STORIES[story] for story, uid in result.items.items() if story in STORIES}
+        stories_path(keys_dir).write_text(json.dumps(stories, indent=2) + "\n")
     return result
 
 

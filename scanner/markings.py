@@ -6,6 +6,7 @@ against the party keys in the log (or in a trust bundle) without trusting the st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ledger.store.tables import Item, Marking, PartyKey
 from scanner.payload import DEFAULT_HOST, Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
 from scanner.render import Label
 
-__all__ = ["DEFAULT_HOST", "item_facts", "issue_marking", "marking_of", "issue_markings", "caption", "label_for"]
+__all__ = ["DEFAULT_HOST", "item_facts", "issue_marking", "marking_of", "issue_markings", "caption", "label_for", "issue_demo_labels", "demo_labels"]
 
 
 def item_facts(ledger: Ledger, uid: str) -> Facts:
@@ -95,13 +96,22 @@ def issue_demo_labels(ledger: Ledger, keys_dir: Path, passphrase: str, out: Path
     """
     from scanner.render import label_sheet
 
+    label_sheet(demo_labels(ledger, keys_dir, passphrase), out)
+    return out
+
+
+def demo_labels(ledger: Ledger, keys_dir: Path, passphrase: str) -> list[Label]:
+    """A label for every item, its code issued now if need be; a demo story's item says what it went through."""
+    from ledger.demo import stories_path
+
     markers = {party_key.party_id for party_key in _party_keys(ledger)}
     accounts = {party: load_keystore(keys_dir / f"{party}.json", passphrase) for party in markers if (keys_dir / f"{party}.json").exists()}
     issue_markings(ledger, accounts)
     with ledger.reading() as session:
         uids = list(session.exec(select(Marking.uid).order_by(Marking.uid)))
-    label_sheet([Label(marking_of(ledger, uid).payload, caption(item_facts(ledger, uid))) for uid in uids], out)
-    return out
+    stories_file = stories_path(keys_dir)
+    stories: dict[str, str] = json.loads(stories_file.read_text()) if stories_file.exists() else {}
+    return [Label(marking_of(ledger, uid).payload, caption(item_facts(ledger, uid)), stories.get(uid, "")) for uid in uids]
 
 
 def _party_keys(ledger: Ledger) -> list[PartyKey]:

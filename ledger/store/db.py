@@ -188,6 +188,16 @@ def open_database(url: str = DEFAULT_URL) -> Database:
     return Database(url, engine, engine)
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of the SQLite file `url` names when that file does not exist (None for any other database)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return None
+    return path
+
+
 def _create_private(url: str) -> None:
     """Create the SQLite database file of `url`, if it does not exist yet, readable and writable by
     its owner only (0600): it holds owners' personal data and API key hashes. SQLite gives the

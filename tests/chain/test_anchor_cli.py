@@ -33,6 +33,7 @@ def test_without_a_chain_anchoring_is_off_and_the_rest_works(env: dict[str, str]
 
 
 def test_a_half_configured_chain_is_a_one_line_error(env: dict[str, str]):
+    assert CliRunner().invoke(app, ["init"], env=env).exit_code == 0
     env = {**env, "TRACEMARK_RPC_URL": "http://127.0.0.1:9"}
     result = CliRunner().invoke(app, ["anchor", "run", "--once"], env=env)
     assert result.exit_code == 2

@@ -6,10 +6,10 @@ import os
 
 import typer
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tracemark.cli import anchor, investigate, log, policy, proof, scan, serve, tiles, witness, witnesses
-from tracemark.cli.common import err
+from tracemark.cli.common import REFUSED, err
 
 __all__ = ["app", "main", "DEBUG_ENV"]
 
@@ -28,20 +28,23 @@ for group in (log, serve, anchor, scan, investigate, tiles, witness, witnesses, 
 
 def main() -> None:
     """The console script: `app`, where an error no command reports itself (a database it cannot
-    reach, a bug) is one line on stderr and exit code 1, never a traceback a user has to read."""
+    reach, a bug) is one line on stderr, never a traceback a user has to read: exit code 2 for a
+    database that cannot be opened or reached, 1 for anything else."""
     try:
         app()
     except Exception as exc:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
-        err.print(f"[bold red]error:[/] {escape(_describe(exc))}")
-        raise SystemExit(1) from None
+        err.print(f"[bold red]error:[/] {escape(_describe(exc))}", soft_wrap=True)
+        raise SystemExit(REFUSED if isinstance(exc, OperationalError) else 1) from None
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, OperationalError):
+        return f"cannot open or reach the database: {_first_line(error.orig)}"
     if isinstance(error, DBAPIError):
         return f"the database failed: {_first_line(error.orig)}"
-    return f"{type(error).__name__}: {_first_line(error)} (set {DEBUG_ENV}=1 to see where)"
+    return f"unexpected failure: {_first_line(error)} ({type(error).__name__}; set {DEBUG_ENV}=1 to see where)"
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -7,17 +7,18 @@ TRACEMARK_ANCHOR_PASSPHRASE. web3 is imported inside the command bodies only.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
 from ledger.config import open_ledger
 from ledger.store.ledger import Ledger
+from ledger.store.tables import CheckpointRow
 from tracemark.cli.common import DbOption, HomeOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
 if TYPE_CHECKING:
@@ -131,34 +132,64 @@ def forget(db: DbOption = None, home: HomeOption = None) -> None:
     console.print(f"forgot the anchor records of {forgotten} checkpoints; `tracemark anchor run` anchors on {client.address}")
 
 
-def status(db: DbOption = None, home: HomeOption = None) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of lines")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
     from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
     from ledger.audit.chain import current_submitters
 
     ledger = open_ledger(settings_from(db, home))
     state = anchor_status(ledger)
-    table = Table("", "size", "checkpoint", "tx", "block", "block time", "chain", "index", title=f"anchoring of {ledger.origin}")
-    table.add_row("log", str(state.size), "", "", "", "", "", "")
-    for label, row in (("latest checkpoint", state.latest), ("last anchored", state.last_anchored), ("in flight", state.pending)):
-        if row is not None:
-            table.add_row(label, str(row.size), f"#{row.id}", row.anchor_tx or "", _text(row.anchor_block),
-                          row.anchor_time or "", _text(row.anchor_chain_id), _text(row.anchor_index))
-    console.print(table)
+    found: dict[str, object] = {"origin": ledger.origin, "size": state.size, "latest_checkpoint": _checkpoint(state.latest),
+                                "last_anchored": _checkpoint(state.last_anchored), "in_flight": _checkpoint(state.pending)}
     anchored = state.last_anchored.size if state.last_anchored is not None else 0
-    console.print(f"{state.size - anchored} entries not yet anchored")
+    found["not_anchored"] = state.size - anchored
     config = AnchorConfig.from_env()
-    if config is None:
+    found["chain"] = None
+    if config is not None:
+        client = AnchorClient.connect(config, read_only=True)
+        log_id = log_id_for(ledger.origin)
+        latest = client.latest(log_id)
+        found["chain"] = {"contract": client.address, "chain_id": client.chain_id, "anchors": 0 if latest is None else latest.index + 1,
+                          "latest_size": None if latest is None else latest.size,
+                          "latest_time": None if latest is None else latest.timestamp.isoformat(),
+                          "submitters": current_submitters(client.submitter_changes(log_id))}
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    _print_status(found)
+
+
+def _checkpoint(row: CheckpointRow | None) -> dict[str, object] | None:
+    """A checkpoint's place on the chain, for `anchor status`."""
+    if row is None:
+        return None
+    return {"id": row.id, "size": row.size, "tx": row.anchor_tx, "block": row.anchor_block, "block_time": row.anchor_time,
+            "chain_id": row.anchor_chain_id, "index": row.anchor_index}
+
+
+def _print_status(found: dict[str, Any]) -> None:
+    """`anchor status` as lines short enough for an 80-column terminal (a transaction hash on a line of its own)."""
+    console.print(f"[bold]anchoring of {found['origin']}[/]: {found['size']} entries, {found['not_anchored']} entries not yet anchored")
+    for key, label in (("latest_checkpoint", "latest checkpoint"), ("last_anchored", "last anchored"), ("in_flight", "in flight")):
+        row = found[key]
+        if row is None:
+            continue
+        where = "" if row["block"] is None else f", block {row['block']} at {row['block_time']} on chain {row['chain_id']} (anchor {row['index']})"
+        console.print(f"{label}: checkpoint #{row['id']} of size {row['size']}{where}")
+        if row["tx"]:
+            console.print(f"  tx {row['tx']}")
+    chain = found["chain"]
+    if chain is None:
         console.print(OFF)
         return
-    client = AnchorClient.connect(config, read_only=True)
-    log_id = log_id_for(ledger.origin)
-    latest = client.latest(log_id)
-    console.print(f"contract {client.address} on chain {client.chain_id}: "
-                  + ("no anchor of this log" if latest is None else
-                     f"{latest.index + 1} anchors, latest size {latest.size} at {latest.timestamp.isoformat()}"))
-    submitters = current_submitters(client.submitter_changes(log_id))
-    console.print(f"submitters of this log: {', '.join(submitters)}" if submitters else
+    console.print(f"contract {chain['contract']} on chain {chain['chain_id']}: "
+                  + ("no anchor of this log" if not chain["anchors"] else
+                     f"{chain['anchors']} anchors, latest size {chain['latest_size']} at {chain['latest_time']}"))
+    console.print(f"submitters of this log: {', '.join(chain['submitters'])}" if chain["submitters"] else
                   "no submitter of this log yet: its first anchor binds it to the account that sends it")
 
 
@@ -209,6 +240,3 @@ def register(app: typer.Typer) -> None:
         anchor.command()(reported(command))
     app.add_typer(anchor, name="anchor")
 
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)

@@ -49,7 +49,7 @@ def settings_from(db: str | None, home: Path | None) -> Settings:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` as an error on stderr and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -84,5 +84,5 @@ def report_unsigned_times(report: AuditReport) -> None:
 
 
 def describe(error: BaseException) -> str:
-    """An error's own message (the type's name only when it has none)."""
-    return str(error).strip() or type(error).__name__
+    """An error's own message (the type's name, after words, only when it has none)."""
+    return str(error).strip() or f"failed without a message ({type(error).__name__})"

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ledger.config import open_ledger
-from tracemark.cli.common import DbOption, HomeOption, console, reported, settings_from
+from tracemark.cli.common import DbOption, HomeOption, console, progress_bar, reported, settings_from
 
 __all__ = ["register"]
 
@@ -18,23 +18,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of 
 
 
 def trace(
-    uid: Annotated[str, typer.Argument(help="the item's ULID")],
+    ref: Annotated[str, typer.Argument(metavar="ITEM", help="the item's ULID, or its serial")],
+    maker: Annotated[Optional[str], typer.Option("--maker", help="the party that marked the serial (when several did)")] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
     """The item's chain of custody with proofs, its diversion point and time-to-crime."""
     from api.verdicts import headline
+    from ledger.investigation.lookup import item_uid
     from ledger.investigation.trace import trace_item
 
     ledger = open_ledger(settings_from(db, home))
+    uid = item_uid(ledger, ref, maker)
     found = trace_item(ledger, uid).to_json() | headline(ledger, uid)
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
-    table = Table("seq", "time", "event", "by", "what", "proof", title=f"{found['kind']} {uid} ({found['status']})")
+    table = Table("seq", "time (UTC)", "event", title=f"{found['kind']} {uid} ({found['status']})")
+    for column in ("by", "what", "proof"):
+        table.add_column(column, overflow="fold")
     for step in found["steps"]:
-        table.add_row(str(step["seq"]), step["time"], step["type"], step["actor"], step["summary"], "yes" if step["proof"] is not None else "pending")
+        when = step["time"][:16].replace("T", " ")  # to the minute, so that the table fits 80 columns
+        table.add_row(str(step["seq"]), when, step["type"], step["actor"], step["summary"], "yes" if step["proof"] is not None else "pending")
     console.print(table)
     colour = "green" if found["verdict"] == "VALID" else "bold red"
     console.print(f"verdict: [{colour}]{found['verdict']}[/]: {found['advice']}")
@@ -88,7 +94,9 @@ def export_epcis(
     """Every event of the log as an EPCIS 2.0 JSON-LD document, with proofs as an extension."""
     from ledger.investigation.epcis import epcis_document
 
-    text = json.dumps(epcis_document(open_ledger(settings_from(db, home)), item=item), indent=2) + "\n"
+    with progress_bar("EPCIS events") as progress:
+        document = epcis_document(open_ledger(settings_from(db, home)), item=item, progress=progress)
+    text = json.dumps(document, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
         return

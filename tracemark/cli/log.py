@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from ledger.config import init_log, open_ledger
 from ledger.errors import LedgerError
@@ -59,12 +58,9 @@ def demo(
     with progress_bar("importing demo events") as progress:
         result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress)
     checkpoint = ledger.checkpoint()
-    table = Table("party", "role", "country", "address", title="demo parties")
-    for party in result.parties.values():
-        table.add_row(party.id, party.role, party.country, party.account.address)
-    console.print(table)
     console.print(f"{result.events} signed events imported; checkpoint at size {checkpoint.size}")
-    console.print(f"keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r})")
+    console.print(f"{len(result.parties)} parties, keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r}); "
+                  "`tracemark serve` lists them with their API keys")
     for story, uid in result.items.items():
         console.print(f"  {story:<20} {uid}")
 

@@ -84,7 +84,7 @@ def scan(
     api: Annotated[Optional[str], typer.Option("--api", envvar="TRACEMARK_API", help="Tracemark API base URL (online mode)")] = None,
     key: Annotated[Optional[str], typer.Option("--key", envvar="TRACEMARK_API_KEY", help="API key of the scanning party")] = None,
     offline: Annotated[Optional[Path], typer.Option("--offline", help="verify against this trust bundle, without network")] = None,
-    country: Annotated[Optional[str], typer.Option("--country", help="where the scan happens (ISO 3166-1 alpha-2)")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="where the scan happens (ISO 3166-1 alpha-2; online, default: the country of the key's party)")] = None,
     location: Annotated[str, typer.Option("--location", help="where the scan happens, for the inspection record")] = "tracemark scan",
     direction: Annotated[str, typer.Option("--direction", help="export, import, transit or inland")] = "transit",
     vkey: Annotated[Optional[str], typer.Option("--vkey", help="the log's verifier key (default: <home>/log.pub)")] = None,
@@ -131,11 +131,12 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
     if (api is None) == (offline is None):
         raise fail("give either --api URL --key KEY (online) or --offline bundle.json")
     if api is not None:
-        from scanner.online import scan_online
+        from scanner.online import key_country, scan_online
 
-        if key is None or country is None:
-            raise fail("online scans need --key (the scanning party's API key) and --country")
-        return lambda code: scan_online(api, key, code, country, location, direction)
+        if key is None:
+            raise fail("online scans need --key (the scanning party's API key)")
+        where = country or key_country(api, key)
+        return lambda code: scan_online(api, key, code, where, location, direction)
     from datetime import timedelta
 
     from ledger.log.codec import utc_now

@@ -69,15 +69,30 @@ def apikey_revoke(
     console.print(f"API key {row.id} of {row.party_id} revoked at {row.revoked_at}")
 
 
-def apikey_list(party: Annotated[Optional[str], typer.Option("--party")] = None, db: DbOption = None, home: HomeOption = None) -> None:
+def apikey_list(
+    party: Annotated[Optional[str], typer.Option("--party", help="only this party's keys")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
     """List API keys (ids, parties, labels; never secrets)."""
     from api.keys import list_api_keys
     from ledger.config import open_ledger
 
-    table = Table("id", "party", "label", "created", "revoked")
-    for key in list_api_keys(open_ledger(settings_from(db, home)), party):
-        table.add_row(key.id, key.party_id, key.label, key.created_at, key.revoked_at or "")
+    keys = [{"id": key.id, "party": key.party_id, "label": key.label, "created": key.created_at, "revoked": key.revoked_at}
+            for key in list_api_keys(open_ledger(settings_from(db, home)), party)]
+    if as_json:
+        typer.echo(json.dumps(keys, indent=2))
+        return
+    table = Table("id", "party", "label", "created (UTC)", "revoked (UTC)")
+    for key in keys:
+        table.add_row(key["id"], key["party"], key["label"], _minute(key["created"]), _minute(key["revoked"]))
     console.print(table)
+
+
+def _minute(time: str | None) -> str:
+    """An RFC 3339 time to the minute, short enough for a table in 80 columns."""
+    return "" if time is None else time[:16].replace("T", " ")
 
 
 def serve(
@@ -96,7 +111,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app, freeze_startup_heap
-    from api.demo_keys import api_keys_path, seed_demo_api_keys
+    from api.demo_keys import DEMO_LABELS, api_keys_path, demo_files_current, forget_demo_files, seed_demo_api_keys
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
     from ledger.config import init_log
     from ledger.demo import DEMO_PASSPHRASE
@@ -112,8 +127,9 @@ def serve(
     ledger = init_log(settings)
     keys_file = api_keys_path(settings)
     demo = (settings.keys_dir / "parties.json").exists()
-    labels = settings.home / "demo-labels.pdf"
-    if demo and not keys_file.exists():
+    labels = settings.home / DEMO_LABELS
+    if demo and not demo_files_current(ledger, settings):
+        forget_demo_files(settings)
         seed_demo_api_keys(ledger, settings)
         issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels)
     WitnessWorker(ledger).start()  # submits each new checkpoint to the configured witnesses
@@ -152,11 +168,15 @@ def _serve_workers(config: uvicorn.Config) -> None:
 
 def _print_demo(keys_file: Path, url: str) -> None:
     parties = json.loads(keys_file.read_text())
-    table = Table("party", "role", "country", "keystore (passphrase 'demo')", "managed scan key", title="demo parties")
+    table = Table("party", "role", "country", "scans signed by", title="demo parties")
     for party_id, info in parties.items():
-        table.add_row(party_id, info["role"], info["country"], info["keystore"], "yes" if info["managed_key"] else "")
+        table.add_row(party_id, info["role"], info["country"], "the server" if info["managed_key"] else "")
     console.print(table)
-    console.print(f"API keys: {keys_file}  e.g. curl -H \"Authorization: Bearer $(jq -r '.\"ke-customs\".api_key' {keys_file})\" {url}/v1/parties/ke-customs")
+    keystores = Path(next(iter(parties.values()))["keystore"]).parent if parties else keys_file.parent
+    console.print(f"keystores: {keystores}/<party>.json (passphrase 'demo')")
+    console.print(f"API keys: {keys_file}")
+    console.print(f"e.g. curl -H \"Authorization: Bearer $(jq -r '.\"ke-customs\".api_key' {keys_file})\" {url}/v1/parties/ke-customs",
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
