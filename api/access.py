@@ -30,10 +30,7 @@ from api.credentials import request_caller
 from api.deps import run_reads
 from api.errors import Forbidden, RoleNotAdmitted, Unauthorized, UnknownParameter
 from api.keys import caller_of
-from ledger.domain.events import ROLES
-from ledger.domain.reach import Reach, item_reach
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Party
+from ledger import ROLES, Ledger, Party, Reach, item_reach
 
 __all__ = ["Scope", "Access", "ACCESS", "COOKIE", "Admission", "AdmissionDep", "CallerDep", "ADMITTED", "admission", "admit",
            "admits", "install", "route_rows", "UnlistedRoute", "bearer"]

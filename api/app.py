@@ -35,8 +35,7 @@ from api.routes import (
     witness,
 )
 from api.verdicts import MarkingVerifier
-from ledger.config import Settings, open_ledger
-from ledger.store.ledger import Ledger
+from ledger import Ledger, Settings, open_ledger
 
 __all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
 

@@ -20,8 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.errors import ApiError, DuplicateCredentials, RepeatedParameter
 from api.keys import caller_of
 from api.problems import api_problem
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Party
+from ledger import Ledger, Party
 
 __all__ = ["Credentials", "request_caller", "api_key_of"]
 

@@ -18,10 +18,7 @@ from typing import Any
 
 from api.keys import create_api_key
 from api.managed import create_managed_key, managed_key_path
-from ledger.config import Settings
-from ledger.demo import DEMO_PASSPHRASE
-from ledger.log.keys import load_keystore
-from ledger.store.ledger import Ledger
+from ledger import DEMO_PASSPHRASE, Ledger, Settings, load_keystore
 
 __all__ = ["api_keys_path", "seed_demo_api_keys", "demo_files_current", "forget_demo_files", "DEMO_ADMIN", "DEMO_LABELS"]
 

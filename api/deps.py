@@ -17,8 +17,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 
-from ledger.config import Settings
-from ledger.store.ledger import Ledger
+from ledger import Ledger, Settings
 
 __all__ = ["LedgerDep", "SettingsDep", "run_reads"]
 

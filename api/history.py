@@ -7,10 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, union_all
 
-from ledger.domain.events import json_object
-from ledger.store.ledger import Attestation
-from ledger.store.snapshot import Snapshot, rows_of
-from ledger.store.tables import INSPECTION, NOT_INSPECTION, Entry, Permit
+from ledger import INSPECTION, NOT_INSPECTION, Attestation, Entry, Permit, Snapshot, json_object, rows_of
 
 __all__ = ["HistoryEntry", "history_entry", "item_entries", "item_story", "custody_chain", "inclusion_out",
            "PRIVATE_OWNER"]

@@ -15,8 +15,7 @@ from typing import Any
 import pycountry
 
 from api.world_map import MapView
-from ledger.investigation.hotspots import Findings
-from ledger.log.codec import parse_time
+from ledger import Findings, parse_time
 
 __all__ = ["TimelineDot", "timeline", "Flow", "Place", "flows", "Node", "Link", "network", "CATEGORY"]
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ledger.bounded import Bounded
-from ledger.log.tile_paths import Tile
-from ledger.store.tiles import TileReader
+from ledger import Bounded, Tile, TileReader
 
 __all__ = ["TileCache", "tile_cache", "KeptTiles", "FULL_CACHE", "PARTIAL_CACHE", "TILE_TYPE"]
 

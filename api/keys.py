@@ -17,9 +17,7 @@ from sqlalchemy import bindparam
 from sqlmodel import select
 
 from api.errors import KeyNotFound, Unauthorized
-from ledger.log.codec import format_time
-from ledger.store.ledger import Ledger
-from ledger.store.tables import ApiKey, Party
+from ledger import ApiKey, Ledger, Party, format_time
 
 __all__ = ["IssuedKey", "create_api_key", "revoke_api_key", "caller_of", "list_api_keys"]
 

@@ -11,13 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ledger.config import Settings
-from ledger.errors import SignatureError
-from ledger.log.codec import format_time
-from ledger.log.keys import LocalAccount, load_keystore, new_account, save_keystore
-from ledger.log.signatures import sign_event
-from ledger.store.ledger import Ledger
-from ledger.store.tables import PartyKey
+from ledger import Ledger, LocalAccount, PartyKey, Settings, SignatureError, format_time, load_keystore, new_account, save_keystore, sign_event
 
 __all__ = ["managed_key_path", "create_managed_key", "load_managed_key", "cached_managed_key"]
 

@@ -9,8 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.log.codec import parse_time
-from ledger.store.ledger import Ledger
+from ledger import Ledger, parse_time
 
 __all__ = ["Metrics", "RequestMetrics"]
 

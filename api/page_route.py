@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.access import ACCESS, COOKIE, Access
 from api.errors import ApiError, RoleNotAdmitted, Unauthorized
-from ledger.errors import LedgerError, NotFound
+from ledger import LedgerError, NotFound
 
 __all__ = ["PageRoute", "SignIn", "LOGIN", "sign_in_url", "safe_next", "templates"]
 

@@ -16,8 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from api.errors import ApiError
-from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
-from ledger.log.merkle import ProofError
+from ledger import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, ProofError, RuleViolation, SignatureError, StoreError
 
 __all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ledger.domain.events import Country, Envelope
-from ledger.store.tables import PartyFields, PartyKeyFields, PermitFields
+from ledger import Country, Envelope, PartyFields, PartyKeyFields, PermitFields
 
 __all__ = [
     "EXAMPLE_ENVELOPE",

@@ -14,15 +14,29 @@ from typing import Any
 from sqlalchemy import bindparam, or_
 
 from api.history import HistoryEntry, history_entry, item_story
-from ledger.domain import verdict as v
-from ledger.domain.custody import Chain
-from ledger.domain.item_verdict import ItemState, Place, Records, standing_of, verdict_of
-from ledger.errors import SignatureError
-from ledger.log.codec import parse_time
-from ledger.log.keys import recover
-from ledger.store.ledger import Ledger
-from ledger.store.snapshot import Snapshot, rows_of
-from ledger.store.tables import Diversion, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger import (
+    Chain,
+    Diversion,
+    Entry,
+    FormerSerial,
+    Item,
+    ItemState,
+    Ledger,
+    Party,
+    PartyKey,
+    Permit,
+    PermitLineRow,
+    Place,
+    Records,
+    SignatureError,
+    Snapshot,
+    parse_time,
+    recover,
+    rows_of,
+    standing_of,
+    verdict_of,
+)
+from ledger import verdict as v
 from scanner.errors import MalformedCode
 from scanner.payload import ResolvedCode, resolve_code
 

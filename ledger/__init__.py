@@ -7,58 +7,207 @@ and it is imported only by those who anchor.
 """
 
 from ledger import recursion  # noqa: F401, I001  (first: py_ecc's import must not leave the recursion limit raised)
+from ledger.bounded import Bounded
+from ledger.domain import verdict
 from ledger.anchoring.results import AnchorConfigError, AnchorError, AnchorUnavailable, ContractReverted
 from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
 from ledger.audit.chain import current_submitters, verify_chain
 from ledger.audit.recompute import AuditReport, audit
+from ledger.audit.tiles import TileCheckError, check_tiles
 from ledger.config import Settings, init_log, open_ledger
-from ledger.demo import DEMO_PASSPHRASE, run_demo
-from ledger.domain.custody import DIVERSION_KINDS
-from ledger.domain.events import ROLES, Country, Envelope, event_bytes, json_object
+from ledger.demo import DEMO_PASSPHRASE, run_demo, stories_path
+from ledger.domain.custody import Chain, DIVERSION_KINDS, QUESTION_STATES
+from ledger.domain.events import Country, Envelope, ROLES, event_bytes, json_object
+from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Records, Standing, standing_of, verdict_of
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
-from ledger.errors import (
-    CheckpointError,
-    EventFailed,
-    EventInvalid,
-    LedgerError,
-    NotFound,
-    RuleViolation,
-    SignatureError,
-    StoreError,
-)
+from ledger.domain.verdict import Finding
+from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import Findings, investigate, transfer_links
+from ledger.investigation.item_proof import item_proof
+from ledger.investigation.lookup import item_uid
+from ledger.investigation.questions import MAX_QUESTIONS, questions
+from ledger.investigation.search import Hit, labels, party_directory, search_items
 from ledger.investigation.trace import trace_item
 from ledger.log.checkpoint import open_note, parse_checkpoint, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time, utc_now
+from ledger.log.cosignature import ALGORITHMS
 from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.log.keys import LocalAccount, keccak_256, load_keystore, new_account, normalise_address, recover, save_keystore, sign
 from ledger.log.merkle import LEAF_PREFIX, ProofError, leaf_hash
+from ledger.log.policy import LOG_KEY_ONLY, Policy, PolicyError, load_policy
+from ledger.log.receipt_check import ReceiptError, receipts_in, verify_receipt
 from ledger.log.signatures import sign_event
+from ledger.log.tile_paths import Tile, TilePathError, parse_tile_path
+from ledger.log.tlog_proof import HEADER, ProvenEntry, SUFFIX, TlogProof, TlogProofError, verify_tlog_proof
 from ledger.store.ledger import Attestation, Ledger, Receipt
 from ledger.store.migrate import head_revision
 from ledger.store.rebuild import rebuild
 from ledger.store.snapshot import Snapshot, rows_of
+from ledger.store.tables import (
+    ApiKey,
+    CheckpointRow,
+    Diversion,
+    Entry,
+    FormerSerial,
+    INSPECTION,
+    Item,
+    Marking,
+    NOT_INSPECTION,
+    Party,
+    PartyFields,
+    PartyKey,
+    PartyKeyFields,
+    Permit,
+    PermitFields,
+    PermitLineRow,
+    PersonalRecord,
+)
+from ledger.store.tile_export import export_tiles
+from ledger.store.tiles import TileReader, checkpoint_note
+from ledger.witness.cosigned import best_cosigned, witness_report
+from ledger.witness.cosigners import add_witness, cosigned_note, list_witnesses, remove_witness, verifiers_of
+from ledger.witness.state import SizeConflict, Witness, WitnessRefusal
+from ledger.witness.worker import WitnessWorker
 
 __all__ = [
-    # the log and how to open it
-    "Ledger", "Receipt", "Attestation", "Settings", "init_log", "open_ledger", "head_revision", "rebuild",
-    "Snapshot", "rows_of",
-    # events, signatures, keys
-    "Envelope", "Country", "ROLES", "ENFORCEMENT", "event_bytes", "json_object", "sign_event", "LocalAccount",
-    "new_account", "load_keystore", "save_keystore", "recover", "sign", "keccak_256", "normalise_address",
-    # entries, the Merkle tree, checkpoints
-    "GENESIS_PREV", "entry_bytes", "event_key", "LEAF_PREFIX", "leaf_hash", "open_note", "parse_checkpoint",
-    "verify_checkpoint", "canonical", "format_time", "parse_time", "utc_now",
-    # reading and investigating
-    "Reach", "item_reach", "DIVERSION_KINDS", "trace_item", "investigate", "transfer_links", "Findings",
+    "Bounded",
+    "verdict",
+    "ALGORITHMS",
+    "AnchorConfigError",
+    "AnchorError",
+    "AnchorUnavailable",
+    "AnchorWorker",
+    "ApiKey",
+    "Attestation",
+    "AuditReport",
+    "Chain",
+    "CheckpointError",
+    "CheckpointRow",
+    "ContractReverted",
+    "Country",
+    "DEMO_PASSPHRASE",
+    "DIVERSION_KINDS",
+    "DIVERSION_VERDICTS",
+    "Diversion",
+    "ENFORCEMENT",
+    "Entry",
+    "Envelope",
+    "EventFailed",
+    "EventInvalid",
+    "Finding",
+    "Findings",
+    "FormerSerial",
+    "GENESIS_PREV",
+    "HEADER",
+    "Hit",
+    "INSPECTION",
+    "Item",
+    "ItemState",
+    "LEAF_PREFIX",
+    "LOG_KEY_ONLY",
+    "Ledger",
+    "LedgerError",
+    "LocalAccount",
+    "MAX_QUESTIONS",
+    "Marking",
+    "NOT_INSPECTION",
+    "NotFound",
+    "Party",
+    "PartyFields",
+    "PartyKey",
+    "PartyKeyFields",
+    "Permit",
+    "PermitFields",
+    "PermitLineRow",
+    "PersonalRecord",
+    "Place",
+    "Policy",
+    "PolicyError",
+    "ProofError",
+    "ProvenEntry",
+    "QUESTION_STATES",
+    "ROLES",
+    "Reach",
+    "Receipt",
+    "ReceiptError",
+    "Records",
+    "RuleViolation",
+    "SUFFIX",
+    "Schedule",
+    "Settings",
+    "SignatureError",
+    "SizeConflict",
+    "Snapshot",
+    "Standing",
+    "StoreError",
+    "Tile",
+    "TileCheckError",
+    "TilePathError",
+    "TileReader",
+    "TlogProof",
+    "TlogProofError",
+    "Witness",
+    "WitnessRefusal",
+    "WitnessWorker",
+    "add_witness",
+    "anchor_status",
+    "audit",
+    "best_cosigned",
+    "canonical",
+    "check_tiles",
+    "checkpoint_note",
+    "cosigned_note",
+    "current_submitters",
+    "entry_bytes",
     "epcis_document",
-    # checking the log and anchoring it
-    "audit", "AuditReport", "verify_chain", "current_submitters", "AnchorWorker", "Schedule", "anchor_status",
-    # the demo
-    "run_demo", "DEMO_PASSPHRASE",
-    # errors
-    "LedgerError", "EventInvalid", "SignatureError", "RuleViolation", "CheckpointError", "NotFound", "StoreError",
-    "EventFailed", "ProofError", "AnchorError", "AnchorConfigError", "AnchorUnavailable", "ContractReverted",
+    "event_bytes",
+    "event_key",
+    "export_tiles",
+    "format_time",
+    "head_revision",
+    "init_log",
+    "investigate",
+    "item_proof",
+    "item_reach",
+    "item_uid",
+    "json_object",
+    "keccak_256",
+    "labels",
+    "leaf_hash",
+    "list_witnesses",
+    "load_keystore",
+    "load_policy",
+    "new_account",
+    "normalise_address",
+    "open_ledger",
+    "open_note",
+    "parse_checkpoint",
+    "parse_tile_path",
+    "parse_time",
+    "party_directory",
+    "questions",
+    "rebuild",
+    "receipts_in",
+    "recover",
+    "remove_witness",
+    "rows_of",
+    "run_demo",
+    "save_keystore",
+    "search_items",
+    "sign",
+    "sign_event",
+    "standing_of",
+    "stories_path",
+    "trace_item",
+    "transfer_links",
+    "utc_now",
+    "verdict_of",
+    "verifiers_of",
+    "verify_chain",
+    "verify_checkpoint",
+    "verify_receipt",
+    "verify_tlog_proof",
+    "witness_report",
 ]

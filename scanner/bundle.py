@@ -27,15 +27,28 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from ledger.domain.custody import Chain
-from ledger.domain.item_verdict import DIVERSION_VERDICTS, Standing, standing_of
-from ledger.errors import EventInvalid, StoreError
-from ledger.log.checkpoint import CheckpointError, open_note, verify_checkpoint
-from ledger.log.codec import canonical, format_time, parse_time
-from ledger.log.policy import Policy, PolicyError
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Diversion, Item, Party, PartyKey
-from ledger.witness.cosigned import best_cosigned
+from ledger import (
+    DIVERSION_VERDICTS,
+    Chain,
+    CheckpointError,
+    Diversion,
+    EventInvalid,
+    Item,
+    Ledger,
+    Party,
+    PartyKey,
+    Policy,
+    PolicyError,
+    Standing,
+    StoreError,
+    best_cosigned,
+    canonical,
+    format_time,
+    open_note,
+    parse_time,
+    standing_of,
+    verify_checkpoint,
+)
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ledger.errors import LedgerError, SignatureError
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Item, PartyKey, Permit
+from ledger import Item, Ledger, LedgerError, PartyKey, Permit, SignatureError
 from scanner.errors import MalformedCode
 from scanner.payload import facts_of_item, parse_payload, recover_marker
 

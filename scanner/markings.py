@@ -12,11 +12,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ledger.errors import NotFound, SignatureError
-from ledger.log.codec import format_time
-from ledger.log.keys import LocalAccount, load_keystore, normalise_address
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Item, Marking, PartyKey
+from ledger import Item, Ledger, LocalAccount, Marking, NotFound, PartyKey, SignatureError, format_time, load_keystore, normalise_address
 from scanner.payload import DEFAULT_HOST, Facts, FirearmFacts, encode_payload, facts_of_item, parse_payload, sign_claim
 from scanner.render import Label
 
@@ -102,7 +98,7 @@ def issue_demo_labels(ledger: Ledger, keys_dir: Path, passphrase: str, out: Path
 
 def demo_labels(ledger: Ledger, keys_dir: Path, passphrase: str) -> list[Label]:
     """A label for every item, its code issued now if need be; a demo story's item says what it went through."""
-    from ledger.demo import stories_path
+    from ledger import stories_path
 
     markers = {party_key.party_id for party_key in _party_keys(ledger)}
     accounts = {party: load_keystore(keys_dir / f"{party}.json", passphrase) for party in markers if (keys_dir / f"{party}.json").exists()}

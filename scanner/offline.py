@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.domain.item_verdict import ItemState, verdict_of
-from ledger.domain.verdict import Finding
-from ledger.errors import SignatureError
-from ledger.log.codec import format_time
+from ledger import Finding, ItemState, SignatureError, format_time, verdict_of
 from scanner.bundle import BundleParty, TrustBundle
 from scanner.errors import MalformedCode
 from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker

@@ -36,9 +36,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ledger.log.codec import canonical
-from ledger.log.keys import LocalAccount, recover, sign
-from ledger.store.tables import Item
+from ledger import Item, LocalAccount, canonical, recover, sign
 from scanner.errors import MalformedCode
 
 __all__ = [

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.errors import LedgerError
-from ledger.log.policy import Policy
-from ledger.log.tlog_proof import HEADER, SUFFIX, ProvenEntry, TlogProof, verify_tlog_proof
+from ledger import HEADER, SUFFIX, LedgerError, Policy, ProvenEntry, TlogProof, verify_tlog_proof
 from scanner.scan import ImageVerdict
 
 __all__ = ["PROOF_REFUSED", "is_proof", "scan_proof", "proven_answer"]

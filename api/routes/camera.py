@@ -18,8 +18,7 @@ from api.access import CallerDep
 from api.deps import LedgerDep, SettingsDep
 from api.errors import Forbidden, KeyNotFound
 from api.managed import cached_managed_key
-from ledger.log.codec import format_time
-from ledger.log.signatures import sign_event
+from ledger import format_time, sign_event
 
 __all__ = ["router"]
 

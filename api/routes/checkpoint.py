@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.deps import LedgerDep
-from ledger.witness.cosigners import cosigned_note
+from ledger import cosigned_note
 
 __all__ = ["router"]
 

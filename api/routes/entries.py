@@ -13,9 +13,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import LedgerDep
 from api.schemas import EntriesOut, RawEntryOut
-from ledger.log.entry import GENESIS_PREV
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Entry
+from ledger import GENESIS_PREV, Entry, Ledger
 
 __all__ = ["router", "PAGE"]
 

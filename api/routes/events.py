@@ -10,11 +10,7 @@ from api.access import CallerDep
 from api.deps import LedgerDep
 from api.errors import Forbidden
 from api.schemas import EXAMPLE_ENVELOPE, AnchorOut, BatchOut, BatchRequest, CheckpointOut, ReceiptOut
-from ledger.domain.events import Envelope
-from ledger.log.checkpoint import parse_checkpoint
-from ledger.log.codec import format_time
-from ledger.store.ledger import Attestation, Receipt
-from ledger.store.tables import Party
+from ledger import Attestation, Envelope, Party, Receipt, format_time, parse_checkpoint
 
 __all__ = ["router", "receipts_out", "attested_out"]
 

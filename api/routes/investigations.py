@@ -21,13 +21,7 @@ from api.investigation_views import flows, network, timeline
 from api.keys import caller_of
 from api.page_route import LOGIN, PageRoute, SignIn, safe_next, templates
 from api.verdicts import headline
-from ledger.domain.reach import item_reach
-from ledger.errors import NotFound
-from ledger.investigation.epcis import epcis_document
-from ledger.investigation.hotspots import investigate, transfer_links
-from ledger.investigation.search import Hit, labels, party_directory, search_items
-from ledger.investigation.trace import trace_item
-from ledger.store.ledger import Ledger
+from ledger import Hit, Ledger, NotFound, epcis_document, investigate, item_reach, labels, party_directory, search_items, trace_item, transfer_links
 
 __all__ = ["router"]
 

@@ -8,8 +8,7 @@ from fastapi.responses import PlainTextResponse
 from api.access import AdmissionDep
 from api.deps import LedgerDep
 from api.routes.items import UidPath
-from ledger.investigation.item_proof import item_proof
-from ledger.log.tlog_proof import SUFFIX
+from ledger import SUFFIX, item_proof
 
 __all__ = ["router"]
 

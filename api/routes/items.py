@@ -9,9 +9,7 @@ from api.deps import LedgerDep
 from api.history import item_entries
 from api.routes.events import attested_out
 from api.schemas import EntryOut, ItemEventsOut, ItemOut, OwnerOut
-from ledger.domain.rules import ENFORCEMENT
-from ledger.store.snapshot import Snapshot
-from ledger.store.tables import Item, Party, PersonalRecord
+from ledger import ENFORCEMENT, Item, Party, PersonalRecord, Snapshot
 
 __all__ = ["router", "item_out"]
 

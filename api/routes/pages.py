@@ -11,9 +11,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
 from api.verdicts import Scan, judge
-from ledger.domain import verdict
-from ledger.errors import NotFound
-from ledger.store.snapshot import Snapshot
+from ledger import NotFound, Snapshot, verdict
 from scanner.claims import marking_verifier
 
 __all__ = ["router"]

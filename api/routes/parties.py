@@ -8,7 +8,7 @@ from sqlmodel import select
 from api.access import CallerDep
 from api.deps import LedgerDep
 from api.schemas import PartyKeyOut, PartyOut
-from ledger.store.tables import PartyKey
+from ledger import PartyKey
 
 __all__ = ["router"]
 

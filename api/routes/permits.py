@@ -10,8 +10,7 @@ from sqlmodel import select
 from api.access import CallerDep
 from api.deps import LedgerDep
 from api.schemas import PermitLineOut, PermitOut
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Permit, PermitLineRow
+from ledger import Ledger, Permit, PermitLineRow
 
 __all__ = ["router", "permit_out"]
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import LedgerDep
 from api.schemas import ConsistencyOut, InclusionOut
-from ledger.errors import NotFound
+from ledger import NotFound
 
 __all__ = ["router"]
 

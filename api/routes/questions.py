@@ -19,13 +19,7 @@ from api.access import AdmissionDep, CallerDep
 from api.deps import LedgerDep, SettingsDep
 from api.managed import cached_managed_key
 from api.page_route import PageRoute, templates
-from ledger.domain.custody import QUESTION_STATES
-from ledger.errors import LedgerError, RuleViolation
-from ledger.investigation.questions import MAX_QUESTIONS, questions
-from ledger.log.codec import format_time
-from ledger.log.signatures import sign_event
-from ledger.store.ledger import Ledger
-from ledger.store.tables import Party
+from ledger import MAX_QUESTIONS, QUESTION_STATES, Ledger, LedgerError, Party, RuleViolation, format_time, questions, sign_event
 
 __all__ = ["router"]
 

@@ -17,15 +17,7 @@ from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
 from api.verdicts import Judgement, MarkingVerifier, Scan, judge
-from ledger.config import Settings
-from ledger.domain.events import Envelope
-from ledger.errors import LedgerError
-from ledger.log.codec import format_time
-from ledger.log.keys import LocalAccount
-from ledger.log.signatures import sign_event
-from ledger.store.ledger import Attestation, Ledger
-from ledger.store.snapshot import Snapshot
-from ledger.store.tables import Party
+from ledger import Attestation, Envelope, Ledger, LedgerError, LocalAccount, Party, Settings, Snapshot, format_time, sign_event
 
 __all__ = ["router"]
 

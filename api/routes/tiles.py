@@ -20,8 +20,7 @@ from api.access import admit
 from api.deps import run_reads
 from api.errors import ApiError
 from api.kept_tiles import FULL_CACHE, PARTIAL_CACHE, TILE_TYPE, tile_cache
-from ledger.log.tile_paths import Tile, TilePathError, parse_tile_path
-from ledger.store.tiles import checkpoint_note
+from ledger import Tile, TilePathError, checkpoint_note, parse_tile_path
 
 __all__ = ["router", "TilePathInvalid", "CHECKPOINT_CACHE", "CHECKPOINT_TYPE"]
 

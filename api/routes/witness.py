@@ -7,10 +7,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import LedgerDep, SettingsDep
-from ledger.config import Settings
-from ledger.errors import NotFound
-from ledger.store.ledger import Ledger
-from ledger.witness.state import SizeConflict, Witness, WitnessRefusal
+from ledger import Ledger, NotFound, Settings, SizeConflict, Witness, WitnessRefusal
 
 __all__ = ["router", "witness_of"]
 

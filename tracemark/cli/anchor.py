@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
-from ledger.config import open_ledger
-from ledger.store.ledger import Ledger
-from ledger.store.tables import CheckpointRow
+from ledger import AnchorWorker, CheckpointRow, Ledger, Schedule, anchor_status, open_ledger
 from tracemark.cli.common import DbOption, HomeOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
 if TYPE_CHECKING:
@@ -138,8 +135,8 @@ def status(
     home: HomeOption = None,
 ) -> None:
     """Show the log's last anchored checkpoint, any transaction in flight, and the chain's view."""
+    from ledger import current_submitters
     from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
-    from ledger.audit.chain import current_submitters
 
     ledger = open_ledger(settings_from(db, home))
     state = anchor_status(ledger)
@@ -195,8 +192,8 @@ def _print_status(found: dict[str, Any]) -> None:
 
 def verify_chain_command(ledger: Ledger, verifier_key: str) -> None:
     """`tracemark verify --chain`: the plain audit plus every anchor of this log; exit 1 on a finding."""
+    from ledger import verify_chain
     from ledger.anchoring.contract import AnchorClient, AnchorConfig, log_id_for
-    from ledger.audit.chain import verify_chain
 
     config = AnchorConfig.from_env()
     if config is None:

@@ -15,12 +15,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.errors import ApiError
-from ledger.config import Settings
-from ledger.errors import LedgerError
+from ledger import LedgerError, Settings
 from scanner.errors import ScannerError
 
 if TYPE_CHECKING:
-    from ledger.audit.recompute import AuditReport
+    from ledger import AuditReport
 
 __all__ = ["console", "err", "DbOption", "HomeOption", "PolicyOption", "settings_from", "fail", "progress_bar", "reported", "report_unsigned_times", "describe", "REFUSED"]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ledger.config import open_ledger
+from ledger import open_ledger
 from tracemark.cli.common import DbOption, HomeOption, console, progress_bar, reported, settings_from
 
 __all__ = ["register"]
@@ -26,8 +26,7 @@ def trace(
 ) -> None:
     """The item's chain of custody with proofs, its diversion point and time-to-crime."""
     from api.verdicts import headline
-    from ledger.investigation.lookup import item_uid
-    from ledger.investigation.trace import trace_item
+    from ledger import item_uid, trace_item
 
     ledger = open_ledger(settings_from(db, home))
     uid = item_uid(ledger, ref, maker)
@@ -66,7 +65,7 @@ def investigate(
     home: HomeOption = None,
 ) -> None:
     """Parties ranked by the lost, stolen or seized items they last legitimately held; routes; permits."""
-    from ledger.investigation.hotspots import investigate as run
+    from ledger import investigate as run
 
     findings = run(open_ledger(settings_from(db, home)), since=since, country=country, kind=kind)
     if as_json:
@@ -92,7 +91,7 @@ def export_epcis(
     home: HomeOption = None,
 ) -> None:
     """Every event of the log as an EPCIS 2.0 JSON-LD document, with proofs as an extension."""
-    from ledger.investigation.epcis import epcis_document
+    from ledger import epcis_document
 
     with progress_bar("EPCIS events") as progress:
         document = epcis_document(open_ledger(settings_from(db, home)), item=item, progress=progress)

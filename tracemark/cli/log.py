@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ledger.config import init_log, open_ledger
-from ledger.errors import LedgerError
+from ledger import LedgerError, init_log, open_ledger
 from tracemark.cli.anchor import verify_chain_command
 from tracemark.cli.common import DbOption, HomeOption, PolicyOption, console, err, fail, progress_bar, report_unsigned_times, reported, settings_from
 
@@ -32,7 +31,7 @@ def keys_new(
     passphrase: Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="keystore passphrase")] = None,
 ) -> None:
     """Make a new secp256k1 party key, saved as a Web3 Secret Storage keystore."""
-    from ledger.log.keys import new_account, save_keystore
+    from ledger import new_account, save_keystore
 
     if out.exists():
         raise fail(f"{out} exists; refusing to overwrite a key")
@@ -49,7 +48,7 @@ def demo(
     home: HomeOption = None,
 ) -> None:
     """Fill an empty log with a realistic demo data set and write the demo parties' keys."""
-    from ledger.demo import DEMO_PASSPHRASE, run_demo
+    from ledger import DEMO_PASSPHRASE, run_demo
 
     settings = settings_from(db, home)
     ledger = init_log(settings)
@@ -89,7 +88,7 @@ def import_(
 
 def _envelope_lines(file: Path) -> list[tuple[int, dict]]:
     """Each non-blank line of `file` as (line number, JSON object)."""
-    from ledger.domain.events import json_object
+    from ledger import json_object
 
     lines = []
     for number, line in enumerate(file.read_bytes().splitlines(), start=1):
@@ -112,7 +111,7 @@ def verify(
 
     With --policy, also which of the policy's witnesses cosigned which checkpoints, from the
     cosignatures stored: one that no longer verifies means that witness saw another history."""
-    from ledger.audit.recompute import audit
+    from ledger import audit
 
     settings = settings_from(db, home)
     ledger = open_ledger(settings)
@@ -142,7 +141,7 @@ def verify(
 
 def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
     """Sign a checkpoint of the log as it is now and print the signed note, with the witnesses' cosignatures."""
-    from ledger.witness.cosigners import cosigned_note
+    from ledger import cosigned_note
 
     ledger = open_ledger(settings_from(db, home))
     row = ledger.checkpoint()
@@ -151,7 +150,7 @@ def checkpoint(db: DbOption = None, home: HomeOption = None) -> None:
 
 def rebuild(db: DbOption = None, home: HomeOption = None) -> None:
     """Recompute the current state (parties, keys, items, permits) from the log's entries."""
-    from ledger.store.rebuild import rebuild as replay
+    from ledger import rebuild as replay
 
     ledger = open_ledger(settings_from(db, home))
     with progress_bar("replaying") as progress:

@@ -12,8 +12,7 @@ from rich.markup import escape
 from tracemark.cli.common import console, err, reported, settings_from
 
 if TYPE_CHECKING:
-    from ledger.log.policy import Policy
-    from ledger.store.ledger import Ledger
+    from ledger import Ledger, Policy
 
 __all__ = ["register", "read_policy", "log_key_for", "report_witnesses"]
 
@@ -22,7 +21,7 @@ def read_policy(path: Path | None) -> Policy | None:
     """The policy in ``path``, or None when no policy was given (the verifier checks the log's key alone)."""
     if path is None:
         return None
-    from ledger.log.policy import load_policy
+    from ledger import load_policy
 
     return load_policy(path)
 
@@ -46,7 +45,7 @@ def check(file: Annotated[Path, typer.Argument(help="the policy file", dir_okay=
 def report_witnesses(ledger: Ledger, policy: Policy | None, log_vkey: str) -> bool:
     """Print which of the policy's witnesses cosigned which checkpoints; False if a stored
     cosignature contradicts the log (that witness cosigned another tree of that size)."""
-    from ledger.witness.cosigned import witness_report
+    from ledger import witness_report
 
     assert policy is not None
     report = witness_report(ledger, policy, log_vkey)

@@ -13,7 +13,7 @@ from tracemark.cli.log import PolicyOption
 from tracemark.cli.policy import log_key_for, read_policy
 
 if TYPE_CHECKING:
-    from ledger.log.policy import Policy
+    from ledger import Policy
 
 __all__ = ["register"]
 
@@ -25,9 +25,7 @@ def proof(
     home: HomeOption = None,
 ) -> None:
     """Write the offline proof of an item's newest entry: the entry, its inclusion proof, the cosigned checkpoint."""
-    from ledger.config import open_ledger
-    from ledger.investigation.item_proof import item_proof
-    from ledger.log.tlog_proof import SUFFIX
+    from ledger import SUFFIX, item_proof, open_ledger
 
     made = item_proof(open_ledger(settings_from(db, home)), uid)
     target = out or Path(uid + SUFFIX)
@@ -44,8 +42,7 @@ def verify_proof(
     home: HomeOption = None,
 ) -> None:
     """Verify an offline proof or a receipt with no network: exit 0 if it holds, 2 with the reason if it is refused."""
-    from ledger.log.policy import LOG_KEY_ONLY
-    from ledger.log.tlog_proof import TlogProof, TlogProofError, verify_tlog_proof
+    from ledger import LOG_KEY_ONLY, TlogProof, TlogProofError, verify_tlog_proof
     from scanner.proofs import proven_answer
 
     trust = read_policy(policy)
@@ -65,7 +62,7 @@ def verify_proof(
 
 
 def _verify_receipts(data: bytes, policy: Policy, log_vkey: str | None, as_json: bool) -> None:
-    from ledger.log.receipt_check import ReceiptError, receipts_in, verify_receipt
+    from ledger import ReceiptError, receipts_in, verify_receipt
 
     try:
         document = json.loads(data)

@@ -38,7 +38,7 @@ def labels(
     home: HomeOption = None,
 ) -> None:
     """Print QR labels (code + serial) for items; codes not issued yet are signed by their marking party's keystore."""
-    from ledger.config import open_ledger
+    from ledger import open_ledger
     from scanner.markings import label_for
     from scanner.render import label_sheet, png, svg
 
@@ -67,7 +67,7 @@ def bundle_export(
     home: HomeOption = None,
 ) -> None:
     """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, cosigned checkpoint, flagged and held items."""
-    from ledger.config import open_ledger
+    from ledger import open_ledger
     from scanner.bundle import write_bundle
 
     document = write_bundle(open_ledger(settings_from(db, home)), out, host)
@@ -98,7 +98,7 @@ def scan(
     A .tlog-proof file is verified offline instead (against --policy, or the log's key alone)."""
     import json
 
-    from ledger.log.policy import LOG_KEY_ONLY
+    from ledger import LOG_KEY_ONLY
     from scanner.proofs import is_proof, scan_proof
     from scanner.scan import expand_images, scan_image
 
@@ -139,7 +139,7 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
         return lambda code: scan_online(api, key, code, where, location, direction)
     from datetime import timedelta
 
-    from ledger.log.codec import utc_now
+    from ledger import utc_now
     from scanner.bundle import load_bundle
     from scanner.offline import verify_offline
 

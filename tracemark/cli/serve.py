@@ -39,8 +39,7 @@ def apikey_create(
     """Create an API key for a party; the token is printed once and only its hash is kept."""
     from api.keys import create_api_key
     from api.managed import create_managed_key
-    from ledger.config import open_ledger
-    from ledger.log.keys import load_keystore
+    from ledger import load_keystore, open_ledger
 
     settings = settings_from(db, home)
     ledger = open_ledger(settings)
@@ -63,7 +62,7 @@ def apikey_revoke(
 ) -> None:
     """Revoke an API key; requests with it are refused from now on."""
     from api.keys import revoke_api_key
-    from ledger.config import open_ledger
+    from ledger import open_ledger
 
     row = revoke_api_key(open_ledger(settings_from(db, home)), key_id)
     console.print(f"API key {row.id} of {row.party_id} revoked at {row.revoked_at}")
@@ -77,7 +76,7 @@ def apikey_list(
 ) -> None:
     """List API keys (ids, parties, labels; never secrets)."""
     from api.keys import list_api_keys
-    from ledger.config import open_ledger
+    from ledger import open_ledger
 
     keys = [{"id": key.id, "party": key.party_id, "label": key.label, "created": key.created_at, "revoked": key.revoked_at}
             for key in list_api_keys(open_ledger(settings_from(db, home)), party)]
@@ -113,9 +112,7 @@ def serve(
     from api.app import create_app, freeze_startup_heap
     from api.demo_keys import DEMO_LABELS, api_keys_path, demo_files_current, forget_demo_files, seed_demo_api_keys
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
-    from ledger.config import init_log
-    from ledger.demo import DEMO_PASSPHRASE
-    from ledger.witness.worker import WitnessWorker
+    from ledger import DEMO_PASSPHRASE, WitnessWorker, init_log
     from scanner.claims import marking_verifier
     from scanner.markings import issue_demo_labels
 

@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger.config import open_ledger
-from ledger.errors import CheckpointError
+from ledger import CheckpointError, open_ledger
 from tracemark.cli.common import DbOption, HomeOption, console, err, progress_bar, reported, settings_from
 
 __all__ = ["register"]
@@ -22,7 +21,7 @@ def export(
     home: HomeOption = None,
 ) -> None:
     """Write the log's checkpoint and hash tiles as static files, only what changed since the last export."""
-    from ledger.store.tile_export import export_tiles
+    from ledger import export_tiles
 
     ledger = open_ledger(settings_from(db, home))
     with progress_bar("exporting tiles") as progress:
@@ -40,7 +39,7 @@ def check(
     home: HomeOption = None,
 ) -> None:
     """Check a log over HTTP as any tlog-tiles client would: the checkpoint's signature, its root rebuilt from the tiles."""
-    from ledger.audit.tiles import TileCheckError, check_tiles
+    from ledger import TileCheckError, check_tiles
 
     key = vkey or settings_from(None, home).verifier_key()
     earlier = since.read_text(encoding="utf-8") if since is not None else None

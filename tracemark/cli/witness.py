@@ -13,8 +13,7 @@ __all__ = ["register"]
 
 
 def _witness(db: str | None, home: str | None):  # noqa: ANN202
-    from ledger.config import open_ledger
-    from ledger.witness.state import Witness
+    from ledger import Witness, open_ledger
 
     settings = settings_from(db, home)
     return Witness(open_ledger(settings).db, settings.witness_keys())

@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 
 def _ledger(db: str | None, home: str | None):  # noqa: ANN202
-    from ledger.config import open_ledger
+    from ledger import open_ledger
 
     return open_ledger(settings_from(db, home))
 
@@ -26,7 +26,7 @@ def add(
     home: HomeOption = None,
 ) -> None:
     """Submit each new checkpoint to a witness and keep the cosignatures it returns."""
-    from ledger.witness.cosigners import add_witness
+    from ledger import add_witness
 
     row = add_witness(_ledger(db, home), name, vkey, url)
     console.print(f"witness {row.name} at {row.url} ({len(row.vkeys.split())} keys)")
@@ -34,9 +34,8 @@ def add(
 
 def list_witnesses(db: DbOption = None, home: HomeOption = None) -> None:
     """The configured witnesses, the size each last cosigned, and the last error if it failed."""
-    from ledger.log.cosignature import ALGORITHMS
-    from ledger.witness.cosigners import list_witnesses as rows
-    from ledger.witness.cosigners import verifiers_of
+    from ledger import ALGORITHMS, verifiers_of
+    from ledger import list_witnesses as rows
 
     table = Table("name", "url", "cosigned size", "last error", "keys (name+key ID)")
     for row in rows(_ledger(db, home)):
@@ -51,7 +50,7 @@ def remove(
     home: HomeOption = None,
 ) -> None:
     """Stop submitting to a witness and drop the cosignatures it gave."""
-    from ledger.witness.cosigners import remove_witness
+    from ledger import remove_witness
 
     remove_witness(_ledger(db, home), name)
     console.print(f"witness {name} removed")
