@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import access, lean
 from api.credentials import Credentials
+from api.judging import MarkingVerifier
 from api.kept_tiles import KeptTiles
 from api.limits import DEFAULT_MAX_BODY, BodyLimit
 from api.metrics import Metrics, RequestMetrics
@@ -34,7 +35,6 @@ from api.routes import (
     tiles,
     witness,
 )
-from api.verdicts import MarkingVerifier
 from ledger import Ledger, Settings, open_ledger
 
 __all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]

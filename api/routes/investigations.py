@@ -18,9 +18,9 @@ from api.access import ACCESS, COOKIE, Admission, AdmissionDep, Scope, admits
 from api.deps import LedgerDep
 from api.errors import RoleNotAdmitted, Unauthorized
 from api.investigation_views import flows, network, timeline
+from api.judging import headline
 from api.keys import caller_of
 from api.page_route import LOGIN, PageRoute, SignIn, safe_next, templates
-from api.verdicts import headline
 from ledger import Hit, Ledger, NotFound, epcis_document, investigate, item_reach, labels, party_directory, search_items, trace_item, transfer_links
 
 __all__ = ["router"]

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import LedgerDep
 from api.history import custody_chain, item_entries
-from api.verdicts import Scan, judge
+from api.judging import Scan, judge
 from ledger import NotFound, Snapshot, verdict
 from scanner.claims import marking_verifier
 

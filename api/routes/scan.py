@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request, Response
 from api.access import admit
 from api.deps import run_reads
 from api.history import custody_chain, inclusion_out
+from api.judging import Judgement, MarkingVerifier, Scan, judge
 from api.lean import answer, documented_body, read_body
 from api.managed import cached_managed_key
 from api.routes.events import attested_out
 from api.routes.items import item_out
 from api.routes.permits import permit_out
 from api.schemas import Custodian, Reason, Recorded, ScanOut, ScanProof, ScanRequest
-from api.verdicts import Judgement, MarkingVerifier, Scan, judge
 from ledger import Attestation, Envelope, Ledger, LedgerError, LocalAccount, Party, Settings, Snapshot, format_time, sign_event
 
 __all__ = ["router"]

@@ -25,7 +25,7 @@ def trace(
     home: HomeOption = None,
 ) -> None:
     """The item's chain of custody with proofs, its diversion point and time-to-crime."""
-    from api.verdicts import headline
+    from api.judging import headline
     from ledger import item_uid, trace_item
 
     ledger = open_ledger(settings_from(db, home))

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from api.history import item_entries, item_story
-from api.verdicts import HISTORY_LIMIT
+from api.judging import HISTORY_LIMIT
 from ledger.store.db import open_database
 from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.tables import Entry, Item, PartyKey
