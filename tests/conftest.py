@@ -103,3 +103,11 @@ def sqlite_ledger(tmp_path: Path):  # noqa: ANN201
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where browser tests save screenshots: $TRACEMARK_SCREENSHOTS when set (CI keeps them), else the test's temporary folder."""
+    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -5,7 +5,6 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,13 +37,6 @@ def service(demo: tuple[Ledger, DemoResult, Settings]) -> Iterator[str]:
     ledger, _, settings = demo
     with serve_in_thread(create_app(settings, ledger=ledger)) as url:
         yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 PHONE = {"width": 390, "height": 844}

@@ -6,7 +6,6 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,13 +39,6 @@ def demo_log(tmp_path_factory: pytest.TempPathFactory) -> DemoLog:
 def server(demo_log: DemoLog) -> Iterator[str]:
     with api_server(demo_log.settings, demo_log.settings.home.parent / "server.log") as url:
         yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _signed_in(p: object, server: str, token: str) -> object:

@@ -6,7 +6,6 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set, else to the test's temporary 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,13 +45,6 @@ def service(demo: Demo) -> Iterator[str]:
                      rate_limits=RateLimits(0, 0))
     with serve_in_thread(app) as url:
         yield url
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @contextmanager

@@ -51,14 +51,6 @@ class Served:
     bundle: Path
 
 
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: $TRACEMARK_SCREENSHOTS when set (CI keeps them), else a temporary folder."""
-    folder = Path(os.environ.get("TRACEMARK_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def tracemark(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([TRACEMARK, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
