@@ -27,7 +27,7 @@ __all__ = [
     "DIVERSION_KINDS",
     "TTC_FLAG_DAYS",
     "Chain",
-    "Diversion",
+    "DiversionPoint",
     "Facts",
     "MarkingDoubts",
     "Question",
@@ -68,7 +68,7 @@ class Facts(Protocol):
 
 
 @dataclass
-class Diversion:
+class DiversionPoint:
     seq: int
     kind: str
     time: str
@@ -86,7 +86,7 @@ class Question:
     time: str
     country: str | None  # where the item was seen (for a transfer: the receiver's country)
     detail: str
-    finding: Diversion  # the diversion point it makes when confirmed
+    finding: DiversionPoint  # the diversion point it makes when confirmed
     since: str | None  # the last legal sale, transfer or marking before it: time-to-crime counts from there
     state: str = "open"
     decided_seq: int | None = None
@@ -97,7 +97,7 @@ class Question:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Question":
-        return cls(**{**data, "finding": Diversion(**data["finding"])})
+        return cls(**{**data, "finding": DiversionPoint(**data["finding"])})
 
 
 @dataclass
@@ -119,9 +119,9 @@ class Chain:
     seizure_time: str | None = None
     found_country: str | None = None
     ttc_days: int | None = None
-    diversion: Diversion | None = None  # where it left the legal chain: the earliest of `reported` and the confirmed questions
+    diversion: DiversionPoint | None = None  # where it left the legal chain: the earliest of `reported` and the confirmed questions
     questions: list[str] = field(default_factory=list)  # doubts about the marking itself
-    reported: Diversion | None = None  # the first diversion the log states outright
+    reported: DiversionPoint | None = None  # the first diversion the log states outright
     reported_since: str | None = None  # time-to-crime's start for `reported`
     raised: list[Question] = field(default_factory=list)
     recoveries: list[list[Any]] = field(default_factory=list)  # [seq, time] of each seizure and recovery
@@ -170,7 +170,7 @@ class Chain:
             values["recoveries"] = [list(recovery) for recovery in data["recoveries"]]
         for name in ("diversion", "reported"):
             if data.get(name) is not None:
-                values[name] = Diversion(**data[name])
+                values[name] = DiversionPoint(**data[name])
         return cls(**values)
 
 
@@ -207,11 +207,11 @@ def _settle(chain: Chain) -> None:
     chain.ttc_days = None if recovered is None or since is None else (parse_time(recovered) - parse_time(since)).days
 
 
-def _finding(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> Diversion:
+def _finding(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) -> DiversionPoint:
     """Where the item left the legal chain if entry `seq` shows it did: at a transfer still waiting
     for receipt, if there is one (a marking's doubts are the marking's own)."""
     if chain.pending_seq is not None and kind not in ("clone", "over_quota"):
-        return Diversion(
+        return DiversionPoint(
             seq=chain.pending_seq,
             kind="unreceived_transfer",
             time=chain.pending_time or event.time,
@@ -219,7 +219,7 @@ def _finding(chain: Chain, seq: int, event: ev.Event, kind: str, detail: str) ->
             origin_country=chain.country,
             detail=f"sent to {chain.pending_to} and never received; then {kind} at entry {seq}: {detail}",
         )
-    return Diversion(seq, kind, event.time, chain.holder, chain.country, detail)
+    return DiversionPoint(seq, kind, event.time, chain.holder, chain.country, detail)
 
 
 def _since(chain: Chain) -> str | None:
@@ -346,7 +346,7 @@ def _decide(state: str):  # noqa: ANN202 - a step factory
 def _unreceived(chain: Chain, facts: Facts) -> Question:
     assert chain.pending_seq is not None and chain.pending_to is not None and chain.pending_time is not None  # unreceived() said so
     detail = f"sent to {chain.pending_to} and never received"
-    finding = Diversion(chain.pending_seq, "unreceived_transfer", chain.pending_time, chain.holder, chain.country, detail)
+    finding = DiversionPoint(chain.pending_seq, "unreceived_transfer", chain.pending_time, chain.holder, chain.country, detail)
     return Question(chain.pending_seq, "unreceived_transfer", chain.pending_time, facts.party_country(chain.pending_to), detail,
                     finding, _since(chain))
 
