@@ -18,7 +18,7 @@ from typing import Any
 
 from api.keys import create_api_key
 from api.managed import create_managed_key, managed_key_path
-from ledger import DEMO_PASSPHRASE, Ledger, Settings, load_keystore
+from ledger import DEMO_PASSPHRASE, Ledger, Settings, load_keystore, write_private
 
 __all__ = ["api_keys_path", "seed_demo_api_keys", "demo_files_current", "forget_demo_files", "DEMO_ADMIN", "DEMO_LABELS"]
 
@@ -80,5 +80,5 @@ def seed_demo_api_keys(ledger: Ledger, settings: Settings) -> dict[str, dict[str
     with os.fdopen(fd, "w") as handle:
         json.dump(index, handle, indent=2)
         handle.write("\n")
-    _identity_path(settings).write_text(json.dumps(_log_identity(ledger)) + "\n")
+    write_private(_identity_path(settings), json.dumps(_log_identity(ledger)) + "\n")
     return index

@@ -22,6 +22,7 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Rec
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
+from ledger.files import write_private
 from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import Findings, investigate, transfer_links
@@ -203,6 +204,7 @@ __all__ = [
     "trace_item",
     "transfer_links",
     "utc_now",
+    "write_private",
     "verdict_of",
     "verifiers_of",
     "verify_chain",

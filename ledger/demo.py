@@ -18,6 +18,7 @@ from typing import Any
 from ulid import ULID
 
 from ledger.domain.personal import commit
+from ledger.files import write_private
 from ledger.log.codec import format_time, utc_now
 from ledger.log.keys import LocalAccount, new_account, save_keystore
 from ledger.log.signatures import sign_event
@@ -130,7 +131,7 @@ def run_demo(
     if keys_dir is not None:
         _write_keys(keys_dir, parties)
         stories = {uid: STORIES[story] for story, uid in result.items.items() if story in STORIES}
-        stories_path(keys_dir).write_text(json.dumps(stories, indent=2) + "\n")
+        write_private(stories_path(keys_dir), json.dumps(stories, indent=2) + "\n")  # beside the keys, the owner's alone
     return result
 
 

@@ -7,7 +7,6 @@ standard tools. Keys at rest are Web3 Secret Storage keystores (eth-account encr
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from eth_utils.address import is_hex_address, to_checksum_address
 
 from ledger.bounded import Bounded
 from ledger.errors import EventInvalid, SignatureError
+from ledger.files import write_private
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -144,10 +144,7 @@ def save_keystore(
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     data = Account.encrypt(account.key, passphrase, iterations=iterations)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-    return path
+    return write_private(path, json.dumps(data))
 
 
 def load_keystore(path: Path, passphrase: str) -> LocalAccount:
