@@ -191,7 +191,7 @@ def _audit(
 
 def _read_event(session: Session, seq: int) -> ev.Event | None:
     """Entry `seq`'s event, read back from its stored bytes (the audit checks those bytes in order)."""
-    raw = session.execute(select(Entry.__table__.c.event).where(Entry.__table__.c.seq == seq)).scalar_one_or_none()
+    raw = session.execute(select(table_of(Entry).c.event).where(table_of(Entry).c.seq == seq)).scalar_one_or_none()
     return None if raw is None else ev.parse_event(raw)
 
 

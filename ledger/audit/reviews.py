@@ -51,6 +51,7 @@ class ReviewAudit:
         return None if known is None else known.role
 
     def _void(self, seq: int, facts: Timed) -> str | None:
+        assert facts.target is not None  # `check` passes only reviews that name one
         target, problem = self._target(seq, facts)
         if target is None:
             return problem
@@ -64,6 +65,7 @@ class ReviewAudit:
         return None
 
     def _settle(self, seq: int, facts: Timed) -> str | None:
+        assert facts.target is not None  # `check` passes only reviews that name one
         if self._role(facts.actor) != "investigator":
             return f"{facts.actor} is not an investigator"
         target, problem = self._target(seq, facts)

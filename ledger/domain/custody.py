@@ -327,7 +327,7 @@ def _void(chain: Chain, seq: int, event: ev.VoidInspection, facts: Facts) -> Non
         chain.found_before = None
 
 
-def _decide(state: str):  # noqa: ANN202 - a step factory
+def _decide(state: str) -> Callable[[Chain, int, ev.ConfirmFinding | ev.DismissFinding, Facts], None]:
     def step(chain: Chain, seq: int, event: ev.ConfirmFinding | ev.DismissFinding, facts: Facts) -> None:
         question = chain.question(event.question_seq)
         if question is None and chain.unreceived() == event.question_seq:

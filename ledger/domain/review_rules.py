@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ledger.domain import events as ev
 from ledger.domain.custody import Chain
+from ledger.domain.event_fields import item_of
 from ledger.errors import RuleViolation
 from ledger.store.tables import Diversion, Entry
 
@@ -25,7 +26,7 @@ def _target(ctx: Context, seq: int) -> Entry:
     target = ctx.view.entry(seq)
     if target is None or seq >= ctx.seq:
         raise RuleViolation("unknown_entry", f"no earlier entry {seq}")
-    item: str = ctx.event.item  # type: ignore[union-attr]
+    item = item_of(ctx.event)
     if target.item_uid != item:
         raise RuleViolation("wrong_item", f"entry {seq} is not an entry of item {item}")
     return target

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import SQLModel
 
@@ -118,7 +118,7 @@ def _advance_item(event: ev.Event, seq: int, out: _Out) -> None:
     out.add(new_row(Diversion, uid=uid, item_kind=item.kind, permit_number=item.permit_number, **columns))
 
 
-def _keep_questions(uid: str, before: list[dict], raised: list[Question], out: _Out) -> None:
+def _keep_questions(uid: str, before: list[dict[str, Any]], raised: list[Question], out: _Out) -> None:
     """Write the `question` rows of the questions this step raised or settled."""
     if raised == [] or [question.to_json() for question in raised] == before:
         return

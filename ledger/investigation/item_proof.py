@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.domain.events import json_object
 from ledger.errors import NotFound
@@ -34,7 +34,7 @@ def item_proof(ledger: Ledger, uid: str, shows: Shows = lambda actor, event: Tru
 
 
 def _newest_shown(ledger: Ledger, uid: str, shows: Shows) -> Entry:
-    query = select(Entry).where(Entry.item_uid == uid).order_by(Entry.seq.desc())  # type: ignore[union-attr]
+    query = select(Entry).where(col(Entry.item_uid) == uid).order_by(col(Entry.seq).desc())
     with ledger.reading() as session:
         for entry in session.exec(query):
             if shows(entry.actor, json_object(entry.event)):

@@ -8,12 +8,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ledger.domain import codes
 from ledger.domain.custody import QUESTION_STATES, Chain
 from ledger.errors import EventInvalid
 from ledger.store.ledger import Ledger
+from ledger.store.narrowing import not_null
 from ledger.store.tables import Diversion, Item, Party, QuestionRow
 
 __all__ = ["QuestionView", "questions", "MAX_QUESTIONS"]
@@ -51,11 +52,11 @@ def questions(ledger: Ledger, state: str | None = "open", country: str | None = 
     limit = max(1, min(limit, MAX_QUESTIONS))
     with ledger.reading() as session:
         q = QuestionRow
-        query = select(q, Item.kind, Item.serial).join(Item, Item.uid == q.uid).order_by(q.seq).limit(limit)
+        query = select(q, Item.kind, Item.serial).join(Item, col(Item.uid) == col(q.uid)).order_by(col(q.seq)).limit(limit)
         if state is not None:
             query = query.where(q.state == state)
         if country is not None:
-            query = query.where(or_(q.country == country, q.origin_country == country))
+            query = query.where(or_(col(q.country) == country, col(q.origin_country) == country))
         found = [_view(row, kind, serial) for row, kind, serial in session.exec(query)]
         if state in (None, "open"):
             found += _unreceived(session, country, limit)
@@ -71,21 +72,22 @@ def _unreceived(session: Any, country: str | None, limit: int) -> list[QuestionV
     """Transfers still waiting for receipt that no investigator settled (a settled one has a `question` row)."""
     query = (
         select(Item, Diversion.chain)
-        .join(Diversion, Diversion.uid == Item.uid)
-        .outerjoin(QuestionRow, QuestionRow.seq == Item.pending_seq)
-        .where(Item.status == "active", Item.pending_to.is_not(None), QuestionRow.seq.is_(None))
-        .order_by(Item.pending_seq)
+        .join(Diversion, col(Diversion.uid) == col(Item.uid))
+        .outerjoin(QuestionRow, col(QuestionRow.seq) == col(Item.pending_seq))
+        .where(col(Item.status) == "active", col(Item.pending_to).is_not(None), col(QuestionRow.seq).is_(None))
+        .order_by(col(Item.pending_seq))
     )
     found = []
     for item, stored in session.exec(query):
         chain = Chain.from_json({**stored, "uid": item.uid})
-        if chain.unreceived() is None:
+        seq = chain.unreceived()
+        if seq is None:
             continue
         receiver = session.get(Party, chain.pending_to)
         where = None if receiver is None else receiver.country
         if country is not None and country not in (where, chain.country):
             continue
-        found.append(QuestionView(chain.pending_seq, item.uid, item.kind, item.serial, "unreceived_transfer", "open", chain.pending_time,
+        found.append(QuestionView(seq, item.uid, item.kind, item.serial, "unreceived_transfer", "open", not_null(chain.pending_time, "pending_time"),
                                   where, chain.country, chain.holder, f"sent to {chain.pending_to} and never received",
                                   None, None))
         if len(found) == limit:

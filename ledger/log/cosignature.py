@@ -200,7 +200,7 @@ class CosignerVerifier:
                 f"{ALGORITHMS[self.algorithm]} cosignature by {self.name} is {len(signature)} bytes"
                 f" after its key ID, want {want}"
             )
-        (timestamp,) = struct.unpack(">Q", signature[:8])
+        timestamp: int = struct.unpack(">Q", signature[:8])[0]
         if timestamp > MAX_TIMESTAMP:
             raise CosignatureError(f"cosignature by {self.name} has timestamp {timestamp}, beyond 2**63 - 1")
         try:

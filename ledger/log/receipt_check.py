@@ -9,7 +9,7 @@ the item's offline proof (`GET /v1/items/{uid}/proof`) fetched once the witnesse
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ledger.errors import LedgerError
 from ledger.log import merkle
@@ -30,7 +30,7 @@ def receipts_in(document: Any) -> list[Mapping[str, Any]]:
         receipts = [document]
     if not receipts or not all(isinstance(r, Mapping) for r in receipts):
         raise ReceiptError("a receipt is a JSON object (or a batch's {\"receipts\": [...]}) as POST /v1/events answers")
-    return receipts
+    return cast(list[Mapping[str, Any]], receipts)
 
 
 def verify_receipt(receipt: Mapping[str, Any], policy: Policy, log_vkey: str | None = None) -> Evaluation:

@@ -18,7 +18,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -104,7 +104,7 @@ class ProvenEntry:
 
     @property
     def event(self) -> dict[str, Any]:
-        return self.entry["event"]
+        return cast(dict[str, Any], self.entry["event"])  # `_entry` checked it is an object
 
 
 def verify_tlog_proof(proof: TlogProof, policy: Policy, log_vkey: str | None = None) -> ProvenEntry:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import struct
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam
+from sqlmodel import col
 
 from ledger.bounded import Bounded
 from ledger.errors import NotFound, StoreError
@@ -50,8 +52,8 @@ def checkpoint_note(ledger: Ledger) -> str:
 
 
 @cache
-def _entries_between() -> Select:
-    return rows_of(Entry).where(Entry.seq >= bindparam("lo"), Entry.seq < bindparam("hi")).order_by(Entry.seq)
+def _entries_between() -> Select[Any]:
+    return rows_of(Entry).where(col(Entry.seq) >= bindparam("lo"), col(Entry.seq) < bindparam("hi")).order_by(col(Entry.seq))
 
 
 def _size(reads: Snapshot) -> int:
@@ -105,7 +107,7 @@ class TileReader:
             raise StoreError(f"{tile.path}: the store holds {len(rows)} of its {tile.width} entries")
         before = reads.raw(f"SELECT leaf_hash FROM entry WHERE seq = {lo - 1}") if lo else [(GENESIS_PREV,)]
         prev = bytes(before[0][0])
-        out = []
+        out: list[bytes] = []
         for row in rows:
             data = entry_bytes(row.seq, prev, row.recorded_at, row.event, row.signer, row.signature, row.imported)
             if leaf_hash(data) != bytes(row.leaf_hash):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ledger.errors import CosignatureError
 from ledger.log.cosignature import verify_cosignatures
@@ -31,11 +31,11 @@ def best_cosigned(ledger: Ledger, covering: int = 0) -> tuple[CheckpointRow, str
     """Of the ``RECENT`` newest cosigned checkpoints, the one of size > ``covering`` cosigned by the
     most witnesses (the newest of those), with its cosigned note; a fresh checkpoint when none is."""
     witnesses = func.count(func.distinct(CosignatureRow.witness))
-    recent = (select(CosignatureRow.checkpoint_id).distinct().order_by(CosignatureRow.checkpoint_id.desc())
+    recent = (select(col(CosignatureRow.checkpoint_id)).distinct().order_by(col(CosignatureRow.checkpoint_id).desc())
               .limit(RECENT).scalar_subquery())
-    query = (select(CheckpointRow).join(CosignatureRow, CosignatureRow.checkpoint_id == CheckpointRow.id)
-             .where(CheckpointRow.size > covering, CheckpointRow.id.in_(recent)).group_by(CheckpointRow.id)
-             .order_by(witnesses.desc(), CheckpointRow.size.desc(), CheckpointRow.id.desc()).limit(1))
+    query = (select(CheckpointRow).join(CosignatureRow, col(CosignatureRow.checkpoint_id) == col(CheckpointRow.id))
+             .where(col(CheckpointRow.size) > covering, col(CheckpointRow.id).in_(recent)).group_by(col(CheckpointRow.id))
+             .order_by(witnesses.desc(), col(CheckpointRow.size).desc(), col(CheckpointRow.id).desc()).limit(1))
     with Session(ledger.db.reader, expire_on_commit=False) as session:
         row = session.execute(query).scalars().first()
     if row is None:
@@ -67,8 +67,8 @@ class WitnessReport:
 def witness_report(ledger: Ledger, policy: Policy, log_vkey: str) -> WitnessReport:
     """Check every stored cosignature by a witness of ``policy`` against the checkpoint it is kept for."""
     by_key = {(w.verifier.name, w.verifier.key_id.hex()): w for w in policy.witnesses.values()}
-    query = (select(CheckpointRow, CosignatureRow).join(CosignatureRow, CosignatureRow.checkpoint_id == CheckpointRow.id)
-             .order_by(CheckpointRow.size, CheckpointRow.id, CosignatureRow.witness))
+    query = (select(CheckpointRow, CosignatureRow).join(CosignatureRow, col(CosignatureRow.checkpoint_id) == col(CheckpointRow.id))
+             .order_by(col(CheckpointRow.size), col(CheckpointRow.id), col(CosignatureRow.witness)))
     cosigned: dict[int, list[str]] = {}
     contradictions: list[Contradiction] = []
     newest: CheckpointRow | None = None

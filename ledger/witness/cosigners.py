@@ -9,11 +9,12 @@ and the size it last cosigned. Verified cosignature lines are kept per checkpoin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ledger.errors import NotFound, StoreError
 from ledger.log.checkpoint import parse_checkpoint
@@ -72,7 +73,7 @@ def add_witness(ledger: Ledger, name: str, vkeys: str, url: str) -> WitnessRow:
 def remove_witness(ledger: Ledger, name: str) -> None:
     """Stop submitting to ``name`` and forget the cosignatures it gave."""
     with Session(ledger.db.writer) as session, session.begin():
-        if session.execute(delete(_WITNESS).where(_WITNESS.c.name == name)).rowcount == 0:
+        if cast(CursorResult[Any], session.execute(delete(_WITNESS).where(_WITNESS.c.name == name))).rowcount == 0:
             raise NotFound("witness", name)
         session.execute(delete(_COSIGNATURE).where(_COSIGNATURE.c.witness == name))
 
@@ -88,8 +89,8 @@ def verifiers_of(witness: WitnessRow) -> list[CosignerVerifier]:
 
 def cosignatures_of(ledger: Ledger, checkpoint_id: int) -> list[CosignatureRow]:
     """The cosignatures kept for one checkpoint, in a fixed order (witness, then key ID)."""
-    query = (select(CosignatureRow).where(CosignatureRow.checkpoint_id == checkpoint_id)
-             .order_by(CosignatureRow.witness, CosignatureRow.key_id))
+    query = (select(CosignatureRow).where(col(CosignatureRow.checkpoint_id) == checkpoint_id)
+             .order_by(col(CosignatureRow.witness), col(CosignatureRow.key_id)))
     with Session(ledger.db.reader, expire_on_commit=False) as session:
         return list(session.execute(query).scalars())
 

@@ -17,8 +17,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -136,7 +137,7 @@ class Witness:
 
     def remove_log(self, origin: str) -> None:
         with Session(self.db.writer) as session, session.begin():
-            if session.execute(delete(_TABLE).where(_TABLE.c.origin == origin)).rowcount == 0:
+            if cast(CursorResult[Any], session.execute(delete(_TABLE).where(_TABLE.c.origin == origin))).rowcount == 0:
                 raise NotFound("witnessed log", origin)
 
     def logs(self) -> list[WitnessedLog]:
@@ -183,7 +184,7 @@ class Witness:
         params = {"b_origin": state.origin, "b_old_size": state.size, "b_old_root": state.root, "b_size": checkpoint.size,
                   "b_root": checkpoint.root, "b_note": note, "b_now": format_time(utc_now())}
         with Session(self.db.writer) as session, session.begin():
-            swapped = session.execute(_SWAP, params).rowcount == 1
+            swapped = cast(CursorResult[Any], session.execute(_SWAP, params)).rowcount == 1
         if not swapped:
             now = self.log(state.origin)
             if now is None:
