@@ -77,7 +77,7 @@ def test_deep_json_in_utf16_is_refused_too(server: str, demo_log: DemoLog):
 
 
 def test_the_recursion_limit_is_the_default_once_the_server_has_imported_everything():
-    script = ("import sys; default = sys.getrecursionlimit(); import tracemark.cli, api.app, api.cli, scanner.claims, ledger.anchor; "
+    script = ("import sys; default = sys.getrecursionlimit(); import tracemark.cli, api.app, tracemark.cli.serve, scanner.claims, ledger.anchoring.contract; "
               "import eth_account, web3; print(default, sys.getrecursionlimit())")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["1000", "1000"]

@@ -51,7 +51,7 @@ def test_a_checkpoint_time_changed_with_plain_sql_is_caught_and_never_shown(serv
     assert signed_at_shown(server, demo_log) == format_time(signed)
     assert tracemark_verify(demo_log).returncode == 0
 
-    [(row_id, size)] = sql(demo_log, "SELECT id, size FROM checkpoint WHERE note = ?", note)
+    [(row_id, size)] = sql(demo_log, "SELECT id, size FROM checkpoint WHERE size = ? ORDER BY id DESC LIMIT 1", parse_checkpoint(note).size)
     sql(demo_log, "UPDATE checkpoint SET created_at = ? WHERE id = ?", FORGED, row_id)
 
     assert signed_at_shown(server, demo_log) == format_time(signed)  # the note's time, not the column's

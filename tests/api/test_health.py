@@ -24,7 +24,8 @@ def test_health_readiness_and_metrics(client, ledger):
 
 
 def test_an_unreachable_database_is_503_not_500(tmp_path: Path):
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}", home=tmp_path / "home")
+    (tmp_path / "a-folder.db").mkdir()  # there, but no database can be opened in it
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'a-folder.db'}", home=tmp_path / "home")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         assert client.get("/healthz").status_code == 200
         assert_problem(client.get("/readyz"), 503, "database-unavailable")
