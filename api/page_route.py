@@ -80,7 +80,7 @@ def _page_refusal(request: Request, exc: Exception) -> Response:
         if why is SignIn.REJECTED:
             response.delete_cookie(COOKIE)
         return response
-    if isinstance(exc, RoleNotAdmitted):
+    if isinstance(exc, RoleNotAdmitted) and request.method == "GET":  # a page the key's role never opens; an action it may not take is a 403 page
         response = RedirectResponse(sign_in_url(SignIn.ROLE, _requested(request)), status_code=303)
         response.delete_cookie(COOKIE)
         return response
