@@ -1,10 +1,9 @@
 """One item, one verdict: the item's page, `POST /v1/scan`, the offline scanner and the trace agree.
 
 A demo log made by `tracemark demo`, served by `tracemark serve` (a real process over HTTP); a
-label's address is opened at the server with the code's host, as a proxy in front of it passes it on. One demo
-firearm is seen by the police in its own country and then, hours later, in another (the API calls
-the second sighting CLONE_SUSPECTED and the trace a diversion). Then every demo label, and a
-forged one, is photographed (rendered as PNG files) and judged on every surface.
+label's address is opened at the server with the code's host, as a proxy in front of it passes it on. Every demo
+label, and a forged one, is photographed (rendered as PNG files) and judged on every surface. (A
+sighting that contradicts the record raises an open question, not a verdict: tests/ledger/investigation/test_questions.py.)
 """
 
 from __future__ import annotations
@@ -87,7 +86,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         _wait_for(url, process, log)
         keys = {party: info["api_key"] for party, info in json.loads((folder / "home" / "api-keys.json").read_text()).items()}
-        _seen_in_two_countries(url, keys, stories["valid_firearm"])
         ledger = open_ledger(Settings(db_url=env["TRACEMARK_DB"], home=folder / "home"))
         with ledger.reading() as session:
             uids = sorted(session.exec(select(Item.uid)))
@@ -100,14 +98,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(folder, env, url, keys, stories, photos, codes, folder / "bundle.json")
     finally:
         stop(process, 20)
-
-
-def _seen_in_two_countries(url: str, keys: dict[str, str], uid: str) -> None:
-    """The police see a German firearm in Germany, then in Belgium: the sighting that made the public page disagree."""
-    for party, country in (("de-police", "DE"), ("be-police", "BE")):
-        answer = httpx.post(url + "/v1/scan", headers={"Authorization": f"Bearer {keys[party]}"}, timeout=60,
-                            json={"code": uid, "country": country, "location": "road check", "direction": "inland"})
-        assert answer.status_code == 200 and answer.json()["inspection"]["recorded"], answer.text
 
 
 def _photograph(folder: Path, uids: list[str]) -> tuple[dict[str, Path], dict[str, str]]:
@@ -170,9 +160,8 @@ def _scan_photos(served: Served, photos: list[Path], *mode: str) -> dict[str, st
 
 
 def _place(served: Served, uid: str) -> str:
-    """Where an inland check happens: the country the item was last seen in, else the ledger's."""
-    sightings = [step["country"] for step in _trace(served, uid)["steps"] if step["type"] == "inspect"]
-    return sightings[-1] if sightings else _item(served, uid)["country"]
+    """Where an inland check happens: where the ledger has the item."""
+    return _item(served, uid)["country"]
 
 
 def _trace(served: Served, uid: str) -> dict:
@@ -199,7 +188,7 @@ def test_every_surface_gives_every_demo_code_the_same_verdict(served: Served) ->
     verdicts = {uid: seen[code]["page"] for uid, code in served.codes.items()}
     stories = served.stories
     assert seen[_forged(served.codes[forged_of])]["page"] == "SIGNATURE_INVALID"
-    assert verdicts[stories["valid_firearm"]] == "CUSTODY_MISMATCH", "seen in Belgium, off its route in Germany: held"
+    assert verdicts[stories["valid_firearm"]] == "VALID"
     assert verdicts[stories["never_received"]] == "TRANSFER_NOT_RECEIVED"
     assert verdicts[stories["released"]] == verdicts[stories["bulk_first"]] == "VALID"
     assert verdicts[stories["stolen_then_seized"]] == verdicts[stories["specimen_seized"]] == "SEIZED"
@@ -217,7 +206,7 @@ def test_a_page_whose_verdict_is_not_valid_shows_no_green_chip(served: Served, s
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 412, "height": 915})
-            for story, verdict in (("never_received", "TRANSFER NOT RECEIVED"), ("valid_firearm", "CUSTODY MISMATCH"), ("bulk_first", "VALID")):
+            for story, verdict in (("never_received", "TRANSFER NOT RECEIVED"), ("lost", "REPORTED LOST STOLEN"), ("bulk_first", "VALID")):
                 page.goto(f"{served.url}/i/{served.stories[story]}")
                 assert page.locator(".verdict strong").inner_text() == verdict
                 chip = page.locator(".status").evaluate("chip => getComputedStyle(chip).backgroundColor")
@@ -225,15 +214,6 @@ def test_a_page_whose_verdict_is_not_valid_shows_no_green_chip(served: Served, s
                 page.screenshot(path=str(shots / f"item-page-{story}.png"), full_page=True)
         finally:
             browser.close()
-
-
-def test_a_transfer_never_received_is_held_at_a_foreign_border(served: Served) -> None:
-    uid = served.stories["never_received"]
-    answer = httpx.post(served.url + "/v1/scan", headers={"Authorization": f"Bearer {served.keys['de-customs']}"}, timeout=60,
-                        json={"code": served.codes[uid], "country": "DE", "location": "A3 Passau", "direction": "transit"})
-    body = answer.json()
-    assert body["verdict"] == "TRANSFER_NOT_RECEIVED" and body["advice"].startswith("Hold"), body
-    assert any("be-armurerie" in reason["detail"] and "not received" in reason["detail"] for reason in body["reasons"])
 
 
 def test_online_and_offline_scans_of_every_demo_label_photo_agree(served: Served) -> None:
@@ -248,3 +228,13 @@ def test_online_and_offline_scans_of_every_demo_label_photo_agree(served: Served
         online |= _scan_photos(served, photos, "--api", served.url, "--key", served.keys[scanner], "--country", country, "--direction", "inland")
     assert online == offline
     assert len(set(offline.values())) > 3, f"the demo's labels cover several verdicts: {offline}"
+
+
+def test_a_transfer_never_received_is_held_at_a_foreign_border(served: Served) -> None:
+    """Last in this module: its border scan would make a later inland check of the item a clone suspicion."""
+    uid = served.stories["never_received"]
+    answer = httpx.post(served.url + "/v1/scan", headers={"Authorization": f"Bearer {served.keys['de-customs']}"}, timeout=60,
+                        json={"code": served.codes[uid], "country": "DE", "location": "A3 Passau", "direction": "transit"})
+    body = answer.json()
+    assert body["verdict"] == "TRANSFER_NOT_RECEIVED" and body["advice"].startswith("Hold"), body
+    assert any("be-armurerie" in reason["detail"] and "not received" in reason["detail"] for reason in body["reasons"])
