@@ -199,7 +199,7 @@ def load_bundle(source: Path | dict[str, Any], verifier_key: str | None, origin:
         open_note(_note_text(body) + "\n" + signatures, verifier_key)
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"the bundle's log signature does not hold: {exc}") from exc
-    bundle = _parse_body(body, verifier_key, origin)
+    bundle = parse_body(body, verifier_key, origin)
     if policy is None:
         return bundle
     try:
@@ -223,7 +223,7 @@ def _read(path: Path) -> Any:
         raise BundleError(f"cannot read trust bundle {path}: {exc}") from exc
 
 
-def _parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> TrustBundle:
+def parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> TrustBundle:
     """The signed body's fields; a signed but ill-formed body is still refused, with the field."""
     if body.get("format") != FORMAT:
         raise BundleError(f"bundle format is {body.get('format')!r}, want {FORMAT!r}")

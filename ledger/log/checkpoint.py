@@ -42,6 +42,13 @@ from ledger.log.merkle import HASH_SIZE
 
 __all__ = [
     "Checkpoint",
+    "HEX8_RE",
+    "check_key_name",
+    "decode_base64",
+    "parse_body",
+    "parse_verifier_key",
+    "signature_line",
+    "split_note",
     "LogKey",
     "sign_checkpoint",
     "verify_checkpoint",
@@ -61,13 +68,13 @@ TIME_PREFIX = "time "
 """The extension line that carries the signed time."""
 MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 """The latest signed time a checkpoint may carry: the last second a datetime can hold."""
-_HEX8_RE = re.compile(r"[0-9a-f]{8}")
+HEX8_RE = re.compile(r"[0-9a-f]{8}")
 
 
 # --- small strict codecs ------------------------------------------------------------------------
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
     """Standard padded base64, canonical only: one encoding per byte string."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
@@ -89,7 +96,7 @@ def _check_text(text: str, what: str) -> None:
         raise CheckpointError(f"{what} contains control character {bad!r}")
 
 
-def _check_key_name(name: object) -> str:
+def check_key_name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise CheckpointError(f"key name must be a non-empty string, got {name!r}")
     _check_text(name, "key name")
@@ -103,19 +110,19 @@ def _key_hash(name: str, public_key: bytes) -> bytes:
     return sha256(name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
 
 
-def _parse_verifier_key(vkey: object) -> tuple[str, bytes, Ed25519PublicKey]:
+def parse_verifier_key(vkey: object) -> tuple[str, bytes, Ed25519PublicKey]:
     if not isinstance(vkey, str):
         raise CheckpointError(f"verifier key must be a string, got {type(vkey).__name__}")
     parts = vkey.split("+", 2)
     if len(parts) != 3:
         raise CheckpointError(f"verifier key must be <name>+<hash>+<key>, got {vkey!r}")
     name, hash_hex, key_b64 = parts
-    _check_key_name(name)
-    if not _HEX8_RE.fullmatch(hash_hex):
+    check_key_name(name)
+    if not HEX8_RE.fullmatch(hash_hex):
         raise CheckpointError(
             f"verifier key hash must be 8 lower-case hex digits, got {hash_hex!r}"
         )
-    key = _b64decode(key_b64, "verifier key")
+    key = decode_base64(key_b64, "verifier key")
     if len(key) != 1 + 32 or key[0] != ALG_ED25519:
         raise CheckpointError(
             f"verifier key must be 0x01 and a 32-byte Ed25519 key, got {len(key)} bytes"
@@ -196,7 +203,7 @@ def _signed_time(extensions: tuple[str, ...]) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
-def _parse_body(text: str) -> Checkpoint:
+def parse_body(text: str) -> Checkpoint:
     if not text.endswith("\n"):
         raise CheckpointError("checkpoint body must end with a newline")
     lines = text[:-1].split("\n")
@@ -211,7 +218,7 @@ def _parse_body(text: str) -> Checkpoint:
         raise CheckpointError(
             f"checkpoint size must be decimal without leading zeros, got {size!r}"
         )
-    root_bytes = _b64decode(root, "checkpoint root")
+    root_bytes = decode_base64(root, "checkpoint root")
     if len(root_bytes) != HASH_SIZE:
         raise CheckpointError(f"checkpoint root is {len(root_bytes)} bytes, want {HASH_SIZE}")
     return Checkpoint(origin, int(size), root_bytes, tuple(extensions))
@@ -220,7 +227,7 @@ def _parse_body(text: str) -> Checkpoint:
 # --- signed note --------------------------------------------------------------------------------
 
 
-def _split_note(note: object) -> tuple[str, list[tuple[str, bytes, bytes]]]:
+def split_note(note: object) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     """Body text and the (name, key hash, signature) of each signature line, unverified."""
     if not isinstance(note, str):
         raise CheckpointError(f"note must be a string, got {type(note).__name__}")
@@ -243,8 +250,8 @@ def _split_note(note: object) -> tuple[str, list[tuple[str, bytes, bytes]]]:
         name, sep, sig_b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
         if not sep:
             raise CheckpointError(f"signature line must be '— <name> <signature>': {line!r}")
-        _check_key_name(name)
-        blob = _b64decode(sig_b64, f"signature by {name}")
+        check_key_name(name)
+        blob = decode_base64(sig_b64, f"signature by {name}")
         if len(blob) < 5:
             raise CheckpointError(
                 f"signature by {name} is {len(blob)} bytes, want a key hash and more"
@@ -253,7 +260,7 @@ def _split_note(note: object) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     return text, signatures
 
 
-def _signature_line(name: str, key_hash: bytes, signature: bytes) -> str:
+def signature_line(name: str, key_hash: bytes, signature: bytes) -> str:
     return f"{SIGNATURE_PREFIX}{name} {base64.b64encode(key_hash + signature).decode('ascii')}\n"
 
 
@@ -267,7 +274,7 @@ class LogKey:
     __slots__ = ("_name", "_private", "_public", "_key_hash")
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._name = _check_key_name(name)
+        self._name = check_key_name(name)
         self._private = private_key
         self._public = private_key.public_key().public_bytes_raw()
         self._key_hash = _key_hash(name, self._public)
@@ -291,7 +298,7 @@ class LogKey:
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise CheckpointError("signer key must be PRIVATE+KEY+<name>+<hash>+<key>")
         _, _, name, hash_hex, key_b64 = parts
-        key = _b64decode(key_b64, "signer key")
+        key = decode_base64(key_b64, "signer key")
         if len(key) != 33 or key[0] != ALG_ED25519:
             raise CheckpointError(
                 f"signer key must be 0x01 and a 32-byte seed, got {len(key)} bytes"
@@ -337,7 +344,7 @@ class LogKey:
         if not text.endswith("\n") or "\n\n" in text:
             raise CheckpointError("note text must end with a newline and have no blank line")
         signature = self._private.sign(text.encode("utf-8"))
-        return text + "\n" + _signature_line(self._name, self._key_hash, signature)
+        return text + "\n" + signature_line(self._name, self._key_hash, signature)
 
     def __repr__(self) -> str:
         return f"LogKey({self._name!r}, key_hash={self._key_hash.hex()})"
@@ -345,8 +352,8 @@ class LogKey:
 
 def open_note(note: str, verifier_key: str) -> str:
     """The text of ``note`` if it carries a valid signature by ``verifier_key``."""
-    name, key_hash, public = _parse_verifier_key(verifier_key)
-    text, signatures = _split_note(note)
+    name, key_hash, public = parse_verifier_key(verifier_key)
+    text, signatures = split_note(note)
     verified = False
     for sig_name, sig_hash, signature in signatures:
         if (sig_name, sig_hash) != (name, key_hash):
@@ -380,7 +387,7 @@ def verify_checkpoint(note: str, verifier_key: str, origin: str | None = None) -
     ``origin``, when given, must equal the checkpoint's origin: a valid checkpoint of another
     log is refused, not silently accepted.
     """
-    cp = _parse_body(open_note(note, verifier_key))
+    cp = parse_body(open_note(note, verifier_key))
     if origin is not None and cp.origin != origin:
         raise CheckpointError(f"checkpoint origin is {cp.origin!r}, want {origin!r}")
     return cp
@@ -388,5 +395,5 @@ def verify_checkpoint(note: str, verifier_key: str, origin: str | None = None) -
 
 def parse_checkpoint(note: str) -> Checkpoint:
     """The checkpoint in ``note`` WITHOUT checking any signature: for display only."""
-    text, _ = _split_note(note)
-    return _parse_body(text)
+    text, _ = split_note(note)
+    return parse_body(text)

@@ -31,13 +31,13 @@ from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey, M
 
 from ledger.errors import CheckpointError, CosignatureError
 from ledger.log.checkpoint import (
-    _HEX8_RE,
+    HEX8_RE,
     Checkpoint,
-    _b64decode,
-    _check_key_name,
-    _parse_body,
-    _signature_line,
-    _split_note,
+    check_key_name,
+    decode_base64,
+    parse_body,
+    signature_line,
+    split_note,
 )
 
 __all__ = [
@@ -177,7 +177,7 @@ class CosignerVerifier:
         if len(parts) != 3:
             raise CosignatureError(f"verifier key must be <name>+<key ID>+<key>, got {vkey[:80]!r}")
         name, id_hex, key_b64 = parts
-        if not _HEX8_RE.fullmatch(id_hex):
+        if not HEX8_RE.fullmatch(id_hex):
             raise CosignatureError(f"verifier key ID must be 8 lower-case hex digits, got {id_hex!r}")
         key = _decode(key_b64, "verifier key")
         if not key:
@@ -275,7 +275,7 @@ class CosignerKey:
         stamp = _check_timestamp(int(time()) if timestamp is None else timestamp)
         v = self.verifier
         signature = self._private.sign(_message(v.algorithm, v.name, checkpoint, stamp))
-        return _signature_line(v.name, v.key_id, struct.pack(">Q", stamp) + signature)
+        return signature_line(v.name, v.key_id, struct.pack(">Q", stamp) + signature)
 
     def __repr__(self) -> str:
         return f"CosignerKey({self.verifier!r})"
@@ -283,14 +283,14 @@ class CosignerKey:
 
 def _check_cosigner_name(name: object) -> str:
     try:
-        return _check_key_name(name)
+        return check_key_name(name)
     except CheckpointError as e:
         raise CosignatureError(str(e)) from e
 
 
 def _decode(text: str, what: str) -> bytes:
     try:
-        return _b64decode(text, what)
+        return decode_base64(text, what)
     except CheckpointError as e:
         raise CosignatureError(str(e)) from e
 
@@ -315,8 +315,8 @@ def verify_cosignatures(
     An empty list means no known cosigner signed: whether that is enough is the caller's policy.
     """
     try:
-        text, signatures = _split_note(note)
-        checkpoint = _parse_body(text)
+        text, signatures = split_note(note)
+        checkpoint = parse_body(text)
     except CheckpointError as e:
         raise CosignatureError(str(e)) from e
     known = {(v.name, v.key_id): v for v in verifiers}
@@ -326,7 +326,7 @@ def verify_cosignatures(
         if verifier is None:
             continue
         timestamp = verifier.verify(checkpoint, signature)
-        line = _signature_line(name, key_id, signature)
+        line = signature_line(name, key_id, signature)
         found.append(Cosignature(name, key_id, verifier.algorithm, timestamp, line))
     return checkpoint, found
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import CheckpointError, LedgerError
-from ledger.log.checkpoint import Checkpoint, _parse_verifier_key, parse_checkpoint
+from ledger.log.checkpoint import Checkpoint, parse_checkpoint, parse_verifier_key
 from ledger.log.cosignature import Cosignature, CosignerVerifier, verify_cosignatures
 from ledger.witness.state import _is_cosigner_key, check_log_signature
 
@@ -299,7 +299,7 @@ def _log_key(vkey: str) -> tuple[str, bytes]:
     if _is_cosigner_key(vkey):
         verifier = CosignerVerifier.from_vkey(vkey)
         return verifier.name, verifier.public_key
-    origin, _, public = _parse_verifier_key(vkey)
+    origin, _, public = parse_verifier_key(vkey)
     return origin, public.public_bytes_raw()
 
 

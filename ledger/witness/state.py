@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from ledger.errors import CheckpointError, LedgerError, NotFound, StoreError
 from ledger.log import merkle
-from ledger.log.checkpoint import Checkpoint, _parse_body, _parse_verifier_key, _split_note, open_note
+from ledger.log.checkpoint import Checkpoint, open_note, parse_body, parse_verifier_key, split_note
 from ledger.log.codec import format_time, utc_now
 from ledger.log.cosignature import ED25519, ML_DSA_44, CosignerKey, CosignerVerifier, cosign, verify_cosignatures
 from ledger.store.db import Database
@@ -96,7 +96,7 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
         raise WitnessRefusal(400, f"{len(proof_lines)} consistency proof lines, at most {MAX_PROOF_LINES} allowed")
     proof = [_proof_hash(line) for line in proof_lines]
     try:
-        checkpoint = _parse_body(_split_note(note)[0])
+        checkpoint = parse_body(split_note(note)[0])
     except CheckpointError as e:
         raise WitnessRefusal(400, f"the checkpoint is malformed: {e}") from e
     old_size = int(match.group(1))
@@ -214,7 +214,7 @@ def _check_log_key(origin: str, vkey: str) -> None:
     if _is_cosigner_key(vkey):
         CosignerVerifier.from_vkey(vkey)
     else:
-        _parse_verifier_key(vkey)
+        parse_verifier_key(vkey)
 
 
 def check_log_signature(note: str, vkey: str) -> None:
