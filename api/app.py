@@ -35,9 +35,10 @@ from api.routes import (
     tiles,
     witness,
 )
-from ledger import Ledger, Settings, open_ledger
+from ledger import Ledger, Settings, StoreError, open_ledger, verifier_key_id
+from scanner.logs import LocalLog, ledger_log_id
 
-__all__ = ["create_app", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
+__all__ = ["create_app", "local_log", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
 
 ROUTERS: list[APIRouter] = [
     events.router,
@@ -90,6 +91,7 @@ def create_app(
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.marking_verifier = marking_verifier
+    app.state.local_log = local_log(settings, ledger)
     app.state.managed_keys = {}
     app.state.metrics = Metrics(ledger)
     install(app)
@@ -103,6 +105,18 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(KeptTiles)  # outermost: a kept full tile skips the rest
     return app
+
+
+def local_log(settings: Settings, ledger: Ledger) -> LocalLog | None:
+    """The log this service speaks for, as codes name it: the key ID of its log key, else of the
+    verifier key beside it (`Settings.verifier_key`); None for a service with neither."""
+    key_id = ledger_log_id(ledger)
+    if key_id is None:
+        try:
+            key_id = verifier_key_id(settings.verifier_key())
+        except StoreError:
+            return None
+    return LocalLog.of(key_id)
 
 
 def freeze_startup_heap() -> None:

@@ -38,7 +38,8 @@ from ledger import (
 )
 from ledger import verdict as v
 from scanner.errors import MalformedCode
-from scanner.payload import ResolvedCode, resolve_code
+from scanner.logs import FOREIGN_LOG, IssuingLog, LocalLog, resolve_log
+from scanner.payload import ResolvedCode, parse_payload, resolve_code
 
 __all__ = ["Scan", "Judgement", "judge", "headline", "HISTORY_LIMIT", "MarkingVerifier"]
 
@@ -90,18 +91,25 @@ class Judgement:
         return v.advice(self.verdict, self.item)
 
 
-def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
+def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None,
+          local_log: LocalLog | None = None) -> Judgement:
     """Every finding about the scanned item at `moment`, and the worst of them as the verdict
     (`ledger.domain.item_verdict.verdict_of`, which every surface uses).
 
     Reads through the caller's `reads`, so a scan's reads see one state of the log. A `scan`
-    without a country is no scan at a place: the item's page and the trace judge it so.
+    without a country is no scan at a place: the item's page and the trace judge it so. Given the
+    `local_log`, a code of an item this log does not hold that names another log as its issuer is
+    FOREIGN_LOG; an item this log holds is judged here whatever its code names (the verifier
+    refuses a code naming another log), so re-labelling a local item's code as foreign gains nothing.
     """
     try:
         code = resolve_code(scan.code)
     except MalformedCode as exc:
         return _only("MALFORMED_CODE", str(exc))
     items = _find(reads, code) if scan.maker is None else _typed(reads, code, scan.maker)
+    foreign = _foreign_log(code, local_log) if not items else None
+    if foreign is not None:
+        return _only(FOREIGN_LOG, f"the code of item {code.uid} was issued by {foreign.describe()}, not by this log")
     if len(items) != 1:
         detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
                   f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")
@@ -138,6 +146,17 @@ def _code_findings(item: Item, code: ResolvedCode, scan: Scan, verifier: Marking
         found.append(v.Finding("SERIAL_NOT_AUTHENTICATED", f"serial {code.serial} of {scan.maker} was typed, not read "
                                "from a signed code: the ledger's checks ran, the label itself is unchecked"))
     return found
+
+
+def _foreign_log(code: ResolvedCode, local_log: LocalLog | None) -> IssuingLog | None:
+    """The other log a code's URL names as its issuer; None for this log's codes, or no code URL."""
+    if local_log is None or code.facts is None:
+        return None
+    try:
+        issuer = resolve_log(parse_payload(code.raw), local_log)
+    except MalformedCode:
+        return None  # judged as before: an unknown item
+    return None if issuer.local else issuer
 
 
 def headline(ledger: Ledger, uid: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from ledger.investigation.lookup import item_uid
 from ledger.investigation.questions import MAX_QUESTIONS, questions
 from ledger.investigation.search import Hit, labels, party_directory, search_items
 from ledger.investigation.trace import trace_item
-from ledger.log.checkpoint import open_note, parse_checkpoint, verify_checkpoint
+from ledger.log.checkpoint import open_note, parse_checkpoint, verifier_key_id, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time, utc_now
 from ledger.log.cosignature import ALGORITHMS
 from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
@@ -206,6 +206,7 @@ __all__ = [
     "utc_now",
     "write_private",
     "verdict_of",
+    "verifier_key_id",
     "verifiers_of",
     "verify_chain",
     "verify_checkpoint",

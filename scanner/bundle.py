@@ -1,6 +1,7 @@
 """The offline trust bundle: what a scanner without network needs, signed by the log's key.
 
-It holds the host the log's codes point to, the parties (addresses, roles and, for makers, the
+It holds the log's verifier key (whose key ID its codes name as their issuer), the host the
+log's codes point to, the parties (addresses, roles and, for makers, the
 maker codes they mark firearms with), the revoked keys, the latest checkpoint, the flagged
 items (lost, stolen, seized, forfeited, destroyed, deactivated) and the held items (a transfer
 waiting for receipt, or a point where the item left the legal chain: `ledger.domain.item_verdict`'s
@@ -12,7 +13,9 @@ and the note's signature lines beside it:
     {"body": {...}, "signatures": "— <log key name> <base64 signature>\\n"}
 
 A scanner is configured with the log's verifier key and trusts nothing in the file until the
-signature holds under that key. The checkpoint carries its witnesses' cosignatures: a scanner
+signature holds under that key, and the key the body names must be that key: a code naming
+another log's key ID is that log's to judge. Bundles of the format before (…/3) name no key; the
+key they verify with is the log's. The checkpoint carries its witnesses' cosignatures: a scanner
 given a verifier policy (``ledger.log.policy``) refuses a bundle whose checkpoint lacks the quorum.
 """
 
@@ -47,14 +50,17 @@ from ledger import (
     open_note,
     parse_time,
     standing_of,
+    verifier_key_id,
     verify_checkpoint,
 )
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 
-__all__ = ["FORMAT", "FLAGGED_STATUSES", "HELD_FIELDS", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
+__all__ = ["FORMAT", "FORMATS", "FLAGGED_STATUSES", "HELD_FIELDS", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
 
-FORMAT = "tracemark-trust-bundle/3"
+FORMAT = "tracemark-trust-bundle/4"
+FORMATS = ("tracemark-trust-bundle/3", FORMAT)
+"""The formats a scanner loads: the one written, and the one before it, which names no log key."""
 FLAGGED_STATUSES = ("lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")
 HELD_FIELDS = ("pending_to", "pending_since", "diversion_kind", "diversion_detail")
 """The fields of an item's `Standing` a held item's bundle entry carries."""
@@ -82,6 +88,8 @@ class TrustBundle:
     held: dict[str, dict[str, str]]  # item uid -> its standing's pending_* and diversion_* fields that are set
     checkpoint_size: int
     by_address: dict[str, BundleParty]
+    log_id: str
+    """The key ID of the log the bundle vouches for: a version 3 code naming another is not this log's."""
     cosigned_by: tuple[str, ...] = ()
     """The policy's witnesses whose cosignatures on the checkpoint verify (none without a policy)."""
 
@@ -96,6 +104,8 @@ class TrustBundle:
 def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
     """The bundle's content as of now, for codes pointing to `host`, with the log's checkpoint its
     witnesses cosigned most (a fresh one while none is cosigned) and their cosignatures."""
+    if ledger.log_key is None:
+        raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
     _, note = best_cosigned(ledger)
     with ledger.reading() as session:
         keys: dict[str, list[PartyKey]] = {}
@@ -123,6 +133,7 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "origin": ledger.origin,
+        "vkey": ledger.log_key.verifier_key,
         "host": _host(host),
         "created_at": format_time(ledger.clock()),
         "checkpoint": note,
@@ -166,9 +177,8 @@ def _host(host: str) -> str:
 
 def export_bundle(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
     """The signed bundle document (what `tracemark bundle export` writes) for codes pointing to `host`."""
-    if ledger.log_key is None:
-        raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
     body = bundle_body(ledger, host)
+    assert ledger.log_key is not None  # bundle_body refuses a ledger without one
     note = ledger.log_key.sign_note(_note_text(body))
     return {"body": body, "signatures": note[len(_note_text(body)) + 1 :]}
 
@@ -225,8 +235,10 @@ def _read(path: Path) -> Any:
 
 def parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> TrustBundle:
     """The signed body's fields; a signed but ill-formed body is still refused, with the field."""
-    if body.get("format") != FORMAT:
+    if body.get("format") not in FORMATS:
         raise BundleError(f"bundle format is {body.get('format')!r}, want {FORMAT!r}")
+    if body["format"] == FORMAT and body.get("vkey") != verifier_key:
+        raise BundleError(f"the bundle names log key {str(body.get('vkey'))[:80]!r}, but is verified with {verifier_key!r}")
     try:
         checkpoint = verify_checkpoint(body["checkpoint"], verifier_key, origin or body["origin"])
         if checkpoint.origin != body["origin"]:
@@ -245,4 +257,5 @@ def parse_body(body: dict[str, Any], verifier_key: str, origin: str | None) -> T
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"bundle body: {exc}") from exc
     by_address = {address: party for party in parties.values() for address in party.addresses}
-    return TrustBundle(body["origin"], host, created_at, parties, revoked, flagged, held, checkpoint.size, by_address)
+    return TrustBundle(body["origin"], host, created_at, parties, revoked, flagged, held, checkpoint.size, by_address,
+                       verifier_key_id(verifier_key))

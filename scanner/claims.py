@@ -1,7 +1,8 @@
 """Checking a QR code's signed claim against the log itself (the online side of the scanner).
 
 `api` plugs `marking_verifier(ledger)` into the scan as its `MarkingVerifier`: the code must name
-the scanned item, carry the facts the log holds for it, and be signed by a key of its marker.
+the scanned item, carry the facts the log holds for it, be signed by a key of its marker and, from
+version 3, name this log as its issuer (a local item's code naming another log is no genuine code).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from ledger import Item, Ledger, LedgerError, PartyKey, Permit, SignatureError
 from scanner.errors import MalformedCode
+from scanner.logs import ledger_log_id
 from scanner.payload import facts_of_item, parse_payload, recover_marker
 
 __all__ = ["claim_problem", "marking_verifier"]
@@ -20,8 +22,10 @@ class _Code(Protocol):
     raw: str
 
 
-def claim_problem(ledger: Ledger, text: str, item: Item) -> str | None:
-    """Why code `text` is not a genuine code of `item`, or None when it is."""
+def claim_problem(ledger: Ledger, text: str, item: Item, log_id: str | None = None) -> str | None:
+    """Why code `text` is not a genuine code of `item`, issued by the log whose key ID is `log_id`
+    (default: the ledger's own log key's), or None when it is."""
+    log_id = log_id or ledger_log_id(ledger)
     try:
         payload = parse_payload(text)
         address = recover_marker(payload)
@@ -31,6 +35,8 @@ def claim_problem(ledger: Ledger, text: str, item: Item) -> str | None:
         return exc.detail
     if payload.item != item.uid:
         return f"the code names item {payload.item}, not {item.uid}"
+    if payload.log_id is not None and log_id is not None and payload.log_id != log_id:
+        return f"the code names the log with key ID {payload.log_id} as its issuer, not this log ({log_id})"
     with ledger.reading() as session:
         key = session.get(PartyKey, address)
         permit = session.get(Permit, item.permit_number) if item.permit_number else None
@@ -47,4 +53,5 @@ def claim_problem(ledger: Ledger, text: str, item: Item) -> str | None:
 
 def marking_verifier(ledger: Ledger) -> Callable[[_Code, Item], bool]:
     """The API's `MarkingVerifier`: True when the scanned code's claim holds for the item."""
-    return lambda code, item: claim_problem(ledger, code.raw, item) is None
+    log_id = ledger_log_id(ledger)
+    return lambda code, item: claim_problem(ledger, code.raw, item, log_id) is None

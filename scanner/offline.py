@@ -1,7 +1,9 @@
 """Verifying a code against a trust bundle, with no network: the border post's fallback.
 
-Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); it points to the
-bundle's host, and its claim signature recovers to a key of a party that may say what the code
+Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); a version 3 code
+names the bundle's log as its issuer (FOREIGN_LOG otherwise, unless the bundle flags or holds
+the item: a local item is judged here, and its code's signature covers the log it names); it
+points to the bundle's host, and its claim signature recovers to a key of a party that may say what the code
 says: one entitled to mark that kind of item and, for a firearm, the maker whose maker code it
 carries; for a permit authority, a permit of its own country (SIGNATURE_INVALID); that key is
 not revoked (KEY_REVOKED); then the item's standing in the bundle is judged by
@@ -20,6 +22,7 @@ from typing import Any
 from ledger import Finding, ItemState, SignatureError, format_time, verdict_of
 from scanner.bundle import BundleParty, TrustBundle
 from scanner.errors import MalformedCode
+from scanner.logs import FOREIGN_LOG, LocalLog, resolve_log
 from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker
 
 __all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "OfflineVerdict", "verify_offline"]
@@ -62,7 +65,16 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
         payload = parse_payload(code)
     except MalformedCode as exc:
         return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
+    facts = {"kind": payload.facts.kind, **payload.facts.claim()}
+    issuer = resolve_log(payload, LocalLog(bundle.log_id))
+    if not issuer.local and payload.item not in bundle.flagged and payload.item not in bundle.held:
+        reason = Finding(FOREIGN_LOG, f"the code of item {payload.item} was issued by {issuer.describe()}, "
+                                      f"not by {bundle.origin} ({bundle.log_id}), the log this bundle vouches for")
+        return OfflineVerdict(FOREIGN_LOG, (reason,), item=payload.item, facts=facts, warnings=warnings, bundle_created_at=made)
     presented, marker = _signature_findings(payload, bundle)
+    if not issuer.local:
+        presented.insert(0, Finding("SIGNATURE_INVALID", f"the code names {issuer.describe()} as its issuer, but this log "
+                                                         f"({bundle.log_id}) holds the item"))
     if payload.host != bundle.host:
         presented.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
                                                          f"the host of the log this bundle vouches for"))
@@ -73,7 +85,7 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
         verdict,
         tuple(findings),
         item=payload.item,
-        facts={"kind": payload.facts.kind, **payload.facts.claim()},
+        facts=facts,
         marked_by=marker,
         warnings=warnings,
         bundle_created_at=made,

@@ -5,24 +5,33 @@
 Every character is in the QR alphanumeric set (0-9 A-Z space $ % * + - . / :), so the code
 stays small. FACTS are the marking facts an agent compares with the item, joined by ``*``
 (a character no serial, code or number may hold), opened by a kind letter and the code's
-format version:
+format version, and closed by the key ID of the log that issued the code:
 
-    F2*<maker code>*<serial>*<country>*<year>                                   a firearm
-    S2*<species code>*<serial>*<country of origin>*<year>*<permit>*<permit country>  a specimen
+    F3*<maker code>*<serial>*<country>*<year>*<log>                                   a firearm
+    S3*<species code>*<serial>*<country of origin>*<year>*<permit>*<permit country>*<log>  a specimen
+
+LOG is the issuing log's note key ID: the 8 hex digits of its C2SP verifier key
+(``<origin>+<key ID>+<key>``), upper case. It tells any scanner which log to ask about the
+item and which key that log's checkpoints must verify with (`scanner.logs.resolve_log`).
 
 SIGNATURE is the marking party's EIP-191 signature over the RFC 8785 bytes of the claim
-``{"version", "host", "item", "kind", "facts"}``, base32 without padding: the host the code
-sends a phone to is signed with the facts, so a code cannot be re-pointed to another site.
+``{"version", "host", "log", "item", "kind", "facts"}`` (``log`` in lower case, as the verifier
+key writes it), base32 without padding: the host the code sends a phone to and the log that
+vouches for it are signed with the facts, so a code cannot be re-pointed to another site or log.
 Serials and permit numbers may contain ``/``, written ``%2F`` so that the URL has exactly the
 path segments of the grammar and no browser or server reads ``.`` or ``..`` in a serial as a
 path step. A code is at most 311 characters, what QR version 10 holds: with a host as long as
-TRACEMARK.LOCAL, every fact at its longest fits, with up to 24 slashes among serial and permit.
+TRACEMARK.LOCAL, every fact at its longest (a specimen: 271 characters without a slash) fits,
+with up to 20 slashes among serial and permit (each costs 2 more); a firearm's one serial may
+be slashes throughout.
 
 What a border officer presents is one of three forms, told apart by `resolve_code`: this URL
 (its facts and signature kept for `parse_payload` to verify), a bare item id, or a typed serial.
 
-Version 1 codes (a bare kind letter, ``F*`` or ``S*``) signed ``{"item", "kind", "facts"}``
-only and wrote ``/`` as is; they still parse and verify, and a scanner checks their unsigned
+Codes of the earlier formats still parse and verify. Version 2 codes (``F2*``, ``S2*``) name no
+log: their claim ``{"version", "host", "item", "kind", "facts"}`` signs the host, and they
+belong to the log whose host they name. Version 1 codes (a bare kind letter, ``F*`` or ``S*``)
+signed ``{"item", "kind", "facts"}`` only and wrote ``/`` as is; a scanner checks their unsigned
 host against the log's all the same. Parsing is case-insensitive; anything else is refused
 with ``MalformedCode``.
 """
@@ -43,12 +52,14 @@ __all__ = [
     "ALPHANUMERIC",
     "SEPARATOR",
     "VERSION",
+    "VERSIONS",
     "DEFAULT_HOST",
     "MalformedCode",
     "Facts",
     "FirearmFacts",
     "SpecimenFacts",
     "Payload",
+    "log_id_of",
     "claim_bytes",
     "sign_claim",
     "encode_payload",
@@ -64,8 +75,10 @@ ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 """The QR alphanumeric mode character set."""
 SEPARATOR = "*"
 SCHEME = "HTTPS://"
-VERSION = 2
-"""The code format issued: its claim signs the host, and a `/` in a fact is written %2F."""
+VERSION = 3
+"""The code format issued: its claim signs the host and the issuing log, and a `/` in a fact is written %2F."""
+VERSIONS = (1, 2, VERSION)
+"""The code formats a scanner reads."""
 DEFAULT_HOST = "TRACEMARK.LOCAL"
 """The host codes point to and bundles vouch for, unless the log's public host is given."""
 SLASH = "%2F"
@@ -82,6 +95,7 @@ _SPECIES = re.compile(r"[A-Z]{3,8}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _YEAR = re.compile(r"[12][0-9]{3}")
 _BASE32 = re.compile(r"[A-Z2-7]+")
+_LOG_ID = re.compile(r"[0-9A-F]{8}")
 
 
 @dataclass(frozen=True)
@@ -136,17 +150,19 @@ Facts = FirearmFacts | SpecimenFacts
 
 @dataclass(frozen=True)
 class Payload:
-    """A parsed code: where it points, which item, the claimed facts, the claim signature and the code's format."""
+    """A parsed code: where it points, which item, the claimed facts, the claim signature, the code's
+    format and, from version 3, the key ID of the log that issued it (8 lower-case hex digits)."""
 
     host: str
     item: str
     facts: Facts
     signature: bytes
     version: int = VERSION
+    log_id: str | None = None
 
     @property
     def text(self) -> str:
-        return encode_payload(self.host, self.item, self.facts, self.signature, self.version)
+        return encode_payload(self.host, self.item, self.facts, self.signature, self.version, log_id=self.log_id)
 
     @property
     def signature_hex(self) -> str:
@@ -211,31 +227,59 @@ def normal_host(host: str) -> str:
     return upper
 
 
-def claim_bytes(host: str, item: str, facts: Facts, version: int = VERSION) -> bytes:
-    """The canonical (RFC 8785) bytes the marking party signs for a code of format `version`."""
+def log_id_of(key_id: object) -> str:
+    """A log's key ID as claims write it (8 lower-case hex digits); MalformedCode if it is none."""
+    upper = key_id.strip().upper() if isinstance(key_id, str) else ""
+    if not _LOG_ID.fullmatch(upper):
+        raise MalformedCode(f"a log's key ID is 8 hex digits, got {str(key_id)[:20]!r}")
+    return upper.lower()
+
+
+def _issuer(version: int, log_id: str | None) -> str | None:
+    """The claim's log for a code of format `version`: required from version 3, absent before."""
+    if version not in VERSIONS:
+        raise MalformedCode(f"no code format {version}: formats are {', '.join(map(str, VERSIONS))}")
+    if version < 3:
+        if log_id is not None:
+            raise MalformedCode(f"a version {version} code names no log; version 3 codes do")
+        return None
+    if log_id is None:
+        raise MalformedCode(f"a version {version} code names the key ID of the log that issues it")
+    return log_id_of(log_id)
+
+
+def claim_bytes(host: str, item: str, facts: Facts, version: int = VERSION, *, log_id: str | None = None) -> bytes:
+    """The canonical (RFC 8785) bytes the marking party signs for a code of format `version`
+    (from version 3, issued by the log whose key ID is `log_id`)."""
+    issuer = _issuer(version, log_id)
     claim: dict[str, Any] = {"item": item, "kind": facts.kind, "facts": facts.claim()}
     if version >= 2:
         claim |= {"version": version, "host": normal_host(host)}
+    if issuer is not None:
+        claim["log"] = issuer
     return canonical(claim)
 
 
-def sign_claim(account: LocalAccount, host: str, item: str, facts: Facts, version: int = VERSION) -> bytes:
+def sign_claim(account: LocalAccount, host: str, item: str, facts: Facts, version: int = VERSION, *, log_id: str | None = None) -> bytes:
     """The marking party's 65-byte EIP-191 signature over the claim of a code pointing to `host`."""
-    return bytes.fromhex(sign(account, claim_bytes(host, item, facts, version)).removeprefix("0x"))
+    return bytes.fromhex(sign(account, claim_bytes(host, item, facts, version, log_id=log_id)).removeprefix("0x"))
 
 
-def encode_payload(host: str, item: str, facts: Facts, signature: bytes, version: int = VERSION) -> str:
+def encode_payload(host: str, item: str, facts: Facts, signature: bytes, version: int = VERSION, *, log_id: str | None = None) -> str:
     """The code's text; refuses anything that would not parse back to the same payload."""
     if len(signature) != SIGNATURE_SIZE:
         raise MalformedCode(f"a claim signature is {SIGNATURE_SIZE} bytes, got {len(signature)}")
+    issuer = _issuer(version, log_id)
     encoded = base64.b32encode(signature).decode("ascii").rstrip("=")
     opening = facts.letter if version == 1 else f"{facts.letter}{version}"
     fields = facts.fields() if version == 1 else [field.replace("/", SLASH) for field in facts.fields()]
+    if issuer is not None:
+        fields.append(issuer.upper())
     text = f"{SCHEME}{normal_host(host)}/I/{item}/{SEPARATOR.join([opening, *fields])}/{encoded}"
     if len(text) > MAX_LENGTH:
         raise MalformedCode(f"the code would be {len(text)} characters, more than the {MAX_LENGTH} a QR code of version 10 holds")
     parsed = parse_payload(text)
-    if parsed.item != item or parsed.facts != facts or parsed.version != version:
+    if parsed.item != item or parsed.facts != facts or parsed.version != version or parsed.log_id != issuer:
         raise MalformedCode(f"facts do not survive encoding: {facts!r}")
     return text
 
@@ -262,8 +306,8 @@ def parse_payload(text: str) -> Payload:
     if not sep:
         raise MalformedCode("no signature after the facts")
     signature = _decode_signature(encoded)
-    version, facts = _parse_facts(facts_text)
-    return Payload(host=host, item=item, facts=facts, signature=signature, version=version)
+    version, facts, log_id = _parse_facts(facts_text)
+    return Payload(host=host, item=item, facts=facts, signature=signature, version=version, log_id=log_id)
 
 
 def _decode_signature(encoded: str) -> bytes:
@@ -284,17 +328,23 @@ def _field(value: str, pattern: re.Pattern[str], name: str) -> str:
     return value
 
 
-def _parse_facts(text: str) -> tuple[int, Facts]:
-    """The code's format version and its facts; a version 2 code writes each `/` of a fact as %2F."""
+def _parse_facts(text: str) -> tuple[int, Facts, str | None]:
+    """The code's format version, its facts and its log's key ID (version 3: the last field); from
+    version 2 a code writes each `/` of a fact as %2F."""
     opening, *fields = text.split(SEPARATOR)
     letter, version = opening[:1], opening[1:]
-    if version not in ("", str(VERSION)):
-        raise MalformedCode(f"facts open with F or S and the format version ({VERSION}), got {opening[:8]!r}")
+    if version not in ("", *(str(n) for n in VERSIONS[1:])):
+        raise MalformedCode(f"facts open with F or S and the format version ({', '.join(map(str, VERSIONS[1:]))}), got {opening[:8]!r}")
     if version:
         if "/" in text:
-            raise MalformedCode(f"a version {VERSION} code writes '/' in its facts as {SLASH}")
+            raise MalformedCode(f"a version {version} code writes '/' in its facts as {SLASH}")
         fields = [field.replace(SLASH, "/") for field in fields]
-    return int(version or 1), _facts_of(letter, fields)
+    log_id = None
+    if version == "3":
+        if not fields:
+            raise MalformedCode("a version 3 code's facts end with the key ID of the log that issued it")
+        log_id = log_id_of(_field(fields.pop(), _LOG_ID, "log key ID"))
+    return int(version or 1), _facts_of(letter, fields), log_id
 
 
 def _facts_of(letter: str, fields: list[str]) -> Facts:
@@ -327,7 +377,7 @@ def _facts_of(letter: str, fields: list[str]) -> Facts:
 
 def recover_marker(payload: Payload) -> str:
     """The checksummed address that signed the code's claim; SignatureError if no key can have."""
-    return recover(claim_bytes(payload.host, payload.item, payload.facts, payload.version), payload.signature_hex)
+    return recover(claim_bytes(payload.host, payload.item, payload.facts, payload.version, log_id=payload.log_id), payload.signature_hex)
 
 
 def facts_of_item(item: Item, permit_country: str | None = None) -> Facts:

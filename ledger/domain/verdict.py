@@ -40,6 +40,7 @@ __all__ = [
 VERDICTS = (
     "MALFORMED_CODE",
     "UNKNOWN_ITEM",
+    "FOREIGN_LOG",
     "SIGNATURE_INVALID",
     "KEY_REVOKED",
     "MARKING_MISMATCH",
@@ -68,6 +69,7 @@ _ADVICE = {
     "VALID": "Release: the marking, custody and papers match the ledger.",
     "MALFORMED_CODE": "Hold: the code cannot be read; type the serial printed on the item and scan again.",
     "UNKNOWN_ITEM": "Hold the item and call the marking authority: no such item is registered.",
+    "FOREIGN_LOG": "Issued by another country's log: hold the item and ask that country's authority; this log does not record it.",
     "SIGNATURE_INVALID": "Detain the item and call the police: the marking is not signed by its maker (possible forgery).",
     "KEY_REVOKED": "Hold the item and call the marking authority: the marking was signed with a key revoked as compromised.",
     "MARKING_MISMATCH": "Hold the item: what you read off it or its papers differs from its registered marking.",

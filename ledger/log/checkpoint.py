@@ -47,6 +47,7 @@ __all__ = [
     "decode_base64",
     "parse_body",
     "parse_verifier_key",
+    "verifier_key_id",
     "signature_line",
     "split_note",
     "LogKey",
@@ -139,6 +140,11 @@ def parse_verifier_key(vkey: object) -> tuple[str, bytes, Ed25519PublicKey]:
         raise CheckpointError("verifier key is not a valid Ed25519 public key") from e
     return name, want, public
 
+
+
+def verifier_key_id(vkey: object) -> str:
+    """The key ID of a verifier key (8 lower-case hex digits): how a code names the log that issued it."""
+    return parse_verifier_key(vkey)[1].hex()
 
 # --- checkpoint body ----------------------------------------------------------------------------
 

@@ -26,8 +26,9 @@ ITEM = "01JD5Z8Q6Y3K7W2N4R9T0V1X2A"
 FIREARM = FirearmFacts(maker_code="BER", serial="PX4/DE-001.A", country="IT", year=2024)
 SPECIMEN = SpecimenFacts(species_code="CRONIL", serial="KE-CN-000001", country_of_origin="KE", year=2026,
                          permit="KE-2026-EX-0001", permit_country="KE")
-CODES = [encode_payload("TRACEMARK.LOCAL", ITEM, facts, sign_claim(ACCOUNT, "TRACEMARK.LOCAL", ITEM, facts, version), version)
-         for facts in (FIREARM, SPECIMEN) for version in (1, 2)]
+CODES = [encode_payload("TRACEMARK.LOCAL", ITEM, facts, sign_claim(ACCOUNT, "TRACEMARK.LOCAL", ITEM, facts, version, log_id=log_id),
+                        version, log_id=log_id)
+         for facts in (FIREARM, SPECIMEN) for version, log_id in ((1, None), (2, None), (3, "0a1b2c3d"))]
 KEY = LogKey.generate("fuzz.tracemark.local/log")
 NOTE = sign_checkpoint(Checkpoint("fuzz.tracemark.local/log", 12345, bytes(range(32))), KEY)
 

@@ -12,11 +12,16 @@ def test_a_code_holds_only_for_its_own_item_and_facts(demo):
     code = demo.code("valid_firearm")
     assert claim_problem(demo.ledger, code, valid) is None
     assert "not " + lost.uid in claim_problem(demo.ledger, code, lost)
-    assert "differ from the marking" in claim_problem(demo.ledger, code.replace("*2024/", "*2023/"), valid)
+    assert "differ from the marking" in claim_problem(demo.ledger, code.replace("*2024*", "*2023*"), valid)
     genuine = parse_payload(code)
     dealer = demo.result.parties["de-jagd-schmidt"].account
-    forged = encode_payload(genuine.host, genuine.item, genuine.facts, sign_claim(dealer, genuine.host, genuine.item, genuine.facts))
+    forged = encode_payload(genuine.host, genuine.item, genuine.facts,
+                            sign_claim(dealer, genuine.host, genuine.item, genuine.facts, log_id=genuine.log_id), log_id=genuine.log_id)
     assert "not by a key of it-beretta" in claim_problem(demo.ledger, forged, valid)
+    maker = demo.result.parties["it-beretta"].account
+    elsewhere = encode_payload(genuine.host, genuine.item, genuine.facts,
+                               sign_claim(maker, genuine.host, genuine.item, genuine.facts, log_id="0badc0de"), log_id="0badc0de")
+    assert "names the log with key ID 0badc0de as its issuer, not this log" in claim_problem(demo.ledger, elsewhere, valid)
     assert claim_problem(demo.ledger, "hello", valid).startswith("a Tracemark code starts with")
 
 

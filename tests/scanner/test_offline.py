@@ -32,8 +32,8 @@ def _bundle(world, tmp_path, host=DEFAULT_HOST):
 def _signed_by(world, party, code):
     """`code`'s claim, signed with `party`'s key instead of its maker's."""
     genuine = parse_payload(code)
-    signature = sign_claim(world.parties[party].account, genuine.host, genuine.item, genuine.facts)
-    return encode_payload(genuine.host, genuine.item, genuine.facts, signature)
+    signature = sign_claim(world.parties[party].account, genuine.host, genuine.item, genuine.facts, log_id=genuine.log_id)
+    return encode_payload(genuine.host, genuine.item, genuine.facts, signature, log_id=genuine.log_id)
 
 
 def test_valid_code_shows_the_facts(world, tmp_path):

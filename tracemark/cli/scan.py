@@ -38,7 +38,7 @@ def labels(
     home: HomeOption = None,
 ) -> None:
     """Print QR labels (code + serial) for items; codes not issued yet are signed by their marking party's keystore."""
-    from ledger import open_ledger
+    from ledger import open_ledger, verifier_key_id
     from scanner.markings import label_for
     from scanner.render import label_sheet, png, svg
 
@@ -47,7 +47,8 @@ def labels(
     uids = _split(items)
     if not uids:
         raise fail("give at least one item id with --items")
-    sheet = [label_for(ledger, uid, settings.keys_dir, passphrase, host) for uid in uids]
+    log_id = verifier_key_id(settings.verifier_key())
+    sheet = [label_for(ledger, uid, settings.keys_dir, passphrase, host, log_id) for uid in uids]
     for folder, suffix, render in ((png_dir, "png", png), (svg_dir, "svg", svg)):
         if folder is None:
             continue

@@ -9,6 +9,7 @@ const Wording = (() => {
     SERIAL_NOT_AUTHENTICATED: ["Serial registered, label not checked", "Compare the item with the facts below; scan its code if you can.", "warn"],
     MALFORMED_CODE: ["Code unreadable or damaged", "Hold the item. Type the serial printed on it below.", "warn"],
     UNKNOWN_ITEM: ["Not in the register", "Hold the item. Call the marking authority.", "warn"],
+    FOREIGN_LOG: ["Issued by another country's log", "Hold the item. Ask the issuing country's authority.", "warn"],
     SIGNATURE_INVALID: ["Fake or altered label", "Detain the item. Call the police.", "alarm"],
     KEY_REVOKED: ["Label signed with a stolen key", "Hold the item. Call the marking authority.", "alarm"],
     MARKING_MISMATCH: ["Item does not match its marking", "Hold the item.", "warn"],
