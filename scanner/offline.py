@@ -1,9 +1,10 @@
 """Verifying a code against a trust bundle, with no network: the border post's fallback.
 
 Checks, in the order a verdict is chosen: the code parses (MALFORMED_CODE); a version 3 code
-names the bundle's log as its issuer (FOREIGN_LOG otherwise, unless the bundle flags or holds
-the item: a local item is judged here, and its code's signature covers the log it names); it
-points to the bundle's host, and its claim signature recovers to a key of a party that may say what the code
+names the bundle's log as its issuer (FOREIGN_LOG otherwise, unless the item is this log's after
+all: the bundle flags or holds it, or the claim naming this log is signed by one of its parties,
+so a changed log ID is SIGNATURE_INVALID, never a way around the item's verdict); it points to
+the bundle's host, and its claim signature recovers to a key of a party that may say what the code
 says: one entitled to mark that kind of item and, for a firearm, the maker whose maker code it
 carries; for a permit authority, a permit of its own country (SIGNATURE_INVALID); that key is
 not revoked (KEY_REVOKED); then the item's standing in the bundle is judged by
@@ -15,7 +16,7 @@ is the gravest, and a bundle older than the configured age adds the OFFLINE_DATA
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,14 +68,14 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
         return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
     facts = {"kind": payload.facts.kind, **payload.facts.claim()}
     issuer = resolve_log(payload, LocalLog(bundle.log_id))
-    if not issuer.local and payload.item not in bundle.flagged and payload.item not in bundle.held:
+    if not issuer.local and not _altered_issuer(payload, bundle):
         reason = Finding(FOREIGN_LOG, f"the code of item {payload.item} was issued by {issuer.describe()}, "
                                       f"not by {bundle.origin} ({bundle.log_id}), the log this bundle vouches for")
         return OfflineVerdict(FOREIGN_LOG, (reason,), item=payload.item, facts=facts, warnings=warnings, bundle_created_at=made)
     presented, marker = _signature_findings(payload, bundle)
     if not issuer.local:
-        presented.insert(0, Finding("SIGNATURE_INVALID", f"the code names {issuer.describe()} as its issuer, but this log "
-                                                         f"({bundle.log_id}) holds the item"))
+        presented.insert(0, Finding("SIGNATURE_INVALID", f"the code names {issuer.describe()} as its issuer, but its item is "
+                                                         f"this log's ({bundle.log_id}): the log ID was altered"))
     if payload.host != bundle.host:
         presented.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
                                                          f"the host of the log this bundle vouches for"))
@@ -90,6 +91,15 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
         warnings=warnings,
         bundle_created_at=made,
     )
+
+
+def _altered_issuer(payload: Payload, bundle: TrustBundle) -> bool:
+    """Whether a code naming another log is in truth this log's: the bundle flags or holds its item,
+    or its claim with this log named instead is signed by one of this log's parties (a genuine code
+    whose log ID was changed, to dodge the item's verdict here)."""
+    if payload.item in bundle.flagged or payload.item in bundle.held:
+        return True
+    return _signature_findings(replace(payload, log_id=bundle.log_id), bundle)[1] is not None
 
 
 def _signature_findings(payload: Payload, bundle: TrustBundle) -> tuple[list[Finding], str | None]:

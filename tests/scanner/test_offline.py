@@ -3,8 +3,9 @@ from datetime import timedelta
 
 import pytest
 
+from ledger.domain.verdict import advice
 from ledger.log.checkpoint import LogKey
-from ledger.log.codec import format_time
+from ledger.log.codec import canonical, format_time
 from scanner.bundle import FORMAT, export_bundle, load_bundle, write_bundle
 from scanner.errors import BundleError
 from scanner.markings import issue_marking
@@ -164,3 +165,60 @@ def test_a_bundle_edited_after_signing_or_signed_by_another_key_is_refused(world
     with pytest.raises(BundleError, match="no signature by|does not verify"):
         load_bundle(document, other)
     assert load_bundle(document, vkey).flagged == {uid: "lost"}
+
+
+def _reissued(world, code, version, log_id=None, party="it-beretta"):
+    """`code`'s claim signed again by `party` as a code of format `version` (version 3: naming the log `log_id`)."""
+    genuine = parse_payload(code)
+    log_id = (log_id or genuine.log_id) if version == 3 else None
+    signature = sign_claim(world.parties[party].account, genuine.host, genuine.item, genuine.facts, version, log_id=log_id)
+    return encode_payload(genuine.host, genuine.item, genuine.facts, signature, version, log_id=log_id)
+
+
+def test_codes_of_every_format_of_one_item_get_the_same_verdict(world, tmp_path):
+    valid, stolen = world.firearm(), world.firearm()
+    codes = {uid: _code(world, uid) for uid in (valid, stolen)}
+    world.ship(stolen, "it-beretta", "de-jagd-schmidt")
+    world.act("de-police", "report_stolen", item=stolen, place="Frankfurt", details="burglary")
+    bundle = _bundle(world, tmp_path)
+    for uid, verdict in ((valid, "VALID"), (stolen, "REPORTED_LOST_STOLEN")):
+        assert parse_payload(codes[uid]).log_id == bundle.log_id == world.ledger.log_key.key_hash.hex()
+        for version in (1, 2, 3):
+            found = verify_offline(_reissued(world, codes[uid], version), bundle, NOW)
+            assert (found.verdict, found.item, found.marked_by) == (verdict, uid, "it-beretta"), (version, found)
+
+
+def test_a_code_of_another_log_is_foreign_and_a_changed_log_id_is_a_forgery(world, tmp_path):
+    uid = world.firearm()
+    code = _code(world, uid)
+    bundle = _bundle(world, tmp_path)
+    other = LogKey.generate("other.example/log").key_hash.hex()
+    foreign = encode_payload(DEFAULT_HOST, "01JD0000000000000000000000", parse_payload(code).facts, bytes(65), log_id=other)
+    verdict = verify_offline(foreign, bundle, NOW)
+    assert verdict.verdict == "FOREIGN_LOG" and verdict.item == "01JD0000000000000000000000"
+    assert other in verdict.reasons[0].detail and bundle.log_id in verdict.reasons[0].detail
+    assert advice("FOREIGN_LOG").startswith("Issued by another country's log")
+    # a maker of this log may mark for another log too: its code there is that log's to judge
+    assert verify_offline(_reissued(world, foreign, 3, other), bundle, NOW).verdict == "FOREIGN_LOG"
+    # this log's genuine code with another log's ID: the signature no longer holds, and the item is still judged here
+    altered = code.replace(f"*{bundle.log_id.upper()}/", f"*{other.upper()}/")
+    assert altered != code and parse_payload(altered).log_id == other
+    verdict = verify_offline(altered, bundle, NOW)
+    assert verdict.verdict == "SIGNATURE_INVALID" and "log ID was altered" in verdict.reasons[0].detail
+
+
+def test_a_bundle_names_its_logs_key_and_the_format_before_still_loads(world):
+    world.firearm()
+    document = export_bundle(world.ledger)
+    vkey = world.ledger.log_key.verifier_key
+    assert document["body"]["vkey"] == vkey
+    assert load_bundle(document, vkey).log_id == vkey.split("+")[1]
+    earlier = {key: value for key, value in document["body"].items() if key != "vkey"} | {"format": "tracemark-trust-bundle/3"}
+    text = canonical(earlier).decode() + "\n"
+    resigned = {"body": earlier, "signatures": world.ledger.log_key.sign_note(text)[len(text) + 1:]}
+    assert load_bundle(resigned, vkey).log_id == vkey.split("+")[1]
+    other = LogKey.generate(world.ledger.log_key.name)
+    named = document["body"] | {"vkey": other.verifier_key}
+    text = canonical(named).decode() + "\n"
+    with pytest.raises(BundleError, match="names log key"):
+        load_bundle({"body": named, "signatures": world.ledger.log_key.sign_note(text)[len(text) + 1:]}, vkey)
