@@ -1,7 +1,7 @@
 """Codes that say more than their signer may, replayed against a real `tracemark serve` on the demo log.
 
-A maker's key vouching for another maker's firearm, a code pointing to another host, a genuine
-code whose serial holds `/` and `..`, and the camera page's API key. The offline scanner is the
+A maker's key vouching for another maker's firearm, a code pointing to another host, a code naming
+another log as its issuer, a genuine code whose serial holds `/` and `..`, and the camera page's API key. The offline scanner is the
 installed `tracemark scan --offline` in its own process, reading a real QR image, with a trust
 bundle written by `tracemark bundle export`; online scans are `POST /v1/scan` over HTTP.
 """
@@ -23,7 +23,9 @@ import pytest
 from ulid import ULID
 
 from ledger.config import open_ledger
+from ledger.log.checkpoint import LogKey, verifier_key_id
 from ledger.log.codec import utc_now
+from ledger.log.keys import new_account
 from ledger.store.ledger import Ledger
 from scanner.decode import decode
 from scanner.markings import issue_marking, item_facts
@@ -72,9 +74,10 @@ def _online(server: str, demo_log: DemoLog, code: str) -> dict[str, Any]:
     return answer.json()
 
 
-def _signed(party: str, demo_log: DemoLog, item: str, facts: FirearmFacts, host: str = DEFAULT_HOST, version: int = 2) -> str:
-    account = demo_log.parties[party].account
-    return encode_payload(host, item, facts, sign_claim(account, host, item, facts, version), version)
+def _signed(party: str, demo_log: DemoLog, item: str, facts: FirearmFacts, host: str = DEFAULT_HOST, version: int = 2,
+            log_id: str | None = None) -> str:
+    account = demo_log.parties[party].account if party in demo_log.parties else new_account()  # another log's maker
+    return encode_payload(host, item, facts, sign_claim(account, host, item, facts, version, log_id=log_id), version, log_id=log_id)
 
 
 def test_a_makers_key_cannot_vouch_for_another_makers_firearm(demo_log: DemoLog, server: str, bundle: Path, ledger: Ledger,
@@ -120,6 +123,46 @@ def test_a_code_of_the_first_format_still_scans_and_its_host_is_still_checked(de
     assert _online(server, demo_log, old)["verdict"] != "SIGNATURE_INVALID"
     repointed = old.replace(DEFAULT_HOST, "TRACEMARK.EVIL.EXAMPLE")
     assert _offline(demo_log, bundle, repointed, tmp_path)["verdict"] == "SIGNATURE_INVALID"
+
+
+@pytest.mark.parametrize("story, verdict", [("valid_firearm", "VALID"), ("lost", "REPORTED_LOST_STOLEN")])
+def test_codes_of_every_format_of_one_item_get_the_same_verdict(demo_log: DemoLog, server: str, bundle: Path, ledger: Ledger,
+                                                                 tmp_path: Path, story: str, verdict: str) -> None:
+    """Codes printed before the log was named (versions 1 and 2) scan as the version 3 code the log issues now."""
+    item = demo_log.items[story]
+    maker = ledger.item(item).marker
+    issued = parse_payload(issue_marking(ledger, item, demo_log.parties[maker].account).payload)
+    assert issued.version == 3 and issued.log_id == verifier_key_id(demo_log.settings.verifier_key())
+    codes = {version: _signed(maker, demo_log, item, issued.facts, version=version) for version in (1, 2)} | {3: issued.text}
+    assert {version: _offline(demo_log, bundle, code, tmp_path)["verdict"] for version, code in codes.items()} == dict.fromkeys(codes, verdict)
+    assert {version: _online(server, demo_log, code)["verdict"] for version, code in codes.items()} == dict.fromkeys(codes, verdict)
+
+
+def test_the_issuing_log_is_signed_so_a_changed_log_id_is_a_forgery(demo_log: DemoLog, server: str, bundle: Path, ledger: Ledger,
+                                                                     tmp_path: Path) -> None:
+    """A genuine label re-printed naming another log must not escape the item's verdict as another log's code."""
+    item = demo_log.items["lost"]
+    code = issue_marking(ledger, item, demo_log.parties[ledger.item(item).marker].account).payload
+    ours, theirs = parse_payload(code).log_id, LogKey.generate("other.example/log").key_hash.hex()
+    altered = code.replace(f"*{ours.upper()}/", f"*{theirs.upper()}/")
+    printed = decode(image(altered)).texts
+    assert printed == (altered,) and parse_payload(altered).log_id == theirs
+    offline = _offline(demo_log, bundle, altered, tmp_path)
+    assert offline["verdict"] == "SIGNATURE_INVALID" and "log ID was altered" in offline["reasons"][0]["detail"], offline
+    online = _online(server, demo_log, printed[0])
+    assert online["verdict"] == "SIGNATURE_INVALID" and online["item"]["uid"] == item, online
+
+
+def test_a_code_another_log_issued_gets_its_own_answer(demo_log: DemoLog, server: str, bundle: Path, tmp_path: Path) -> None:
+    """Another country's code is neither unknown nor forged here: it names its log, which this log cannot ask yet."""
+    theirs = LogKey.generate("registry.example.de/log").key_hash.hex()
+    facts = FirearmFacts(maker_code="WAL", serial="WAL-DE-0001", country="DE", year=2025)
+    foreign = _signed("de-walther", demo_log, str(ULID()), facts, version=3, log_id=theirs)
+    offline = _offline(demo_log, bundle, foreign, tmp_path)
+    assert offline["verdict"] == "FOREIGN_LOG" and theirs in offline["reasons"][0]["detail"], offline
+    online = _online(server, demo_log, foreign)
+    assert online["verdict"] == "FOREIGN_LOG" and online["advice"].startswith("Issued by another country's log"), online
+    assert theirs in online["reasons"][0]["detail"] and online["inspection"]["recorded"] is False
 
 
 def _post(server: str, demo_log: DemoLog, party: str, event_type: str, **fields: Any) -> None:
