@@ -17,7 +17,7 @@ import pycountry
 from api.world_map import MapView
 from ledger import Findings, parse_time
 
-__all__ = ["TimelineDot", "timeline", "Flow", "Place", "flows", "Node", "Link", "network", "CATEGORY"]
+__all__ = ["TimelineDot", "timeline", "Flow", "Place", "flows", "Node", "Link", "network", "CATEGORY", "country_name"]
 
 WIDTH = 960
 LABEL_EM = 16.5
@@ -155,15 +155,16 @@ def flows(findings: Findings) -> dict[str, Any]:
         for code, at in ((route.origin, start), (route.found, end)):
             role = "origin" if code in origins else "found"
             role = "both" if code in origins and code in founds else role
-            places[code] = Place(code, _country_name(code), *at, role)
+            places[code] = Place(code, country_name(code), *at, role)
     labelled = [replace(place, label_x=lx, label_y=ly, anchor=anchor) for place, (lx, ly, anchor) in zip(
         places.values(), _unclutter([(p.x, p.y, 6, p.name) for p in places.values()], 26, (view.width, view.height)), strict=True)]
     return {"width": view.width, "height": view.height, "shapes": view.paths(), "bands": bands, "places": labelled,
             "roles": sorted({place.role for place in labelled}), "most": most, "missing": sorted(missing),
-            "names": {code: _country_name(code) for code in origins | founds}}
+            "names": {code: country_name(code) for code in origins | founds}}
 
 
-def _country_name(code: str) -> str:
+def country_name(code: str) -> str:
+    """A country's name as people say it (Bolivia, not Bolivia, Plurinational State of); the code itself when unknown."""
     known = pycountry.countries.get(alpha_2=code)
     return getattr(known, "common_name", None) or (known.name if known is not None else code)
 
