@@ -37,8 +37,9 @@ from ledger import (
     verdict_of,
 )
 from ledger import verdict as v
+from scanner.claims import foreign_host
 from scanner.errors import MalformedCode
-from scanner.payload import ResolvedCode, resolve_code
+from scanner.payload import ResolvedCode, parse_payload, resolve_code
 
 __all__ = ["Scan", "Judgement", "judge", "headline", "HISTORY_LIMIT", "MarkingVerifier"]
 
@@ -90,12 +91,15 @@ class Judgement:
         return v.advice(self.verdict, self.item)
 
 
-def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None) -> Judgement:
+def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None,
+          host: str | None = None) -> Judgement:
     """Every finding about the scanned item at `moment`, and the worst of them as the verdict
     (`ledger.domain.item_verdict.verdict_of`, which every surface uses).
 
     Reads through the caller's `reads`, so a scan's reads see one state of the log. A `scan`
-    without a country is no scan at a place: the item's page and the trace judge it so.
+    without a country is no scan at a place: the item's page and the trace judge it so. `host`
+    is the one this log's codes point to: a code pointing elsewhere is refused as the offline
+    scanner refuses it (`scanner.claims.foreign_host`).
     """
     try:
         code = resolve_code(scan.code)
@@ -112,6 +116,9 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     item = items[0]
     entries = item_story(reads, item.uid, HISTORY_LIMIT)
     presented = _code_findings(item, code, scan, verifier)
+    elsewhere = None if host is None else _elsewhere(code, host)
+    if elsewhere is not None:
+        presented.insert(0, elsewhere)
     custodian, receiver = _holders(reads, item)
     permit = _permit(reads, item, scan, receiver)
     heading_to = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
@@ -138,6 +145,17 @@ def _code_findings(item: Item, code: ResolvedCode, scan: Scan, verifier: Marking
         found.append(v.Finding("SERIAL_NOT_AUTHENTICATED", f"serial {code.serial} of {scan.maker} was typed, not read "
                                "from a signed code: the ledger's checks ran, the label itself is unchecked"))
     return found
+
+
+def _elsewhere(code: ResolvedCode, host: str) -> v.Finding | None:
+    """The refusal of a whole code (facts and signature) that points to another host than `host`."""
+    if code.signature is None:
+        return None  # an item id or a serial: it points nowhere
+    try:
+        code_host = parse_payload(code.raw).host
+    except MalformedCode:
+        return None  # its signature cannot verify: `_code_findings` says so
+    return foreign_host(code_host, host)
 
 
 def headline(ledger: Ledger, uid: str) -> dict[str, Any]:

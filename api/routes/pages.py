@@ -57,7 +57,7 @@ def _page(request: Request, ledger: LedgerDep, uid: str, code: str | None) -> HT
     except NotFound:
         return templates.TemplateResponse(request, "missing.html", {"uid": uid}, status_code=404)
     with Snapshot(ledger.db) as reads:
-        judgement = judge(reads, Scan(code or item.uid), ledger.clock(), marking_verifier(ledger))
+        judgement = judge(reads, Scan(code or item.uid), ledger.clock(), marking_verifier(ledger), request.app.state.public_host)
         entries = item_entries(reads, item.uid, 200)
         custody = custody_chain(reads, entries)
         names = _party_names(reads, item, entries)

@@ -46,7 +46,8 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     code, maker = (body.code, None) if body.code is not None else (body.serial or "", body.maker)
     scanned = Scan(code, body.country, body.location, body.direction, declared.serial, declared.species,
                    declared.quantity, declared.destination, declared.permit, maker)
-    judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, request.app.state.marking_verifier)
+    judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, request.app.state.marking_verifier,
+                                         request.app.state.public_host)
     if judgement.item is None:
         return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
     history = [e.seq for e in judgement.entries]
@@ -56,10 +57,11 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     return _answer(judgement, ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation)), inspection, custody)
 
 
-def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None) -> tuple[Judgement, list[Custodian]]:
+def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None,
+           host: str) -> tuple[Judgement, list[Custodian]]:
     """The verdict and the item's custody, read in one snapshot."""
     with Snapshot(ledger.db) as reads:
-        judgement = judge(reads, scanned, moment, verifier)
+        judgement = judge(reads, scanned, moment, verifier, host)
         if judgement.item is None:
             return judgement, []
         return judgement, [Custodian(**link) for link in custody_chain(reads, judgement.entries)]
