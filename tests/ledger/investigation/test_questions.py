@@ -296,3 +296,30 @@ def test_a_voided_sighting_of_a_stolen_item_leaves_no_route(ledger: Ledger) -> N
 
     assert traced(ledger, uid).chain.found_country is None
     assert investigate(ledger).routes == []
+
+
+def test_after_a_void_the_item_is_found_where_the_latest_remaining_sighting_saw_it(ledger: Ledger) -> None:
+    """Seen in Belgium, then twice in Germany, then in Kenya: voiding the scan that first placed it in
+    Germany leaves it found in Germany (the later scan there still stands), never back in Belgium."""
+    world = World(ledger)
+    uid = world.firearm()
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    world.act("de-jagd-schmidt", "report_stolen", item=uid, place="Frankfurt", details="shop break-in")
+
+    def seen(party: str, country: str) -> int:
+        return world.act(party, "inspect", item=uid, country=country, location="road check", direction="inland",
+                         verdict="REPORTED_LOST_STOLEN").seq
+
+    def void(party: str, seq: int) -> str | None:
+        world.act(party, "void_inspection", item=uid, inspection_seq=seq, reason="read the serial of another pistol")
+        return traced(ledger, uid).chain.found_country
+
+    seen("be-police", "BE")
+    first_in_germany = seen("de-police", "DE")
+    again_in_germany = seen("de-police", "DE")
+    in_kenya = seen("ke-customs", "KE")
+    assert traced(ledger, uid).chain.found_country == "KE"
+    assert void("ke-customs", in_kenya) == "DE"
+    assert void("de-police", first_in_germany) == "DE"
+    assert void("de-police", again_in_germany) == "BE"
+    assert [(route.origin, route.found) for route in investigate(ledger).routes] == [("DE", "BE")]
