@@ -219,10 +219,10 @@ def network(links: Counter[tuple[str, str]], findings: Findings, parties: dict[s
             nodes[party] = Node(party, parties.get(party, (party, ""))[0], country, x, y, r, diverted.get(party, 0), party in hot,
                                 0.0, 0.0, "middle")
     order = [party for party in ids if party in nodes]
-    spots = _unclutter([(nodes[p].x, nodes[p].y, nodes[p].r, p) for p in order], 22, (view.width, view.height))
+    spots = _unclutter([(nodes[p].x, nodes[p].y, nodes[p].r, nodes[p].name) for p in order], 22, (view.width, view.height))
     nodes = {p: replace(nodes[p], label_x=lx, label_y=ly, anchor=anchor) for p, (lx, ly, anchor) in zip(order, spots, strict=True)}
     most = max(links.values(), default=1)
     edges = [Link(a, b, _curve(nodes[a].x, nodes[a].y, nodes[b].x, nodes[b].y), n, round(1 + 6 * n / most, 1))
              for (a, b), n in sorted(links.items()) if a in nodes and b in nodes]
     return {"width": view.width, "height": view.height, "shapes": view.paths(), "nodes": list(nodes.values()), "links": edges,
-            "most": most, "missing": missing}
+            "most": most, "missing": [parties.get(party, (party, ""))[0] for party in missing]}
