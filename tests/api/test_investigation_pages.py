@@ -6,7 +6,6 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
