@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 from fastapi import APIRouter, FastAPI
 
@@ -37,6 +38,7 @@ from api.routes import (
 )
 from ledger import Ledger, Settings, StoreError, open_ledger, verifier_key_id
 from scanner.logs import LocalLog, ledger_log_id
+from scanner.payload import DEFAULT_HOST, normal_host
 
 __all__ = ["create_app", "local_log", "app_from_env", "freeze_startup_heap", "ROUTERS", "LEAN"]
 
@@ -73,12 +75,15 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     marking_verifier: MarkingVerifier | None = None,
     rate_limits: RateLimits | None = None,
+    public_host: str | None = None,
 ) -> FastAPI:
     """The service over `settings`' ledger (or the given one, e.g. a test's with its own clock).
 
     `marking_verifier` checks a QR code's printed facts and signature (scanner.payload plugs in here).
     `rate_limits` default to $TRACEMARK_RATE_LIMIT_WRITES / $TRACEMARK_RATE_LIMIT_SCANS (api.ratelimit).
     `max_body` caps every route's body (api.limits has each route's own cap).
+    `public_host` is the host this log's codes point to (default $TRACEMARK_PUBLIC_HOST, as for
+    `tracemark labels`): a scanned code pointing elsewhere is refused.
     """
     ledger = ledger if ledger is not None else open_ledger(settings)
     app = FastAPI(
@@ -92,6 +97,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.marking_verifier = marking_verifier
     app.state.local_log = local_log(settings, ledger)
+    app.state.public_host = normal_host(public_host or os.environ.get("TRACEMARK_PUBLIC_HOST") or DEFAULT_HOST)
     app.state.managed_keys = {}
     app.state.metrics = Metrics(ledger)
     install(app)

@@ -17,7 +17,7 @@ import pycountry
 from api.world_map import MapView
 from ledger import Findings, parse_time
 
-__all__ = ["TimelineDot", "timeline", "Flow", "Place", "flows", "Node", "Link", "network", "CATEGORY"]
+__all__ = ["TimelineDot", "timeline", "Flow", "Place", "flows", "Node", "Link", "network", "CATEGORY", "country_name"]
 
 WIDTH = 960
 LABEL_EM = 16.5
@@ -155,15 +155,16 @@ def flows(findings: Findings) -> dict[str, Any]:
         for code, at in ((route.origin, start), (route.found, end)):
             role = "origin" if code in origins else "found"
             role = "both" if code in origins and code in founds else role
-            places[code] = Place(code, _country_name(code), *at, role)
+            places[code] = Place(code, country_name(code), *at, role)
     labelled = [replace(place, label_x=lx, label_y=ly, anchor=anchor) for place, (lx, ly, anchor) in zip(
         places.values(), _unclutter([(p.x, p.y, 6, p.name) for p in places.values()], 26, (view.width, view.height)), strict=True)]
     return {"width": view.width, "height": view.height, "shapes": view.paths(), "bands": bands, "places": labelled,
             "roles": sorted({place.role for place in labelled}), "most": most, "missing": sorted(missing),
-            "names": {code: _country_name(code) for code in origins | founds}}
+            "names": {code: country_name(code) for code in origins | founds}}
 
 
-def _country_name(code: str) -> str:
+def country_name(code: str) -> str:
+    """A country's name as people say it (Bolivia, not Bolivia, Plurinational State of); the code itself when unknown."""
     known = pycountry.countries.get(alpha_2=code)
     return getattr(known, "common_name", None) or (known.name if known is not None else code)
 
@@ -218,10 +219,10 @@ def network(links: Counter[tuple[str, str]], findings: Findings, parties: dict[s
             nodes[party] = Node(party, parties.get(party, (party, ""))[0], country, x, y, r, diverted.get(party, 0), party in hot,
                                 0.0, 0.0, "middle")
     order = [party for party in ids if party in nodes]
-    spots = _unclutter([(nodes[p].x, nodes[p].y, nodes[p].r, p) for p in order], 22, (view.width, view.height))
+    spots = _unclutter([(nodes[p].x, nodes[p].y, nodes[p].r, nodes[p].name) for p in order], 22, (view.width, view.height))
     nodes = {p: replace(nodes[p], label_x=lx, label_y=ly, anchor=anchor) for p, (lx, ly, anchor) in zip(order, spots, strict=True)}
     most = max(links.values(), default=1)
     edges = [Link(a, b, _curve(nodes[a].x, nodes[a].y, nodes[b].x, nodes[b].y), n, round(1 + 6 * n / most, 1))
              for (a, b), n in sorted(links.items()) if a in nodes and b in nodes]
     return {"width": view.width, "height": view.height, "shapes": view.paths(), "nodes": list(nodes.values()), "links": edges,
-            "most": most, "missing": missing}
+            "most": most, "missing": [parties.get(party, (party, ""))[0] for party in missing]}

@@ -37,6 +37,7 @@ from ledger import (
     verdict_of,
 )
 from ledger import verdict as v
+from scanner.claims import foreign_host
 from scanner.errors import MalformedCode
 from scanner.logs import FOREIGN_LOG, IssuingLog, LocalLog, resolve_log
 from scanner.payload import ResolvedCode, parse_payload, resolve_code
@@ -92,7 +93,7 @@ class Judgement:
 
 
 def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifier | None = None,
-          local_log: LocalLog | None = None) -> Judgement:
+          local_log: LocalLog | None = None, host: str | None = None) -> Judgement:
     """Every finding about the scanned item at `moment`, and the worst of them as the verdict
     (`ledger.domain.item_verdict.verdict_of`, which every surface uses).
 
@@ -100,7 +101,9 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     without a country is no scan at a place: the item's page and the trace judge it so. Given the
     `local_log`, a code of an item this log does not hold that names another log as its issuer is
     FOREIGN_LOG; an item this log holds is judged here whatever its code names (the verifier
-    refuses a code naming another log), so re-labelling a local item's code as foreign gains nothing.
+    refuses a code naming another log), so re-labelling a local item's code as foreign gains nothing. `host`
+    is the one this log's codes point to: a code pointing elsewhere is refused as the offline
+    scanner refuses it (`scanner.claims.foreign_host`).
     """
     try:
         code = resolve_code(scan.code)
@@ -120,6 +123,9 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     item = items[0]
     entries = item_story(reads, item.uid, HISTORY_LIMIT)
     presented = _code_findings(item, code, scan, verifier)
+    elsewhere = None if host is None else _elsewhere(code, host)
+    if elsewhere is not None:
+        presented.insert(0, elsewhere)
     custodian, receiver = _holders(reads, item)
     permit = _permit(reads, item, scan, receiver)
     heading_to = receiver.country if receiver is not None else (permit.import_country if permit and item.status == "in_transit" else None)
@@ -157,6 +163,17 @@ def _foreign_log(code: ResolvedCode, local_log: LocalLog | None) -> IssuingLog |
     except MalformedCode:
         return None  # judged as before: an unknown item
     return None if issuer.local else issuer
+
+
+def _elsewhere(code: ResolvedCode, host: str) -> v.Finding | None:
+    """The refusal of a whole code (facts and signature) that points to another host than `host`."""
+    if code.signature is None:
+        return None  # an item id or a serial: it points nowhere
+    try:
+        code_host = parse_payload(code.raw).host
+    except MalformedCode:
+        return None  # its signature cannot verify: `_code_findings` says so
+    return foreign_host(code_host, host)
 
 
 def headline(ledger: Ledger, uid: str) -> dict[str, Any]:

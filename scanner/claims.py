@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ledger import Item, Ledger, LedgerError, PartyKey, Permit, SignatureError
+from ledger import Finding, Item, Ledger, LedgerError, PartyKey, Permit, SignatureError
 from scanner.errors import MalformedCode
 from scanner.logs import ledger_log_id
-from scanner.payload import facts_of_item, parse_payload, recover_marker
+from scanner.payload import facts_of_item, normal_host, parse_payload, recover_marker
 
-__all__ = ["claim_problem", "marking_verifier"]
+__all__ = ["claim_problem", "foreign_host", "marking_verifier"]
 
 
 class _Code(Protocol):
@@ -49,6 +49,19 @@ def claim_problem(ledger: Ledger, text: str, item: Item, log_id: str | None = No
     if key is None or key.party_id != item.marker:
         return f"the code is signed by {address}, not by a key of {item.marker}, which marked the item"
     return None
+
+
+def foreign_host(code_host: str, log_host: str) -> Finding | None:
+    """SIGNATURE_INVALID when a code points to another host than `log_host`, the one this log's codes
+    point to (online: the server's public host; offline: the bundle's); None when it is that host.
+
+    A code names the log that vouches for it, and its signature covers that name: a code of
+    another log is not this log's to judge, however well its signature verifies.
+    """
+    if normal_host(code_host) == normal_host(log_host):
+        return None
+    return Finding("SIGNATURE_INVALID", f"the code points to {normal_host(code_host)}, not to {normal_host(log_host)}, "
+                                        "the host of this log's codes")
 
 
 def marking_verifier(ledger: Ledger) -> Callable[[_Code, Item], bool]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ledger import Finding, ItemState, SignatureError, format_time, verdict_of
 from scanner.bundle import BundleParty, TrustBundle
+from scanner.claims import foreign_host
 from scanner.errors import MalformedCode
 from scanner.logs import FOREIGN_LOG, LocalLog, resolve_log
 from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker
@@ -76,9 +77,9 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
     if not issuer.local:
         presented.insert(0, Finding("SIGNATURE_INVALID", f"the code names {issuer.describe()} as its issuer, but its item is "
                                                          f"this log's ({bundle.log_id}): the log ID was altered"))
-    if payload.host != bundle.host:
-        presented.insert(0, Finding("SIGNATURE_INVALID", f"the code points to {payload.host}, not to {bundle.host}, "
-                                                         f"the host of the log this bundle vouches for"))
+    elsewhere = foreign_host(payload.host, bundle.host)
+    if elsewhere is not None:
+        presented.insert(0, elsewhere)
     verdict, findings = verdict_of(ItemState(bundle.standing(payload.item)), presented, None, now)
     if STALE in warnings:
         findings.append(Finding(STALE, f"the trust bundle is {age} old, more than the allowed {max_age}"))

@@ -48,7 +48,8 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
     scanned = Scan(code, body.country, body.location, body.direction, declared.serial, declared.species,
                    declared.quantity, declared.destination, declared.permit, maker)
     state = request.app.state
-    judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, state.marking_verifier, state.local_log)
+    judgement, custody = await run_reads(ledger, _judge, ledger, scanned, moment, state.marking_verifier, state.local_log,
+                                         state.public_host)
     if judgement.item is None:
         return _answer(judgement, None, Recorded(recorded=False, detail="nothing to record: no item was identified"), None)
     history = [e.seq for e in judgement.entries]
@@ -59,10 +60,10 @@ async def _scan(request: Request, caller: Party, body: ScanRequest) -> ScanOut:
 
 
 def _judge(ledger: Ledger, scanned: Scan, moment: datetime, verifier: MarkingVerifier | None,
-           local_log: LocalLog | None) -> tuple[Judgement, list[Custodian]]:
+           local_log: LocalLog | None, host: str) -> tuple[Judgement, list[Custodian]]:
     """The verdict and the item's custody, read in one snapshot."""
     with Snapshot(ledger.db) as reads:
-        judgement = judge(reads, scanned, moment, verifier, local_log)
+        judgement = judge(reads, scanned, moment, verifier, local_log, host)
         if judgement.item is None:
             return judgement, []
         return judgement, [Custodian(**link) for link in custody_chain(reads, judgement.entries)]

@@ -126,7 +126,7 @@ class Chain:
     raised: list[Question] = field(default_factory=list)
     recoveries: list[list[Any]] = field(default_factory=list)  # [seq, time] of each seizure and recovery
     found_seq: int | None = None  # the entry that put the item in `found_country`
-    found_before: list[Any] | None = None  # [seq, country] of the sighting before, for a voided inspection
+    sightings: list[list[Any]] = field(default_factory=list)  # [seq, country] of the sightings a void may fall back on
 
     @property
     def ttc_flagged(self) -> bool:
@@ -152,7 +152,9 @@ class Chain:
         A shallow copy: `asdict`'s deep recursion costs more than the whole fold step.
         """
         data = {name: value for name, value in self.__dict__.items() if value is not None and value != []}
-        data.update((name, list(data[name])) for name in ("route", "questions", "found_before") if name in data)
+        data.update((name, list(data[name])) for name in ("route", "questions") if name in data)
+        if self.sightings:
+            data["sightings"] = [list(sighting) for sighting in self.sightings]
         for name in ("diversion", "reported"):
             if name in data:
                 data[name] = dict(data[name].__dict__)
@@ -166,12 +168,20 @@ class Chain:
     def from_json(cls, data: dict[str, Any]) -> "Chain":
         values = {**data, "raised": [Question.from_json(question) for question in data.get("raised", [])]}
         values.update((name, list(data[name])) for name in ("route", "questions") if name in data)  # the fold appends to them
+        values["sightings"] = [list(sighting) for sighting in data.get("sightings", _older_sightings(data))]
+        values.pop("found_before", None)
         if "recoveries" in data:
             values["recoveries"] = [list(recovery) for recovery in data["recoveries"]]
         for name in ("diversion", "reported"):
             if data.get(name) is not None:
                 values[name] = DiversionPoint(**data[name])
         return cls(**values)
+
+
+def _older_sightings(data: dict[str, Any]) -> list[list[Any]]:
+    """The sightings a fold stored before it kept them as a list: the one before, and the latest."""
+    kept = [data.get("found_before"), [data.get("found_seq"), data.get("found_country")]]
+    return [list(sighting) for sighting in kept if sighting and sighting[0] is not None]
 
 
 def fold(uid: str, events: list[tuple[int, ev.Event]], facts: Facts) -> Chain:
@@ -238,11 +248,24 @@ def _ask(chain: Chain, seq: int, event: ev.Inspect, kind: str, detail: str) -> N
 
 
 def _sight(chain: Chain, seq: int, country: str) -> None:
-    """The item was found in `country`; a sighting where it was found already changes nothing (a border
-    post scanning it again and again must not rewrite the item's row each time)."""
-    if country == chain.found_country:
+    """The item was found in `country`. Of a run of sightings in one country the first two are kept,
+    so that voiding either leaves the item found there; a third changes nothing (a border post
+    scanning it again and again must not rewrite the item's row each time)."""
+    kept = chain.sightings
+    if len(kept) >= 2 and kept[-1][1] == kept[-2][1] == country:
         return
-    chain.found_before = None if chain.found_seq is None else [chain.found_seq, chain.found_country]
+    kept.append([seq, country])
+    kept.sort(key=lambda sighting: sighting[0])
+    _found(chain)
+
+
+def _found(chain: Chain) -> None:
+    """Where the item was found: the country of the latest kept sighting, from the first of its run there."""
+    seq = country = None
+    for sighting_seq, sighting_country in reversed(chain.sightings):
+        if country is not None and sighting_country != country:
+            break
+        seq, country = sighting_seq, sighting_country
     chain.found_seq, chain.found_country = seq, country
 
 
@@ -322,9 +345,10 @@ def _void(chain: Chain, seq: int, event: ev.VoidInspection, facts: Facts) -> Non
     question = chain.question(event.inspection_seq)
     if question is not None:
         question.state, question.decided_seq, question.decided_by = "voided", seq, event.actor
-    if chain.found_seq == event.inspection_seq:
-        chain.found_seq, chain.found_country = chain.found_before or (None, None)
-        chain.found_before = None
+    kept = [sighting for sighting in chain.sightings if sighting[0] != event.inspection_seq]
+    if len(kept) != len(chain.sightings):
+        chain.sightings = kept
+        _found(chain)
 
 
 def _decide(state: str) -> Callable[[Chain, int, ev.ConfirmFinding | ev.DismissFinding, Facts], None]:
@@ -337,7 +361,7 @@ def _decide(state: str) -> Callable[[Chain, int, ev.ConfirmFinding | ev.DismissF
             return
         question.state, question.decided_seq, question.decided_by = state, seq, event.actor
         if state == "confirmed" and question.kind != "unreceived_transfer" and question.country is not None \
-                and (chain.found_seq is None or question.seq > chain.found_seq):
+                and (not chain.sightings or question.seq > chain.sightings[-1][0]):
             _sight(chain, question.seq, question.country)
 
     return step

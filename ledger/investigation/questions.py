@@ -69,16 +69,22 @@ def _view(row: QuestionRow, item_kind: str, serial: str) -> QuestionView:
 
 
 def _unreceived(session: Any, country: str | None, limit: int) -> list[QuestionView]:
-    """Transfers still waiting for receipt that no investigator settled (a settled one has a `question` row)."""
+    """Transfers still waiting for receipt that no investigator settled (a settled one has a `question` row).
+
+    Read through `ix_item_pending`, the index of the few items with a transfer pending: a
+    condition on the status would lead the planner to walk every active item instead.
+    """
     query = (
         select(Item, Diversion.chain)
         .join(Diversion, col(Diversion.uid) == col(Item.uid))
         .outerjoin(QuestionRow, col(QuestionRow.seq) == col(Item.pending_seq))
-        .where(col(Item.status) == "active", col(Item.pending_to).is_not(None), col(QuestionRow.seq).is_(None))
+        .where(col(Item.pending_to).is_not(None), col(QuestionRow.seq).is_(None))
         .order_by(col(Item.pending_seq))
     )
     found = []
     for item, stored in session.exec(query):
+        if item.status != "active":
+            continue
         chain = Chain.from_json({**stored, "uid": item.uid})
         seq = chain.unreceived()
         if seq is None:

@@ -332,6 +332,8 @@ it and in 53 µs with the type as a bound parameter (same plan, 80 inspections a
 Index("ix_entry_item_seq", table_of(Entry).c.item_uid, table_of(Entry).c.seq)
 Index("ix_entry_item_custody", table_of(Entry).c.item_uid, table_of(Entry).c.seq, sqlite_where=NOT_INSPECTION,
       postgresql_where=NOT_INSPECTION)
+Index("ix_item_pending", table_of(Item).c.pending_seq, sqlite_where=text("pending_to IS NOT NULL"),
+      postgresql_where=text("pending_to IS NOT NULL"))  # the transfers waiting for receipt, in log order
 Index("ix_entry_transfer_seq", table_of(Entry).c.seq, sqlite_where=text("event_type = 'transfer'"),
       postgresql_where=text("event_type = 'transfer'"))
 

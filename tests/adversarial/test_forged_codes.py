@@ -107,6 +107,8 @@ def test_a_code_pointing_to_another_host_is_refused(demo_log: DemoLog, server: s
     elsewhere = _signed("at-glock", demo_log, item, facts, host="TRACEMARK.EVIL.EXAMPLE")
     offline = _offline(demo_log, bundle, elsewhere, tmp_path)
     assert offline["verdict"] == "SIGNATURE_INVALID" and "TRACEMARK.EVIL.EXAMPLE" in offline["reasons"][0]["detail"]
+    online = _online(server, demo_log, elsewhere)  # a genuine signature, for another log's host: not ours either
+    assert (online["verdict"], online["reasons"][0]["detail"]) == (offline["verdict"], offline["reasons"][0]["detail"])
 
     repointed = _signed("at-glock", demo_log, item, facts).replace(DEFAULT_HOST, "TRACEMARK.EVIL.EXAMPLE")
     assert _offline(demo_log, bundle, repointed, tmp_path)["verdict"] == "SIGNATURE_INVALID"
@@ -123,6 +125,7 @@ def test_a_code_of_the_first_format_still_scans_and_its_host_is_still_checked(de
     assert _online(server, demo_log, old)["verdict"] != "SIGNATURE_INVALID"
     repointed = old.replace(DEFAULT_HOST, "TRACEMARK.EVIL.EXAMPLE")
     assert _offline(demo_log, bundle, repointed, tmp_path)["verdict"] == "SIGNATURE_INVALID"
+    assert _online(server, demo_log, repointed)["verdict"] == "SIGNATURE_INVALID"
 
 
 @pytest.mark.parametrize("story, verdict", [("valid_firearm", "VALID"), ("lost", "REPORTED_LOST_STOLEN")])

@@ -5,6 +5,7 @@ Screenshots go to $TRACEMARK_SCREENSHOTS when set (CI keeps them as artifacts), 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -171,7 +172,11 @@ def test_the_network_page_highlights_hotspots(page, visit: Visit, demo, service:
     page.goto(f"{service}/investigations/network")
     hotspot = page.locator('#network g.node.hotspot[data-party="de-jagd-schmidt"]')
     expect(hotspot).to_have_count(1)
-    expect(page.locator("#network g.node", has_text="it-beretta")).to_have_count(1)
+    beretta = page.locator("#network g.node", has_text="Fabbrica d'Armi Pietro Beretta S.p.A.")
+    expect(beretta).to_have_count(1)  # parties by name; the id in the tooltip
+    assert [text for text in page.locator("#network g.node text").all_text_contents() if re.fullmatch(r"[a-z]{2}-[a-z.-]+", text)] == []
+    beretta.locator("circle").hover()
+    expect(page.locator("#tip")).to_contain_text("it-beretta")
     assert page.locator("#network path.land").count() > 20
     expect(page.locator("#network-legend")).to_be_visible()
     expect(page.locator("#network-legend")).to_contain_text("diversion hotspot")
@@ -199,7 +204,7 @@ def test_the_network_page_highlights_hotspots(page, visit: Visit, demo, service:
     assert panned[0] > zoomed[0] and panned[1] > zoomed[1] and panned[2] == zoomed[2]
     page.get_by_role("button", name="show the whole map").click()
     assert page.locator("#network").get_attribute("viewBox") == whole
-    hotspot.hover()
+    hotspot.locator("circle").hover()
     expect(page.locator("#network path.link.active").first).to_be_visible()
     assert page.locator("#network path.link.dim").count() > 0
     page.get_by_role("link", name="Beretta APX A1 · PX4-DE-001").click()

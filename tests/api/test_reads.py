@@ -100,6 +100,6 @@ def test_item_page_is_escaped_html_for_phones(client, world):
     response = client.get(f"/i/{uid.lower()}")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "<script>alert(1)</script>" not in response.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
-    assert 'name="viewport"' in response.text and "mark firearm" in response.text and "it-beretta" in response.text
+    assert 'name="viewport"' in response.text and "mark firearm" in response.text and "Fabbrica d&#39;Armi Pietro Beretta" in response.text
     missing = client.get("/i/01JD5Z8Q6Y3K7W2N4R9T0V1X2A")
     assert missing.status_code == 404 and "No item" in missing.text

@@ -17,6 +17,10 @@ from ledger.log.codec import format_time
 from ledger.log.keys import new_account
 from ledger.log.merkle import verify_inclusion
 from ledger.store.tables import Entry
+from scanner.bundle import load_bundle, write_bundle
+from scanner.claims import marking_verifier
+from scanner.markings import issue_marking
+from scanner.offline import verify_offline
 from tests.api.conftest import assert_problem
 from tests.conftest import NOW
 from tests.support import World
@@ -107,6 +111,22 @@ def test_signature_invalid_when_the_qr_signature_does_not_verify(settings, ledge
         answer = scan(client, auth, code)
         assert answer["verdict"] == "SIGNATURE_INVALID" and answer["item"]["uid"] == uid
         assert scan(client, auth, code.replace("SIGNATURE", "GOOD"))["verdict"] == "VALID"
+
+
+def test_a_genuine_code_of_another_host_is_refused_as_the_offline_scanner_refuses_it(settings, ledger, world, auth, tmp_path):
+    """The maker signed it, for codes pointing to another log's host: it is not this log's code."""
+    uid = firearm_at_schmidt(world)
+    code = issue_marking(ledger, uid, world.parties["it-beretta"].account, host="scan.example.org:8443").payload
+    with TestClient(create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))) as client:
+        answer = scan(client, auth, code)
+    assert answer["verdict"] == "SIGNATURE_INVALID", answer
+    write_bundle(ledger, tmp_path / "bundle.json")
+    offline = verify_offline(code, load_bundle(tmp_path / "bundle.json", ledger.log_key.verifier_key, ledger.origin), ledger.clock())
+    assert (offline.verdict, offline.reasons[0].detail) == (answer["verdict"], answer["reasons"][0]["detail"])
+    assert answer["reasons"][0]["detail"].startswith("the code points to SCAN.EXAMPLE.ORG:8443, not to TRACEMARK.LOCAL")
+    with TestClient(create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger),
+                               public_host="SCAN.example.org:8443")) as client:
+        assert scan(client, auth, code)["verdict"] == "VALID"
 
 
 def test_key_revoked_when_the_makers_key_is_revoked_from_before_the_marking(client, world, auth):

@@ -249,11 +249,32 @@ def test_a_lost_gun_is_seized_from_the_page(demo: Demo, service: str, shots: Pat
         expect(page.locator("#headline")).to_have_text("Reported lost or stolen", timeout=15_000)
         expect(page.locator("#action")).to_have_text("Detain the item. Call the police.")
         expect(page.locator("#why")).to_contain_text("GLK-DE-1002")
-        page.once("dialog", lambda dialog: dialog.accept("found at a station locker"))
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.click("#seize")
+        form = page.get_by_role("form", name="Record a seizure")
+        expect(form).to_be_visible()
+        expect(page.locator("#seize")).to_have_attribute("aria-expanded", "true")
+        reason = page.get_by_label("Reason for the seizure")
+        expect(reason).to_be_focused()
+        expect(reason).to_have_value("held at inspection: Reported lost or stolen")
+        page.get_by_role("button", name="Cancel").click()  # the officer thinks again: nothing is sent
+        expect(form).to_be_hidden()
+        assert "POST /scan/seize" not in sent
+
+        page.click("#seize")
+        reason.fill("")
+        page.get_by_role("button", name="Confirm seizure").click()
+        expect(page.locator("#seizure-problem")).to_have_text("Write why the item is seized.")
+        assert "POST /scan/seize" not in sent
+        reason.fill("found at a station locker")
+        page.screenshot(path=str(shots / f"seizure-form-{page.viewport_size['width']}.png"), full_page=True)
+        page.get_by_role("button", name="Confirm seizure").click()
         expect(page.locator("#seized")).to_have_text("Seizure recorded.")
         expect(page.locator("#seize")).to_be_hidden()
+        expect(form).to_be_hidden()
         page.screenshot(path=str(shots / "seized.png"), full_page=True)
-    assert "POST /scan/seize" in sent
+    assert dialogs == [], "no browser dialog: the reason is asked on the page"
+    assert sent.count("POST /scan/seize") == 1
     item = demo.ledger.item(uid)
     assert (item.status, item.seized_by) == ("seized", "de-police")

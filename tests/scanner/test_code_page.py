@@ -37,4 +37,4 @@ def test_the_page_without_a_code_shows_flags_and_asks_for_the_code(demo: Demo) -
     with TestClient(create_app(demo.settings, ledger=demo.ledger), base_url="https://tracemark.local") as client:
         page = client.get(f"/i/{demo.result.items['lost']}")
     assert "<strong>REPORTED LOST STOLEN</strong>" in page.text
-    assert "open this page from the item's QR code" in page.text
+    assert "Open this page from the item's QR code" in page.text

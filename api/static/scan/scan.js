@@ -300,6 +300,7 @@ function show(answer, request) {
   $("recorded").textContent = answer.inspection && answer.inspection.recorded
     ? "This inspection is recorded in the ledger." : "This inspection is not recorded: " + ((answer.inspection && answer.inspection.detail) || "");
   $("seize").hidden = TERMINAL.includes(answer.status);
+  closeSeizure();
   $("seized").textContent = "";
 }
 
@@ -315,20 +316,43 @@ async function named(partyId) {
 
 function li(text) { const item = document.createElement("li"); item.textContent = text; return item; }
 
-$("seize").addEventListener("click", async () => {
+function closeSeizure() {
+  $("seizure").hidden = true;
+  $("seize").setAttribute("aria-expanded", "false");
+  say($("seizure-problem"), "");
+}
+
+$("seize").addEventListener("click", () => {
   if (!currentItem) return;
-  const reason = prompt("Reason for the seizure", "held at inspection: " + $("headline").textContent);
-  if (!reason) return;
+  $("seizure-reason").value = "held at inspection: " + $("headline").textContent;
+  $("seizure").hidden = false;
+  $("seize").setAttribute("aria-expanded", "true");
+  $("seizure-reason").focus();
+  $("seizure-reason").select();
+});
+
+$("seizure-cancel").addEventListener("click", () => { closeSeizure(); $("seize").focus(); });
+$("seizure-reason").addEventListener("input", () => say($("seizure-problem"), ""));
+$("seizure").addEventListener("keydown", (event) => { if (event.key === "Escape") { closeSeizure(); $("seize").focus(); } });
+
+$("seizure").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const reason = $("seizure-reason").value.trim();
+  if (!reason) { say($("seizure-problem"), "Write why the item is seized."); $("seizure-reason").focus(); return; }
+  if (!currentItem) return;
+  say($("seizure-problem"), "");
   const response = await fetch("/scan/seize", {
     method: "POST", headers: { "Content-Type": "application/json", ...authorization() },
     body: JSON.stringify({ item: currentItem.uid, country: officer.country, place: $("location").value.trim() || "camera page", reason }),
-  });
-  const body = await response.json();
+  }).catch(() => null);
+  if (response === null) { say($("seizure-problem"), "The service cannot be reached. Check the connection, then confirm again."); return; }
+  const body = await response.json().catch(() => ({}));
   if (response.ok) {
+    closeSeizure();
     $("seized").textContent = "Seizure recorded.";
     $("seize").hidden = true;
   } else {
-    $("seized").textContent = "The seizure was refused: " + (body.detail || `error ${response.status}`);
+    say($("seizure-problem"), "The seizure was refused: " + (body.detail || `error ${response.status}`));
   }
 });
 

@@ -25,7 +25,7 @@ from ledger.investigation.trace import Trace, trace_item
 from ledger.store.ledger import Ledger
 from ledger.store.migrate import alembic_config
 from ledger.store.rebuild import rebuild, snapshot
-from ledger.store.tables import Diversion, QuestionRow
+from ledger.store.tables import Diversion, Entry, QuestionRow
 from tests.conftest import NOW
 from tests.support import World
 
@@ -182,6 +182,39 @@ def test_a_transfer_never_received_is_an_open_question_until_confirmed(ledger: L
     assert questions(ledger) == [] and [q.seq for q in questions(ledger, state="confirmed")] == [sent.seq]
 
 
+def test_transfers_never_received_are_listed_through_the_index_of_pending_transfers(sqlite_ledger: Ledger) -> None:
+    """Many items held, a few sent and never received: the listing reads the pending ones through
+    `ix_item_pending` (SQLite's plan says so), never every active item, and finds exactly them."""
+    world = World(sqlite_ledger, start=at(200), imports=True)
+    for _ in range(6):
+        world.ship(world.firearm("at-glock"), "at-glock", "de-jagd-schmidt")
+    sent = [world.act("at-glock", "transfer", item=world.firearm("at-glock"), to="be-armurerie", reference=f"AT-BE-{n}").seq
+            for n in range(3)]
+    world.act("investigator", "dismiss_finding", item=item_at(sqlite_ledger, sent[1]), question_seq=sent[1], reason="delivered by hand")
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(sqlite_ledger.db.reader, "before_cursor_execute", keep)
+    try:
+        listed = questions(sqlite_ledger)
+    finally:
+        sa.event.remove(sqlite_ledger.db.reader, "before_cursor_execute", keep)
+    assert [(q.seq, q.kind, q.state) for q in listed] == [(sent[0], "unreceived_transfer", "open"), (sent[2], "unreceived_transfer", "open")]
+    [(pending, parameters)] = [(statement, parameters) for statement, parameters in statements if "pending_to IS NOT NULL" in statement]
+    with sqlite_ledger.db.reader.connect() as connection:
+        plan = " | ".join(row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + pending, parameters))
+    assert "item USING INDEX ix_item_pending" in plan and "ix_item_status" not in plan, plan
+
+
+def item_at(ledger: Ledger, seq: int) -> str:
+    with ledger.reading() as session:
+        entry = session.get(Entry, seq)
+    assert entry is not None and entry.item_uid is not None
+    return entry.item_uid
+
+
 def test_a_received_transfer_raises_no_question(ledger: Ledger) -> None:
     world = World(ledger)
     uid = world.firearm("at-glock")
@@ -296,3 +329,30 @@ def test_a_voided_sighting_of_a_stolen_item_leaves_no_route(ledger: Ledger) -> N
 
     assert traced(ledger, uid).chain.found_country is None
     assert investigate(ledger).routes == []
+
+
+def test_after_a_void_the_item_is_found_where_the_latest_remaining_sighting_saw_it(ledger: Ledger) -> None:
+    """Seen in Belgium, then twice in Germany, then in Kenya: voiding the scan that first placed it in
+    Germany leaves it found in Germany (the later scan there still stands), never back in Belgium."""
+    world = World(ledger)
+    uid = world.firearm()
+    world.ship(uid, "it-beretta", "de-jagd-schmidt")
+    world.act("de-jagd-schmidt", "report_stolen", item=uid, place="Frankfurt", details="shop break-in")
+
+    def seen(party: str, country: str) -> int:
+        return world.act(party, "inspect", item=uid, country=country, location="road check", direction="inland",
+                         verdict="REPORTED_LOST_STOLEN").seq
+
+    def void(party: str, seq: int) -> str | None:
+        world.act(party, "void_inspection", item=uid, inspection_seq=seq, reason="read the serial of another pistol")
+        return traced(ledger, uid).chain.found_country
+
+    seen("be-police", "BE")
+    first_in_germany = seen("de-police", "DE")
+    again_in_germany = seen("de-police", "DE")
+    in_kenya = seen("ke-customs", "KE")
+    assert traced(ledger, uid).chain.found_country == "KE"
+    assert void("ke-customs", in_kenya) == "DE"
+    assert void("de-police", first_in_germany) == "DE"
+    assert void("de-police", again_in_germany) == "BE"
+    assert [(route.origin, route.found) for route in investigate(ledger).routes] == [("DE", "BE")]
