@@ -22,6 +22,7 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Rec
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
+from ledger.federation.peers import Peer, list_peers, peer_by_key_id, peer_by_origin, peer_named
 from ledger.files import write_private
 from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
@@ -74,6 +75,11 @@ from ledger.witness.worker import WitnessWorker
 
 __all__ = [
     "Bounded",
+    "Peer",
+    "list_peers",
+    "peer_by_key_id",
+    "peer_by_origin",
+    "peer_named",
     "verdict",
     "ALGORITHMS",
     "AnchorConfigError",
