@@ -431,13 +431,22 @@ def _peer_url(value: str) -> str:
     return value
 
 
+def _note_vkey(value: str) -> str:
+    try:
+        parse_verifier_key(value)
+    except CheckpointError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
 class PeerInfo(_Strict):
     """Another national log this one talks to: its origin, the note verifier key its checkpoints and
     signed requests verify with, where it answers, and what this log shares with it."""
 
     name: PartyId = Field(description="this log's name for the peer: lower-case letters, digits, . _ -")
     origin: Origin = Field(description="the peer log's origin, as its checkpoints name it")
-    vkey: Annotated[str, Field(min_length=1, max_length=300, description="the peer log's C2SP note verifier key, named after its origin")]
+    vkey: Annotated[str, Field(min_length=1, max_length=300, pattern=_VISIBLE, description="the peer log's C2SP note verifier key, named after its origin"),
+                    AfterValidator(_note_vkey)]
     url: Annotated[str, Field(min_length=8, max_length=300, pattern=_VISIBLE), AfterValidator(_peer_url)]
     country: Country
     share: list[Literal["facts", "holder_country"]] = Field(default_factory=list, max_length=len(SHARES))
@@ -451,10 +460,7 @@ class PeerInfo(_Strict):
 
     @model_validator(mode="after")
     def _vkey_names_origin(self) -> "PeerInfo":
-        try:
-            name, _, _ = parse_verifier_key(self.vkey)
-        except CheckpointError as exc:
-            raise ValueError(f"vkey: {exc}") from exc
+        name = self.vkey.split("+")[0]
         if name != self.origin:
             raise ValueError(f"vkey: the key is named {name!r}, not the peer's origin {self.origin!r}")
         return self

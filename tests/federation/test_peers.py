@@ -65,7 +65,7 @@ def test_only_an_admin_peers(ledger: Ledger) -> None:
 
 @pytest.mark.parametrize(("changes", "field"), [
     ({"vkey": KE.verifier_key}, "peer"),  # a key named after another log
-    ({"vkey": DE.verifier_key[:-4] + "AAA="}, "peer"),  # a key whose hash does not match
+    ({"vkey": DE.verifier_key[:-4] + "AAA="}, "peer.vkey"),  # a key whose hash does not match
     ({"url": "ftp://registry.de.example"}, "peer.url"),
     ({"url": "https://registry.de.example/"}, "peer.url"),
     ({"url": "https://registry.de.example/?x=1"}, "peer.url"),
