@@ -20,6 +20,7 @@ from api.routes import (
     docs,
     entries,
     events,
+    federation,
     health,
     investigations,
     item_proof,
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     tiles.router,
     questions.router,
     witness.router,
+    federation.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router, tiles.router]

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
+from ledger.errors import StoreError
+from ledger.log.codec import canonical
 from ledger.store.ledger import Ledger
 from ledger.store.tables import PeerRow
 
-__all__ = ["Peer", "list_peers", "peer_named", "peer_by_origin", "peer_by_key_id"]
+__all__ = ["Peer", "list_peers", "peer_named", "peer_by_origin", "peer_by_key_id", "peers_note"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,13 @@ def peer_by_key_id(ledger: Ledger, key_id_hex: str) -> Peer | None:
     """The current peer whose vkey has this key ID (8 hex digits, either case), e.g. from a version 3 code."""
     found = _current(ledger, col(PeerRow.key_id) == key_id_hex.lower())
     return found[0] if found else None
+
+
+def peers_note(ledger: Ledger) -> str:
+    """The current peers as a C2SP signed note of this log's key, for anyone holding its vkey to check:
+    `<origin> peers`, then one RFC 8785 JSON line per peer (name, origin, vkey, url, country)."""
+    if ledger.log_key is None:
+        raise StoreError("this server does not hold the log key: it cannot sign its peer list")
+    lines = [canonical({"name": p.name, "origin": p.origin, "vkey": p.vkey, "url": p.url, "country": p.country}).decode()
+             for p in list_peers(ledger)]
+    return ledger.log_key.sign_note("".join(f"{line}\n" for line in [f"{ledger.origin} peers", *lines]))

@@ -31,7 +31,7 @@ from ledger.errors import CheckpointError
 from ledger.federation.errors import MessageSignatureError
 from ledger.log.checkpoint import LogKey, parse_verifier_key
 
-__all__ = ["LABEL", "WINDOW", "SKEW", "Request", "Response", "VerifiedRequest", "sign_request", "sign_response", "verify_request",
+__all__ = ["LABEL", "WINDOW", "SKEW", "HttpRequest", "HttpResponse", "VerifiedRequest", "sign_request", "sign_response", "verify_request",
            "verify_response", "public_key_of", "signature_headers"]
 
 LABEL = "tm"
@@ -46,7 +46,7 @@ _SIGNATURE_HEADERS = ("signature-input", "signature")
 
 
 @dataclass
-class Request:
+class HttpRequest:
     """An HTTP request as the signature sees it: method, absolute URL, header fields (names in any case)."""
 
     method: str
@@ -55,12 +55,12 @@ class Request:
 
 
 @dataclass
-class Response:
+class HttpResponse:
     """An answer and the signed request it answers (the `;req` components come from there)."""
 
     status_code: int
     headers: dict[str, str]
-    request: Request
+    request: HttpRequest
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def public_key_of(vkey: str) -> Ed25519PublicKey:
     return parse_verifier_key(vkey)[2]
 
 
-def _sign(message: Request | Response, key: LogKey, keyid: str, covered: Iterable[str], body: bytes | None, now: float | None) -> None:
+def _sign(message: HttpRequest | HttpResponse, key: LogKey, keyid: str, covered: Iterable[str], body: bytes | None, now: float | None) -> None:
     created = int(time.time() if now is None else now)
     signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519)
     prepared = signer.prepare(message, key_id=keyid, created=datetime.fromtimestamp(created, UTC),
@@ -104,12 +104,12 @@ def _sign(message: Request | Response, key: LogKey, keyid: str, covered: Iterabl
     signer.apply(message, prepared, key.sign_message(prepared.signature_base))
 
 
-def sign_request(request: Request, body: bytes, key: LogKey, origin: str, now: float | None = None) -> None:
+def sign_request(request: HttpRequest, body: bytes, key: LogKey, origin: str, now: float | None = None) -> None:
     """Add Signature-Input, Signature (and Content-Digest when there is a body) to `request`'s headers."""
     _sign(request, key, origin, _REQUEST, body or None, now)
 
 
-def sign_response(response: Response, body: bytes, key: LogKey, origin: str, now: float | None = None) -> None:
+def sign_response(response: HttpResponse, body: bytes, key: LogKey, origin: str, now: float | None = None) -> None:
     """Add Content-Digest, Signature-Input and Signature to `response`'s headers (its request must be signed)."""
     _sign(response, key, origin, _RESPONSE, body, now)
 
@@ -120,7 +120,7 @@ def _verifier(keys: _Keys) -> HTTPMessageVerifier:
     return verifier
 
 
-def _verified(message: Request | Response, body: bytes, public: Callable[[str], Ed25519PublicKey | None],
+def _verified(message: HttpRequest | HttpResponse, body: bytes, public: Callable[[str], Ed25519PublicKey | None],
               required: Iterable[str], now: float | None) -> VerifiedRequest:
     """The signed parameters of the message's one `tm` signature, once it and the time rules hold."""
     present = {name.lower() for name in message.headers}
@@ -150,7 +150,7 @@ def _verified(message: Request | Response, body: bytes, public: Callable[[str], 
     return VerifiedRequest(keyid=keyid, nonce=nonce, created=created, expires=expires)
 
 
-def verify_request(request: Request, body: bytes, public: Callable[[str], Ed25519PublicKey | None],
+def verify_request(request: HttpRequest, body: bytes, public: Callable[[str], Ed25519PublicKey | None],
                    now: float | None = None) -> VerifiedRequest:
     """Check a peer's request: `public(keyid)` is the key of the current peer with that origin, or None.
 
@@ -159,7 +159,7 @@ def verify_request(request: Request, body: bytes, public: Callable[[str], Ed2551
     return _verified(request, body, public, _REQUEST + (("content-digest",) if body else ()), now)
 
 
-def verify_response(response: Response, body: bytes, origin: str, vkey: str, now: float | None = None) -> None:
+def verify_response(response: HttpResponse, body: bytes, origin: str, vkey: str, now: float | None = None) -> None:
     """Check that `response` is the peer's (`vkey`, keyid `origin`) signed answer to the signed request it carries."""
     public = public_key_of(vkey)
     signed = _verified(response, body, lambda keyid: public if keyid == origin else None, _RESPONSE, now)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, InvalidSignature, MappingKeyResolver, algorithms
 
 from ledger.federation.errors import MessageSignatureError
-from ledger.federation.signing import WINDOW, Request, Response, public_key_of, sign_request, sign_response, verify_request, verify_response
+from ledger.federation.signing import WINDOW, HttpRequest, HttpResponse, public_key_of, sign_request, sign_response, verify_request, verify_response
 from ledger.log.checkpoint import LogKey
 from tests.conftest import TESTDATA
 
@@ -22,9 +22,9 @@ OTHER = LogKey.generate("kws.ke.example/log")
 URL = "https://tracemark.de.example/federation/v1/hello"
 
 
-def rfc_request() -> Request:
+def rfc_request() -> HttpRequest:
     raw = json.loads((RFC / "test-request.json").read_text())
-    return Request(raw["method"], raw["url"], dict(raw["headers"]))
+    return HttpRequest(raw["method"], raw["url"], dict(raw["headers"]))
 
 
 def rfc_keys() -> tuple[object, object]:
@@ -77,8 +77,8 @@ def keys(*known: LogKey) -> Callable[[str], Ed25519PublicKey | None]:
     return table.get
 
 
-def signed(method: str = "POST", body: bytes = b'{"uid": "01J"}', key: LogKey = KEY, now: float | None = None) -> Request:
-    request = Request(method, URL, {"Content-Type": "application/json"} if body else {})
+def signed(method: str = "POST", body: bytes = b'{"uid": "01J"}', key: LogKey = KEY, now: float | None = None) -> HttpRequest:
+    request = HttpRequest(method, URL, {"Content-Type": "application/json"} if body else {})
     sign_request(request, body, key, key.name, now=now)
     return request
 
@@ -101,7 +101,7 @@ def test_a_signed_request_verifies_and_names_its_log_and_nonce() -> None:
     (lambda r: r.headers.update({"Signature-Input": r.headers["Signature-Input"].replace("tm=", "other="),
                                  "Signature": r.headers["Signature"].replace("tm=", "other=")}), "labelled"),
 ])
-def test_a_tampered_or_unsigned_request_is_refused(tamper: Callable[[Request], object], wanted: str) -> None:
+def test_a_tampered_or_unsigned_request_is_refused(tamper: Callable[[HttpRequest], object], wanted: str) -> None:
     request = signed()
     tamper(request)
     with pytest.raises(MessageSignatureError, match=wanted):
@@ -116,7 +116,7 @@ def test_a_changed_body_a_stranger_and_an_expired_signature_are_refused() -> Non
     with pytest.raises(MessageSignatureError, match="not the origin of a current peer"):
         verify_request(signed(key=OTHER), b'{"uid": "01J"}', keys(KEY))
     with pytest.raises(MessageSignatureError, match="does not verify"):  # OTHER's key, claiming KEY's origin
-        request = Request("GET", URL)
+        request = HttpRequest("GET", URL)
         sign_request(request, b"", OTHER, KEY.name)
         verify_request(request, b"", keys(KEY))
     with pytest.raises(MessageSignatureError, match="expire|past"):
@@ -127,7 +127,7 @@ def test_a_changed_body_a_stranger_and_an_expired_signature_are_refused() -> Non
 
 def test_an_answer_is_bound_to_its_status_body_and_the_signed_request_it_answers() -> None:
     request = signed("GET", b"")
-    answer = Response(200, {"Content-Type": "application/json"}, request)
+    answer = HttpResponse(200, {"Content-Type": "application/json"}, request)
     sign_response(answer, b'{"ok": true}', OTHER, OTHER.name)
     verify_response(answer, b'{"ok": true}', OTHER.name, OTHER.verifier_key)
     with pytest.raises(MessageSignatureError, match="Content-Digest"):
@@ -135,7 +135,7 @@ def test_an_answer_is_bound_to_its_status_body_and_the_signed_request_it_answers
     with pytest.raises(MessageSignatureError):
         verify_response(answer, b'{"ok": true}', KEY.name, KEY.verifier_key)  # not this peer's answer
     for change in ({"status_code": 404}, {"request": signed("GET", b"")}):  # another status, or an answer to another request
-        moved = Response(**{"status_code": answer.status_code, "headers": dict(answer.headers), "request": request} | change)
+        moved = HttpResponse(**{"status_code": answer.status_code, "headers": dict(answer.headers), "request": request} | change)
         with pytest.raises(MessageSignatureError, match="does not verify"):
             verify_response(moved, b'{"ok": true}', OTHER.name, OTHER.verifier_key)
 
