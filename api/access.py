@@ -136,6 +136,10 @@ ACCESS: dict[str, Access] = {
     # this server as a witness of other logs: the log's signature on the checkpoint is the only authentication
     "POST /witness/add-checkpoint": PUBLIC,
     "GET /witness/{origin_hash}/checkpoint": PUBLIC,
+    # between national logs: the peer list is a note the log signs; the rest authenticates a peer by its RFC 9421 signature
+    "GET /federation/v1/peers": PUBLIC,
+    "GET /federation/v1/hello": PUBLIC,
+    "POST /federation/v1/hello": PUBLIC,
 }
 
 

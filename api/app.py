@@ -21,6 +21,7 @@ from api.routes import (
     docs,
     entries,
     events,
+    federation,
     health,
     investigations,
     item_proof,
@@ -62,6 +63,7 @@ ROUTERS: list[APIRouter] = [
     tiles.router,
     questions.router,
     witness.router,
+    federation.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router, tiles.router]

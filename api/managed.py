@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ledger import Ledger, LocalAccount, PartyKey, Settings, SignatureError, format_time, load_keystore, new_account, save_keystore, sign_event
+from ledger import Ledger, LocalAccount, Settings, format_time, load_keystore, new_account, save_keystore, sign_event
 
 __all__ = ["managed_key_path", "create_managed_key", "load_managed_key", "cached_managed_key"]
 
@@ -44,7 +44,7 @@ def create_managed_key(
     if path.exists():
         raise FileExistsError(f"{path} exists: party {party_id} already has a managed key")
     ledger.party(party_id)
-    actor = _party_of(ledger, authoriser.address)
+    actor = ledger.key_owner(authoriser.address)
     account = new_account()
     event = {"type": "add_key", "actor": actor, "time": format_time(ledger.clock()), "party": party_id,
              "address": account.address}
@@ -66,11 +66,3 @@ def cached_managed_key(cache: dict[str, LocalAccount | None], settings: Settings
     if party_id not in cache:
         cache[party_id] = load_managed_key(settings, party_id)
     return cache[party_id]
-
-
-def _party_of(ledger: Ledger, address: str) -> str:
-    with ledger.reading() as session:
-        key = session.get(PartyKey, address)
-    if key is None:
-        raise SignatureError(f"{address} is not a registered key", code="unknown_key")
-    return key.party_id

@@ -22,6 +22,11 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Rec
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
+from ledger.federation.client import PeerAnswer, PeerClient
+from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
+from ledger.federation.nonces import remember_nonce
+from ledger.federation.peers import Peer, list_peers, peer_by_key_id, peer_by_origin, peer_named, peers_note
+from ledger.federation.signing import HttpRequest, HttpResponse, VerifiedRequest, public_key_of, sign_request, sign_response, verify_request, verify_response
 from ledger.files import write_private
 from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
@@ -74,6 +79,26 @@ from ledger.witness.worker import WitnessWorker
 
 __all__ = [
     "Bounded",
+    "HttpRequest",
+    "HttpResponse",
+    "MessageSignatureError",
+    "Peer",
+    "PeerAnswer",
+    "PeerClient",
+    "PeerRefused",
+    "PeerUnreachable",
+    "VerifiedRequest",
+    "list_peers",
+    "peer_by_key_id",
+    "peer_by_origin",
+    "peer_named",
+    "peers_note",
+    "public_key_of",
+    "remember_nonce",
+    "sign_request",
+    "sign_response",
+    "verify_request",
+    "verify_response",
     "verdict",
     "ALGORITHMS",
     "AnchorConfigError",

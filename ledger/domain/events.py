@@ -11,11 +11,13 @@ import json
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from ledger.domain import codes
-from ledger.errors import EventInvalid
+from ledger.errors import CheckpointError, EventInvalid
+from ledger.log.checkpoint import parse_verifier_key
 from ledger.log.codec import canonical, parse_time
 from ledger.log.keys import normalise_address
 
@@ -30,6 +32,7 @@ __all__ = [
     "ITEM_EVENTS",
     "REVIEWS",
     "event_field",
+    "SHARES",
 ]
 
 ROLES = (
@@ -413,6 +416,69 @@ class DismissFinding(_ItemEvent):
     reason: Text
 
 
+# ---------------------------------------------------------------- peer logs (federation)
+
+SHARES = ("facts", "holder_country")
+"""What a log may share with a peer beyond an item's status, flag and proof: the item's facts, its holder's country."""
+
+
+def _peer_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"a peer URL is http(s)://host[:port][/prefix] without user, query or fragment, got {value!r}")
+    if value.endswith("/"):
+        raise ValueError(f"a peer URL is a base URL without a trailing slash, got {value!r}")
+    return value
+
+
+def _note_vkey(value: str) -> str:
+    try:
+        parse_verifier_key(value)
+    except CheckpointError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+class PeerInfo(_Strict):
+    """Another national log this one talks to: its origin, the note verifier key its checkpoints and
+    signed requests verify with, where it answers, and what this log shares with it."""
+
+    name: PartyId = Field(description="this log's name for the peer: lower-case letters, digits, . _ -")
+    origin: Origin = Field(description="the peer log's origin, as its checkpoints name it")
+    vkey: Annotated[str, Field(min_length=1, max_length=300, pattern=_VISIBLE, description="the peer log's C2SP note verifier key, named after its origin"),
+                    AfterValidator(_note_vkey)]
+    url: Annotated[str, Field(min_length=8, max_length=300, pattern=_VISIBLE), AfterValidator(_peer_url)]
+    country: Country
+    share: list[Literal["facts", "holder_country"]] = Field(default_factory=list, max_length=len(SHARES))
+
+    @field_validator("share")
+    @classmethod
+    def _share(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a share is listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _vkey_names_origin(self) -> "PeerInfo":
+        name = self.vkey.split("+")[0]
+        if name != self.origin:
+            raise ValueError(f"vkey: the key is named {name!r}, not the peer's origin {self.origin!r}")
+        return self
+
+
+class AddPeer(_EventBase):
+    """Peer with another log (or change what is known of a peer of the same name)."""
+
+    type: Literal["add_peer"]
+    peer: PeerInfo
+
+
+class RemovePeer(_EventBase):
+    type: Literal["remove_peer"]
+    name: PartyId
+    reason: Text
+
+
 # ---------------------------------------------------------------- trace requests between agencies
 
 
@@ -473,6 +539,8 @@ Event = Annotated[
         DismissFinding,
         TraceRequest,
         TraceAnswer,
+        AddPeer,
+        RemovePeer,
     ],
     Field(discriminator="type"),
 ]

@@ -17,9 +17,10 @@ from ledger.domain import events as ev
 from ledger.domain.event_fields import WrongEventType, item_of, permit_number_of
 from ledger.domain.review_rules import QuestionOpen, VoidAllowed
 from ledger.errors import RuleViolation
+from ledger.log.checkpoint import parse_verifier_key
 from ledger.log.codec import parse_time
 from ledger.log.keys import normalise_address
-from ledger.store.tables import Entry, Item, Party, PartyKey, Permit, PermitLineRow
+from ledger.store.tables import Entry, Item, Party, PartyKey, PeerRow, Permit, PermitLineRow
 
 __all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES",
            "REPORTING_WINDOW", "MAX_FUTURE_SKEW", "check_reported_in_time", "check_in_order"]
@@ -68,6 +69,7 @@ class View(Protocol):
     def entry(self, seq: int) -> Entry | None: ...
     def get(self, table: type, key: object) -> Any: ...
     def has_parties(self) -> bool: ...
+    def peers(self) -> list[PeerRow]: ...
 
 
 @dataclass
@@ -514,6 +516,38 @@ class AnswersRequest:
             raise RuleViolation("unknown_item", f"no item {event.item}")
 
 
+# ---------------------------------------------------------------- peer logs
+
+
+class PeerDistinct:
+    """A peer is another log, told apart from every other peer by its origin and by its key ID: a
+    code names its log by key ID and a signed request by origin, and each must lead to one log."""
+
+    def check(self, ctx: Context) -> None:
+        event = ctx.event
+        if not isinstance(event, ev.AddPeer):
+            raise WrongEventType(event.type, "peer to add")
+        info = event.peer
+        if event.origin is not None and info.origin == event.origin:
+            raise RuleViolation("peer_is_self", f"{info.origin} is this log's own origin: a log does not peer with itself")
+        key_id = parse_verifier_key(info.vkey)[1].hex()
+        for peer in ctx.view.peers():
+            if peer.name == info.name:
+                continue  # the same peer, described anew
+            if peer.origin == info.origin:
+                raise RuleViolation("peer_exists", f"peer {peer.name} has origin {info.origin} already")
+            if peer.key_id == key_id:
+                raise RuleViolation("peer_key_in_use", f"peer {peer.name} has key ID {key_id} already")
+
+
+class PeerKnown:
+    def check(self, ctx: Context) -> None:
+        name: str = ctx.event.name  # type: ignore[union-attr]
+        row = ctx.view.get(PeerRow, name)
+        if row is None or row.removed_seq is not None:
+            raise RuleViolation("unknown_peer", f"no current peer {name}")
+
+
 _ITEM_HOLDER = (ActorLicensed(), IsCustodian())
 
 RULES: dict[str, AllOf] = {
@@ -543,6 +577,8 @@ RULES: dict[str, AllOf] = {
     "dismiss_finding": AllOf(ActorRole(("investigator",)), QuestionOpen()),
     "trace_request": AllOf(ActorRole(("police", "customs", "investigator")), TraceAuthority()),
     "trace_answer": AllOf(AnswersRequest()),
+    "add_peer": AllOf(ActorRole(("admin",)), PeerDistinct()),
+    "remove_peer": AllOf(ActorRole(("admin",)), PeerKnown()),
 }
 
 

@@ -352,6 +352,16 @@ class LogKey:
         signature = self._private.sign(text.encode("utf-8"))
         return text + "\n" + signature_line(self._name, self._key_hash, signature)
 
+    def sign_message(self, signature_base: bytes) -> bytes:
+        """The raw Ed25519 signature of an RFC 9421 signature base (the log's signed requests to peers).
+
+        A signature base starts with a quoted component name (``"@method": ...``), which no note's
+        first line, an origin without spaces, can be: no request signature can pass for a checkpoint's.
+        """
+        if not signature_base.startswith(b'"'):
+            raise CheckpointError("the log key signs notes, and RFC 9421 signature bases (which start with a quote)")
+        return self._private.sign(signature_base)
+
     def __repr__(self) -> str:
         return f"LogKey({self._name!r}, key_hash={self._key_hash.hex()})"
 

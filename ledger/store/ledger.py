@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from ledger.domain import events as ev
 from ledger.domain.rules import REPORTING_WINDOW
-from ledger.errors import NotFound
+from ledger.errors import NotFound, SignatureError
 from ledger.log.checkpoint import LogKey
 from ledger.log.codec import format_time, utc_now
 from ledger.log.cosignature import CosignerKey
@@ -30,7 +30,7 @@ from ledger.store.db import Database
 from ledger.store.group_commit import GroupCommit
 from ledger.store.proofs import Proofs
 from ledger.store.reads import read_head, reading
-from ledger.store.tables import CheckpointRow, Entry, Item, Party, Permit, PersonalRecord
+from ledger.store.tables import CheckpointRow, Entry, Item, Party, PartyKey, Permit, PersonalRecord
 from ledger.store.txview import StateCache
 
 __all__ = ["Ledger", "Receipt", "Attestation", "gc_paused"]
@@ -203,6 +203,14 @@ class Ledger:
 
     def permit(self, number: str) -> Permit:
         return self._get(Permit, number, "permit")
+
+    def key_owner(self, address: str) -> str:
+        """The party a registered key belongs to: who a client-side signer acts as."""
+        with self.reading() as session:
+            key = session.get(PartyKey, address)
+        if key is None:
+            raise SignatureError(f"{address} is not a registered key", code="unknown_key")
+        return key.party_id
 
     def _get(self, table: type[_Row], key: object, what: str) -> _Row:
         with self.reading() as session:

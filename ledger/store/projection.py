@@ -16,8 +16,9 @@ from ledger.domain import events as ev
 from ledger.domain.event_fields import item_of
 from ledger.domain.rules import View
 from ledger.investigation.diversion import track
+from ledger.log.checkpoint import parse_verifier_key
 from ledger.log.keys import normalise_address
-from ledger.store.tables import FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, new_row
+from ledger.store.tables import FormerSerial, Item, Party, PartyKey, PeerRow, Permit, PermitLineRow, new_row
 
 __all__ = ["Writer", "apply", "OBSERVATIONS"]
 
@@ -247,6 +248,24 @@ def _keep_former_serial(item: Item, serial: str, seq: int, out: Writer) -> None:
         row.corrected_seq = seq
 
 
+def _add_peer(event: ev.AddPeer, seq: int, out: Writer) -> None:
+    info = event.peer
+    values = dict(origin=info.origin, vkey=info.vkey, key_id=parse_verifier_key(info.vkey)[1].hex(), url=info.url,
+                  country=info.country, share=",".join(info.share), added_seq=seq, removed_seq=None)
+    row = out.get(PeerRow, info.name)
+    if row is None:
+        out.add(new_row(PeerRow, name=info.name, **values))
+    else:  # the same name described anew, or peered again after a removal
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def _remove_peer(event: ev.RemovePeer, seq: int, out: Writer) -> None:
+    row = out.get(PeerRow, event.name)
+    assert row is not None  # the rules checked it
+    row.removed_seq = seq
+
+
 def _item(event: ev.Event, out: Writer) -> Item:
     item = out.item(item_of(event))
     assert item is not None  # the rules checked it
@@ -280,4 +299,6 @@ _HANDLERS: dict[str, Callable[..., None]] = {  # each takes the event class of i
     "destroy": _flag("destroyed"),
     "deactivate": _flag("deactivated"),
     "correct": _correct,
+    "add_peer": _add_peer,
+    "remove_peer": _remove_peer,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, inspect
 from sqlmodel import Session, col, select
 
 from ledger.domain import events as ev
@@ -33,8 +33,10 @@ def replay(session: Session, total: int, progress: Callable[[int, int], None] | 
     With `skip_unreadable`, an entry whose event cannot be read is left out (a migration must not stop
     at a damaged entry: the audit names it) instead of stopping the replay.
     """
+    present = set(inspect(session.connection()).get_table_names())
     for table in reversed(PROJECTION_TABLES):
-        session.execute(delete(table))
+        if table_of(table).name in present:  # a migration replays before later revisions made their tables (and their events)
+            session.execute(delete(table))
     view = TxView(session)
     done, start = 0, 0
     while True:

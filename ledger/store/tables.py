@@ -53,6 +53,8 @@ __all__ = [
     "WitnessedLog",
     "WitnessRow",
     "CosignatureRow",
+    "PeerRow",
+    "SeenNonce",
 ]
 
 
@@ -483,7 +485,35 @@ class CosignatureRow(SQLModel, table=True):
     line: str
 
 
-PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow)
+class PeerRow(SQLModel, table=True):
+    """A peer log as the latest `add_peer` of its name described it; `removed_seq` is set once a
+    `remove_peer` ended the peering (the row stays, so the name's history reads from the log)."""
+
+    __tablename__ = "peer"
+
+    name: str = Field(primary_key=True)
+    origin: str = Field(index=True)
+    vkey: str
+    key_id: str = Field(index=True, description="the 8 hex digits of the vkey's key hash")
+    url: str
+    country: str
+    share: str = Field(description="what is shared with the peer beyond status and proof, comma-separated")
+    added_seq: int = Field(sa_type=BigInteger)
+    removed_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+
+
+class SeenNonce(SQLModel, table=True):
+    """A nonce of a signed request from a peer, kept until its signature expires: the same signed
+    request arriving again within its window is a replay (`ledger.federation.nonces`)."""
+
+    __tablename__ = "seen_nonce"
+
+    keyid: str = Field(primary_key=True)
+    nonce: str = Field(primary_key=True)
+    expires: int = Field(sa_type=BigInteger, index=True, description="POSIX seconds after which the row may go")
+
+
+PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow, PeerRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 
 configure_mappers()

@@ -20,7 +20,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 from ledger.log.merkle import CompactRange
 from ledger.store.db import in_values, insert_rows, values_param
 from ledger.store.narrowing import table_of
-from ledger.store.tables import ITEM_TABLES, Diversion, Entry, FormerSerial, Item, Party, PartyKey, Permit, PermitLineRow, identity_of
+from ledger.store.tables import ITEM_TABLES, Diversion, Entry, FormerSerial, Item, Party, PartyKey, PeerRow, Permit, PermitLineRow, identity_of
 
 __all__ = ["StateCache", "TxView"]
 
@@ -211,6 +211,13 @@ class TxView:
         if any(table is Party for table, _ in self.new):
             return True
         return self.session.exec(select(Party.id).limit(1)).first() is not None
+
+    def peers(self) -> list[PeerRow]:
+        """The current peers, with this batch's: a handful of rows, read whole."""
+        self._attach_all(PeerRow)  # the query must find the cached objects in the session, not load second copies
+        rows = {row.name: row for row in self.session.exec(select(PeerRow))}
+        rows.update((row.name, row) for (table, _), row in self.new.items() if table is PeerRow)
+        return [row for row in rows.values() if row.removed_seq is None]
 
     def _attach(self, key: tuple[type, Any], row: Any) -> None:
         """Join an inserted row to the session as stored, so changes to it are flushed."""

@@ -105,6 +105,9 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("DELETE /v1/admin/api-keys/{key_id}", "/v1/admin/api-keys/ffffffffffffffff", frozenset({"registry"}), 404),
         Cell("POST /witness/add-checkpoint", "/witness/add-checkpoint", EVERYONE, 400, body={}),
         Cell("GET /witness/{origin_hash}/checkpoint", f"/witness/{'0' * 64}/checkpoint", EVERYONE, 404),
+        Cell("GET /federation/v1/peers", "/federation/v1/peers", EVERYONE),
+        Cell("GET /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401),  # an API key is no peer's signature
+        Cell("POST /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401, body={}),
     ]
 
 

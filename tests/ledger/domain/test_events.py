@@ -12,6 +12,7 @@ from ulid import ULID
 
 from ledger.domain import events as ev
 from ledger.errors import EventInvalid
+from ledger.log.checkpoint import LogKey
 from ledger.log.codec import format_time
 from ledger.log.keys import new_account
 from ledger.log.signatures import sign_event
@@ -62,6 +63,9 @@ VALID: dict[str, dict[str, Any]] = {
     "trace_request": {"authority": "de-police", "agency": "Police Federale", "case": "LG-1", "serial": "PX4-DE-001",
                       "make": "Beretta", "country": "BE", "recovery_place": "Liege", "recovery_date": T},
     "trace_answer": {"request_seq": 5, "item": ITEM, "answer_digest": "ab" * 32, "summary": "diverted after retail sale"},
+    "add_peer": {"peer": {"name": "de", "origin": "registry.de.example/log", "vkey": LogKey.generate("registry.de.example/log").verifier_key,
+                          "url": "https://registry.de.example", "country": "DE", "share": ["facts"]}},
+    "remove_peer": {"name": "de", "reason": "the agreement ended"},
 }
 
 

@@ -8,6 +8,7 @@ cannot be added without a case here.
 from __future__ import annotations
 
 import ast
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -24,6 +25,7 @@ import ledger.store.appender
 from ledger.demo import DemoParty
 from ledger.domain.personal import commit
 from ledger.errors import EventInvalid, RuleViolation
+from ledger.log.checkpoint import LogKey
 from ledger.log.codec import format_time
 from ledger.log.keys import new_account
 from ledger.store.ledger import Ledger
@@ -738,6 +740,42 @@ def dismissing_a_confirmed_question(w: World) -> Envelope:
     item, inspected = scanned_at_frankfurt(w)
     w.act("investigator", "confirm_finding", item=item, question_seq=inspected, reason="smuggling")
     return w.envelope("investigator", "dismiss_finding", item=item, question_seq=inspected, reason="changed my mind")
+
+
+def _peer(name: str, key: LogKey) -> dict[str, object]:
+    return {"name": name, "origin": key.name, "vkey": key.verifier_key, "url": "https://peer.example", "country": "DE"}
+
+
+@refusal("peer_is_self")
+def peering_with_this_log(w: World) -> Envelope:
+    return w.envelope("registry", "add_peer", peer=_peer("self", LogKey.generate(w.ledger.origin)))
+
+
+@refusal("peer_exists")
+def peering_with_a_peer_under_a_second_name(w: World) -> Envelope:
+    key = LogKey.generate("registry.de.example/log")
+    w.act("registry", "add_peer", peer=_peer("de", key))
+    return w.envelope("registry", "add_peer", peer=_peer("germany", key))
+
+
+@refusal("peer_key_in_use")
+def peering_with_a_key_id_another_peer_has(w: World) -> Envelope:
+    """Two logs whose key IDs (32 bits of a hash of name and key) collide: found among names by the birthday bound."""
+    public = LogKey.from_private_bytes("any", bytes(32)).public_key
+    seen: dict[bytes, str] = {}
+    for n in range(1 << 22):
+        name = f"log{n}.example/log"
+        key_id = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+        if key_id in seen:
+            break
+        seen[key_id] = name
+    w.act("registry", "add_peer", peer=_peer("a", LogKey.from_private_bytes(seen[key_id], bytes(32))))
+    return w.envelope("registry", "add_peer", peer=_peer("b", LogKey.from_private_bytes(name, bytes(32))))
+
+
+@refusal("unknown_peer")
+def removing_a_peer_never_added(w: World) -> Envelope:
+    return w.envelope("registry", "remove_peer", name="nobody", reason="typo")
 
 
 # ---------------------------------------------------------------- the tests

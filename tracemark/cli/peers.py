@@ -1,0 +1,118 @@
+"""`tracemark peers add|list|remove`: the other national logs this log talks to.
+
+Peering is an event of this log (`add_peer`, `remove_peer`) signed by an admin's key, so these
+commands sign with a keystore (`--key`, or `--as PARTY` for `<home>/keys/PARTY.json`, where
+`tracemark demo` keeps the demo's) and append to the log directly, as `tracemark witnesses` does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from tracemark.cli.common import DbOption, HomeOption, console, fail, reported, settings_from
+
+if TYPE_CHECKING:
+    from ledger import Ledger, LocalAccount, Settings
+
+__all__ = ["register"]
+
+KeyOption = Annotated[Optional[Path], typer.Option("--key", envvar="TRACEMARK_ADMIN_KEY", dir_okay=False,
+                                                   help="keystore of the admin who signs the event")]
+AsOption = Annotated[Optional[str], typer.Option("--as", help="sign with <home>/keys/PARTY.json (the demo's admin is 'registry')")]
+PassphraseOption = Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="the keystore's passphrase")]
+
+
+def _signer(settings: Settings, key: Path | None, party: str | None, passphrase: str | None) -> LocalAccount:
+    from ledger import load_keystore
+
+    if (key is None) == (party is None):
+        raise fail("sign with exactly one of --key KEYSTORE or --as PARTY")
+    path = key if key is not None else settings.keys_dir / f"{party}.json"
+    if not path.exists():
+        raise fail(f"no keystore at {path}")
+    if passphrase is None:
+        passphrase = typer.prompt("keystore passphrase", hide_input=True)
+    return load_keystore(path, passphrase)
+
+
+def _append(ledger: Ledger, account: LocalAccount, event: dict[str, Any]) -> int:
+    from ledger import format_time, sign_event
+
+    event = {"actor": ledger.key_owner(account.address), "time": format_time(ledger.clock()), **event}
+    return ledger.append(sign_event(account, event, origin=ledger.origin)).seq
+
+
+def add(
+    name: Annotated[str, typer.Argument(help="this log's name for the peer (lower-case letters, digits, . _ -)")],
+    origin: Annotated[str, typer.Option("--origin", help="the peer log's origin")],
+    vkey: Annotated[str, typer.Option("--vkey", help="the peer log's verifier key, as `tracemark init` prints it there")],
+    url: Annotated[str, typer.Option("--url", help="the peer's base URL, e.g. https://tracemark.example.de")],
+    country: Annotated[str, typer.Option("--country", help="the peer's country, ISO 3166-1 alpha-2")],
+    share: Annotated[str, typer.Option("--share", help="what to share beyond status and proof: facts, holder_country (comma-separated)")] = "",
+    key: KeyOption = None,
+    party: AsOption = None,
+    passphrase: PassphraseOption = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Peer with another log, or describe a peer anew under the same NAME (its key, URL or what is shared)."""
+    from ledger import open_ledger
+
+    settings = settings_from(db, home)
+    account = _signer(settings, key, party, passphrase)
+    shared = [part.strip() for part in share.split(",") if part.strip()]
+    peer = {"name": name, "origin": origin, "vkey": vkey, "url": url, "country": country, "share": shared}
+    seq = _append(open_ledger(settings), account, {"type": "add_peer", "peer": peer})
+    console.print(f"peer {name}: {origin} at {url} ({country}), shares {', '.join(shared) or 'status and proof only'} (entry {seq})")
+
+
+def list_peers(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """The current peers."""
+    from ledger import list_peers as current
+    from ledger import open_ledger
+
+    peers = current(open_ledger(settings_from(db, home)))
+    if as_json:
+        typer.echo(json.dumps([{"name": p.name, "origin": p.origin, "vkey": p.vkey, "key_id": p.key_id, "url": p.url,
+                                "country": p.country, "share": list(p.share), "added_seq": p.added_seq} for p in peers], indent=2))
+        return
+    table = Table("name", "origin", "key ID", "url", "country", "shares", "entry")
+    for p in peers:
+        table.add_row(p.name, p.origin, p.key_id, p.url, p.country, ", ".join(p.share), str(p.added_seq))
+    console.print(table)
+
+
+def remove(
+    name: Annotated[str, typer.Argument(help="the peer's name")],
+    reason: Annotated[str, typer.Option("--reason", help="why the peering ends (signed into the log)")] = "removed by the operator",
+    key: KeyOption = None,
+    party: AsOption = None,
+    passphrase: PassphraseOption = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """End the peering: the peer's signed requests are refused from now on."""
+    from ledger import open_ledger
+
+    settings = settings_from(db, home)
+    account = _signer(settings, key, party, passphrase)
+    seq = _append(open_ledger(settings), account, {"type": "remove_peer", "name": name, "reason": reason})
+    console.print(f"peer {name} removed (entry {seq})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `peers` to the `tracemark` app."""
+    peers = typer.Typer(help="the other national logs this log talks to", no_args_is_help=True)
+    peers.command("add")(reported(add))
+    peers.command("list")(reported(list_peers))
+    peers.command("remove")(reported(remove))
+    app.add_typer(peers, name="peers")
