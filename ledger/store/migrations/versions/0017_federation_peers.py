@@ -3,16 +3,16 @@ nonces of the signed requests peers sent, kept until they expire so that a repla
 
 A log made before this revision has no peer events, so nothing is replayed.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
