@@ -23,7 +23,7 @@ from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
 from ledger.files import write_private
-from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
+from ledger.errors import CheckpointError, EventFailed, EventInvalid, EventTooLarge, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import Findings, investigate, transfer_links
 from ledger.investigation.item_proof import item_proof
@@ -97,6 +97,7 @@ __all__ = [
     "Envelope",
     "EventFailed",
     "EventInvalid",
+    "EventTooLarge",
     "Finding",
     "Findings",
     "FormerSerial",
