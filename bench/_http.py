@@ -34,8 +34,7 @@ from ledger.store.ledger import gc_paused
 
 __all__ = ["tracemark_server", "bare_server", "load", "load_in_order", "blast", "blast_gets", "SERVER_WORKERS"]
 
-WRK_SCRIPT = Path(__file__).with_name("wrk_posts.lua")
-WRK_GETS = Path(__file__).with_name("wrk_gets.lua")
+WRK_SCRIPT = Path(__file__).with_name("wrk_lines.lua")
 
 SERVER_WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
 """Server processes for both sides of an HTTP figure unless it sets its own (`bench.scan` does); one
@@ -171,26 +170,27 @@ def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: 
     """`clients` connections post `bodies` round robin back to back for `seconds`, from `wrk`
     (Debian's package, installed by `make system-deps`). Returns what `load` does; `errors`
     counts answers that are not 2xx or 3xx and requests that failed."""
-    return _wrk(url, WRK_SCRIPT, [json.dumps(body) for body in bodies], clients, seconds,
+    return _wrk(url, "POST", [json.dumps(body) for body in bodies], clients, seconds,
                 {"Content-Type": "application/json", **(headers or {})})
 
 
 def blast_gets(base: str, paths: Sequence[str], *, clients: int, seconds: float) -> dict[str, float]:
     """`clients` connections GET `paths` (each starting with /) of `base` round robin back to back for
     `seconds`, from `wrk`. Returns what `blast` does."""
-    return _wrk(base, WRK_GETS, paths, clients, seconds, {})
+    return _wrk(base, "GET", paths, clients, seconds, {})
 
 
-def _wrk(url: str, script: Path, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
-    """Run `wrk` with `script`, handing it `lines` in a file; its figures as `blast` returns them."""
+def _wrk(url: str, method: str, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Run `wrk` with `WRK_SCRIPT` sending `method` requests of `lines` (bodies or paths) handed to it in a
+    file; its figures as `blast` returns them."""
     args = ["wrk", "--threads", "1", "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
-            "--timeout", "60s", "--script", str(script)]
+            "--timeout", "60s", "--script", str(WRK_SCRIPT)]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
     with tempfile.TemporaryDirectory() as folder:
         listed = Path(folder) / "lines.txt"
         listed.write_text("".join(line + "\n" for line in lines))
-        run = subprocess.run([*args, url, "--", str(listed)], capture_output=True, text=True, check=False)
+        run = subprocess.run([*args, url, "--", str(listed), method], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
     figures = json.loads(run.stdout.strip().splitlines()[-1])
