@@ -84,6 +84,7 @@ ACCESS: dict[str, Access] = {
     "GET /v1/checkpoint": PUBLIC,
     "GET /v1/proofs/inclusion": PUBLIC,
     "GET /v1/proofs/consistency": PUBLIC,
+    "POST /v1/proofs/tlog-proof": ANY_ROLE,  # a shipment's papers checked at the border (the camera page)
     "GET /log/checkpoint": PUBLIC,
     "GET /log/tile/{path:path}": PUBLIC,  # hash tiles (tlog-tiles)
     "GET /healthz": PUBLIC,

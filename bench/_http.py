@@ -32,10 +32,9 @@ import uvloop
 from ledger.config import Settings
 from ledger.store.ledger import gc_paused
 
-__all__ = ["tracemark_server", "bare_server", "load", "blast", "blast_gets", "SERVER_WORKERS"]
+__all__ = ["tracemark_server", "bare_server", "load", "load_in_order", "blast", "blast_gets", "SERVER_WORKERS"]
 
-WRK_SCRIPT = Path(__file__).with_name("wrk_posts.lua")
-WRK_GETS = Path(__file__).with_name("wrk_gets.lua")
+WRK_SCRIPT = Path(__file__).with_name("wrk_lines.lua")
 
 SERVER_WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
 """Server processes for both sides of an HTTP figure unless it sets its own (`bench.scan` does); one
@@ -94,10 +93,12 @@ def bare_server(folder: Path, workers: int = SERVER_WORKERS) -> Iterator[str]:
         yield url
 
 
-async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, str], clients: int, seconds: float, ok: int,
-                rate: float | None) -> dict[str, float]:
+async def _load(url: str, streams: Sequence[Iterator[dict[str, Any]] | Iterator[bytes]], headers: dict[str, str], seconds: float,
+                ok: int, rate: float | None, method: str = "POST") -> dict[str, float]:
+    """Client n sends what `streams[n]` yields (JSON bodies as JSON, bytes as they are) in turn."""
     latencies: list[float] = []
     errors = 0
+    clients = len(streams)
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
         began = time.perf_counter()
@@ -105,7 +106,7 @@ async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, s
 
         async def worker(n: int) -> None:
             nonlocal errors
-            for turn, body in enumerate(bodies):  # shared: each body is posted once
+            for turn, body in enumerate(streams[n]):
                 if rate:  # this client's turn-th request is due then; its latency counts from then, however late it starts
                     start = began + (n + turn * clients) / rate
                     await asyncio.sleep(max(0.0, start - time.perf_counter()))
@@ -113,7 +114,8 @@ async def _load(url: str, bodies: Iterator[dict[str, Any]], headers: dict[str, s
                     start = time.perf_counter()
                 if start >= stop:
                     return
-                async with client.post(url, json=body) as response:
+                sent = {"data": body} if isinstance(body, bytes) else {"json": body}
+                async with client.request(method, url, **sent) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - start)
                 errors += response.status != ok
@@ -149,8 +151,18 @@ def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], 
     every client at once (74 ms, once or twice in 15 s), and paced, every request due in that time
     was charged for it, the server idle: the bursts that set the paced p99 were the load generator's.
     """
+    shared = iter(bodies)  # each body is posted once, by whichever client is free
     with gc_paused():
-        return uvloop.run(_load(url, iter(bodies), headers or {}, clients, seconds, ok, rate))
+        return uvloop.run(_load(url, [shared] * clients, headers or {}, seconds, ok, rate))
+
+
+def load_in_order(url: str, sequences: Sequence[Sequence[bytes]], *, seconds: float, headers: dict[str, str] | None = None,
+                  ok: int = 200, method: str = "POST") -> dict[str, float]:
+    """One client per sequence, each sending its own bodies in order, back to back, for at most `seconds`
+    (a body that must follow the answer to the one before: a log's next checkpoint to its witness;
+    with `method` GET, the bodies are sent as empty ones). Returns what `load` does."""
+    with gc_paused():
+        return uvloop.run(_load(url, [iter(bodies) for bodies in sequences], headers or {}, seconds, ok, None, method))
 
 
 def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: float,
@@ -158,26 +170,27 @@ def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: 
     """`clients` connections post `bodies` round robin back to back for `seconds`, from `wrk`
     (Debian's package, installed by `make system-deps`). Returns what `load` does; `errors`
     counts answers that are not 2xx or 3xx and requests that failed."""
-    return _wrk(url, WRK_SCRIPT, [json.dumps(body) for body in bodies], clients, seconds,
+    return _wrk(url, "POST", [json.dumps(body) for body in bodies], clients, seconds,
                 {"Content-Type": "application/json", **(headers or {})})
 
 
 def blast_gets(base: str, paths: Sequence[str], *, clients: int, seconds: float) -> dict[str, float]:
     """`clients` connections GET `paths` (each starting with /) of `base` round robin back to back for
     `seconds`, from `wrk`. Returns what `blast` does."""
-    return _wrk(base, WRK_GETS, paths, clients, seconds, {})
+    return _wrk(base, "GET", paths, clients, seconds, {})
 
 
-def _wrk(url: str, script: Path, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
-    """Run `wrk` with `script`, handing it `lines` in a file; its figures as `blast` returns them."""
+def _wrk(url: str, method: str, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Run `wrk` with `WRK_SCRIPT` sending `method` requests of `lines` (bodies or paths) handed to it in a
+    file; its figures as `blast` returns them."""
     args = ["wrk", "--threads", "1", "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
-            "--timeout", "60s", "--script", str(script)]
+            "--timeout", "60s", "--script", str(WRK_SCRIPT)]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
     with tempfile.TemporaryDirectory() as folder:
         listed = Path(folder) / "lines.txt"
         listed.write_text("".join(line + "\n" for line in lines))
-        run = subprocess.run([*args, url, "--", str(listed)], capture_output=True, text=True, check=False)
+        run = subprocess.run([*args, url, "--", str(listed), method], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
     figures = json.loads(run.stdout.strip().splitlines()[-1])

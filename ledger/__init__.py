@@ -28,7 +28,7 @@ from ledger.federation.nonces import remember_nonce
 from ledger.federation.peers import Peer, list_peers, peer_by_key_id, peer_by_origin, peer_named, peers_note
 from ledger.federation.signing import HttpRequest, HttpResponse, VerifiedRequest, public_key_of, sign_request, sign_response, verify_request, verify_response
 from ledger.files import write_private
-from ledger.errors import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
+from ledger.errors import CheckpointError, EventFailed, EventInvalid, EventTooLarge, LedgerError, NotFound, RuleViolation, SignatureError, StoreError
 from ledger.investigation.epcis import epcis_document
 from ledger.investigation.hotspots import Findings, investigate, transfer_links
 from ledger.investigation.item_proof import item_proof
@@ -122,6 +122,7 @@ __all__ = [
     "Envelope",
     "EventFailed",
     "EventInvalid",
+    "EventTooLarge",
     "Finding",
     "Findings",
     "FormerSerial",

@@ -47,6 +47,7 @@ class Settings:
     origin: str = DEFAULT_ORIGIN
     reporting_window: timedelta = REPORTING_WINDOW  # how long before the log records it a live event may be dated
     witness_name: str | None = None  # the key name of this server's witness keys (default: <origin>/witness)
+    policy_path: Path | None = None  # the verifier policy (C2SP tlog-policy) this server checks proofs under; None: the log's key alone
 
     @classmethod
     def from_env(cls, db_url: str | None = None, home: Path | None = None) -> "Settings":
@@ -56,6 +57,7 @@ class Settings:
             origin=os.environ.get("TRACEMARK_ORIGIN", DEFAULT_ORIGIN),
             reporting_window=reporting_window(os.environ.get("TRACEMARK_REPORTING_WINDOW", "P7D")),
             witness_name=os.environ.get("TRACEMARK_WITNESS_NAME") or None,
+            policy_path=Path(os.environ["TRACEMARK_POLICY"]) if os.environ.get("TRACEMARK_POLICY") else None,
         )
 
     @property

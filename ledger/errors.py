@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "EventTooLarge",
     "AppendLockBusy",
     "LedgerError",
     "EventInvalid",
@@ -32,6 +33,16 @@ class EventInvalid(LedgerError):
         super().__init__(detail if field is None else f"{field}: {detail}")
         self.detail = detail
         self.field = field
+
+
+class EventTooLarge(EventInvalid):
+    """An event whose log entry would be longer than a C2SP tlog-tiles entry bundle can carry."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the event's entry would be up to {size:,} bytes; an entry bundle (C2SP tlog-tiles) "
+                         f"carries entries of at most {limit:,} bytes (a uint16 length): shorten the event", "event")
+        self.size = size
+        self.limit = limit
 
 
 class SignatureError(LedgerError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -47,6 +48,8 @@ def test_docker_compose_config_accepts_the_file():
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)
     assert resolved["services"]["anchor"]["environment"]["TRACEMARK_RPC_URL"] == "http://chain:8545"
+    assert resolved["services"]["witness"]["command"][0] == "serve"
+    assert "witness-init" in resolved["services"]["api"]["depends_on"]
 
 
 def test_the_deployment_has_its_services_and_health_checks():
@@ -115,8 +118,69 @@ def test_the_dev_key_deploys_the_contract_at_the_configured_address():
     assert created == env["TRACEMARK_ANCHOR_ADDRESS"]
 
 
+def _script(service: dict[str, Any]) -> str | None:
+    """The shell script a service of the project image runs instead of `tracemark` (None if it runs `tracemark`)."""
+    if service.get("entrypoint", ["tracemark"])[0] == "tracemark":
+        return None
+    assert service["entrypoint"][:2] == ["sh", "-ec"], service["entrypoint"]
+    return "\n".join(service["command"]).replace("$$", "$")  # as compose hands it to the shell
+
+
+def _script_commands(script: str) -> list[list[str]]:
+    """Each `tracemark ...` a script runs, its arguments made of variables or substitutions (known only
+    when it runs) replaced by a placeholder, so that the real CLI can parse the rest."""
+    commands = []
+    for line in script.splitlines():
+        for part in line.replace("||", "\n").replace("|", "\n").splitlines():
+            words = shlex.split(part.strip())
+            if words[:1] == ["tracemark"]:
+                commands.append(["x" if "$" in word else word for word in words[1:]])
+    return commands
+
+
 def _commands() -> list[tuple[str, list[str]]]:
-    return [(name, s["command"]) for name, s in tracemark_services().items()]
+    found = []
+    for name, service in tracemark_services().items():
+        script = _script(service)
+        found += [(name, service["command"])] if script is None else [(name, args) for args in _script_commands(script)]
+    return found
+
+
+def test_a_witness_serves_beside_the_log_on_its_own_keys_and_database():
+    services = compose()["services"]
+    witness, api = services["witness"], services["api"]
+    assert witness["image"] == api["image"] and witness["command"][:1] == ["serve"]
+    assert "/healthz" in " ".join(witness["healthcheck"]["test"])
+    env = witness["environment"]
+    assert env["TRACEMARK_DB"] != api["environment"]["TRACEMARK_DB"] and env["TRACEMARK_DB"].startswith("sqlite:///")
+    assert env["TRACEMARK_HOME"] != api["environment"]["TRACEMARK_HOME"]
+    assert [v.split(":")[0] for v in witness["volumes"]] == ["witness"]  # never the log's home, where its private key is
+    assert "ports" not in witness  # only the log talks to it, on the compose network
+
+
+def test_the_log_is_witnessed_and_points_at_the_witness_before_it_starts():
+    services = compose()["services"]
+    setup, witness, api = services["witness-init"], services["witness"], services["api"]
+    log_env = api["environment"]
+    script = _script(setup)
+    assert script is not None
+    env = setup["environment"]
+    # the witness witnesses this log, whose checkpoints its verifier key (in the log's home, mounted read-only) signs
+    assert env["LOG_ORIGIN"] == log_env["TRACEMARK_ORIGIN"]
+    assert f"{services['init']['volumes'][0].split(':')[0]}:{log_env['TRACEMARK_HOME']}:ro" in setup["volumes"]
+    assert f'tracemark witness logs add "$LOG_ORIGIN" "$(cat {log_env["TRACEMARK_HOME"]}/log.pub)"' in script
+    assert env["TRACEMARK_HOME"] == witness["environment"]["TRACEMARK_HOME"] and env["TRACEMARK_DB"] == witness["environment"]["TRACEMARK_DB"]
+    # the log submits to the witness service's add-checkpoint, and keeps what the witness's own keys sign
+    assert env["LOG_DB"] == log_env["TRACEMARK_DB"]
+    port = witness["command"][witness["command"].index("--port") + 1]
+    assert env["WITNESS_URL"] == f"http://witness:{port}/witness"
+    assert 'tracemark witnesses add witness "$(tracemark witness key)" "$WITNESS_URL" --db "$LOG_DB" --home /data' in script
+    # each added once, however often the deployment starts
+    assert script.count("||") == 2
+    # configured before the log starts, and before the witness serves
+    assert api["depends_on"]["witness-init"]["condition"] == "service_completed_successfully"
+    assert witness["depends_on"]["witness-init"]["condition"] == "service_completed_successfully"
+    assert setup["depends_on"]["init"]["condition"] == "service_completed_successfully"
 
 
 @pytest.mark.parametrize(("service", "args"), _commands(), ids=[name for name, _ in _commands()])

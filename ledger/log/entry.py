@@ -19,12 +19,16 @@ import re
 
 import orjson
 
+from ledger.errors import EventTooLarge
 from ledger.log.codec import parse_time
 from ledger.log.merkle import leaf_hash
 
-__all__ = ["GENESIS_PREV", "entry_bytes", "entry_leaf_hash", "event_key", "key_of"]
+__all__ = ["GENESIS_PREV", "MAX_ENTRY_SIZE", "entry_bytes", "entry_leaf_hash", "entry_size_bound", "check_entry_size", "event_key",
+           "key_of"]
 
 GENESIS_PREV = bytes(32)  # the "previous leaf hash" of entry 0
+MAX_ENTRY_SIZE = 0xFFFF
+"""The longest entry a C2SP tlog-tiles entry bundle can carry: each entry follows its length as a big-endian uint16."""
 _PLAIN = re.compile(r"^[0-9A-Za-z:.\-]*$")
 
 
@@ -52,6 +56,22 @@ def entry_bytes(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, sign
             b'"}',
         )
     )
+
+
+_LATEST_TIME = "9999-12-31T23:59:59.999Z"
+"""The longest `recorded` member format_time writes."""
+
+
+def entry_size_bound(event: bytes, signer: str, signature: str) -> int:
+    """The most bytes an entry of this event can take, whatever its seq (up to 2**64 - 1), time and import mark."""
+    return len(entry_bytes(2**64 - 1, GENESIS_PREV, _LATEST_TIME, b"", "", "", imported=True)) + len(event) + len(signer) + len(signature)
+
+
+def check_entry_size(event: bytes, signer: str, signature: str) -> None:
+    """Refuse an event whose entry could not be served in an entry bundle (EventTooLarge), before it is logged."""
+    size = entry_size_bound(event, signer, signature)
+    if size > MAX_ENTRY_SIZE:
+        raise EventTooLarge(size, MAX_ENTRY_SIZE)
 
 
 def entry_leaf_hash(seq: int, prev_hash: bytes, recorded_at: str, event: bytes, signer: str, signature: str,

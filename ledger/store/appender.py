@@ -32,7 +32,7 @@ from ledger.domain.personal import check_opening
 from ledger.domain.rules import check_event, check_reported_in_time, marked_serial
 from ledger.errors import AppendLockBusy, EventFailed, EventInvalid, LedgerError, RuleViolation, StoreError
 from ledger.log.codec import format_time, sha256
-from ledger.log.entry import entry_leaf_hash, key_of
+from ledger.log.entry import check_entry_size, entry_leaf_hash, key_of
 from ledger.log.keys import normalise_address, normalise_signature
 from ledger.log.signatures import authenticate_event
 from ledger.store.checkpoints import CheckpointSigner
@@ -363,6 +363,7 @@ class Appender:
             signed = ev.event_bytes(envelope.event)
             signer = normalise_address(envelope.signer, "signer")
             digest, event = sha256(signed), ev.parse_event(envelope.event)
+            check_entry_size(signed, signer, normalise_signature(envelope.signature))
             return Opened(envelope, signed, digest, key_of(digest, event.time), signer, event)
         except ValidationError as exc:
             error: LedgerError = EventInvalid(f"not an envelope: {exc.errors()[0]['msg']}")

@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from ledger.bounded import Bounded
 from ledger.errors import NotFound, StoreError
-from ledger.log.entry import GENESIS_PREV, entry_bytes
+from ledger.log.entry import GENESIS_PREV, MAX_ENTRY_SIZE, entry_bytes
 from ledger.log.merkle import HASH_SIZE, leaf_hash
 from ledger.log.tile_paths import Tile
 from ledger.store.ledger import Ledger
@@ -27,8 +27,6 @@ from ledger.store.tables import Entry
 
 __all__ = ["TileReader", "TileBeyondTree", "EntryTooLarge", "checkpoint_note", "MAX_ENTRY_SIZE"]
 
-MAX_ENTRY_SIZE = 0xFFFF
-"""The longest entry a bundle can carry: its length prefix is a uint16."""
 _KEEP_FULL = 2048
 """Full tiles and bundles a reader keeps: 16 MiB of hash tiles at most, a bundle some 200 KiB."""
 
@@ -42,7 +40,8 @@ class TileBeyondTree(NotFound):
 
 
 class EntryTooLarge(StoreError):
-    """An entry longer than an entry bundle's uint16 length prefix can say."""
+    """An entry longer than an entry bundle's uint16 length prefix can say (appends refuse such events:
+    only a log written before they did can hold one)."""
 
 
 def checkpoint_note(ledger: Ledger) -> str:

@@ -100,6 +100,7 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("POST /investigations/questions", "/investigations/questions", frozenset({"investigator"}), 409, body={}),
         Cell("POST /v1/scan", "/v1/scan", SCANNERS, 422, body={}),
         Cell("POST /scan/seize", "/scan/seize", SCANNERS, 422, body={}),
+        Cell("POST /v1/proofs/tlog-proof", "/v1/proofs/tlog-proof", ANY_KEY, 422, body={}),  # "{}" is no proof
         Cell("POST /v1/admin/api-keys", "/v1/admin/api-keys", frozenset({"registry"}), 422, body={}),
         Cell("GET /v1/admin/api-keys", "/v1/admin/api-keys", frozenset({"registry"})),
         Cell("DELETE /v1/admin/api-keys/{key_id}", "/v1/admin/api-keys/ffffffffffffffff", frozenset({"registry"}), 404),

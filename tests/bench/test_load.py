@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench._http import blast, load
+from bench._http import blast, blast_gets, load, load_in_order
 
 
 @contextmanager
 def _server(seconds_per_request: float, seen: list[tuple[str, bytes]] | None = None, status: int = 200) -> Iterator[str]:
     """A local HTTP server answering every POST with `status` after `seconds_per_request`,
-    keeping each request's headers and body in `seen`."""
+    keeping each request's headers and body in `seen` (a GET's path as its body)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as wrk expects
@@ -28,6 +28,14 @@ def _server(seconds_per_request: float, seen: list[tuple[str, bytes]] | None = N
             if seen is not None:
                 seen.append((str(self.headers), body))
             time.sleep(seconds_per_request)
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if seen is not None:
+                seen.append((str(self.headers), self.path.encode()))
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -76,6 +84,26 @@ def test_wrk_posts_every_body_round_robin_with_the_headers_given() -> None:
     assert all("Authorization: Bearer t" in headers and "Content-Type: application/json" in headers for headers, _ in seen)
     counts = Counter(body for _, body in seen)
     assert set(counts) == {b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'} and max(counts.values()) - min(counts.values()) <= 1  # round robin
+
+
+def test_wrk_gets_every_path_round_robin() -> None:
+    seen: list[tuple[str, bytes]] = []
+    with _server(0.0, seen) as url:
+        result = blast_gets(url.rstrip("/"), ["/a", "/b"], clients=2, seconds=1.0)
+    assert 10 < result["requests"] <= len(seen) and result["errors"] == 0
+    counts = Counter(path for _, path in seen)
+    assert set(counts) == {b"/a", b"/b"} and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_clients_in_order_each_post_their_own_bodies_in_turn() -> None:
+    """A log's checkpoints go to its witness one after the other: each client's bodies arrive in its order."""
+    seen: list[tuple[str, bytes]] = []
+    sequences = [[b"%d %d" % (client, n) for n in range(20)] for client in range(3)]
+    with _server(0.0, seen) as url:
+        result = load_in_order(url, sequences, seconds=5.0)
+    assert result["requests"] == 60 and result["errors"] == 0
+    for client, bodies in enumerate(sequences):
+        assert [body for _, body in seen if body.startswith(b"%d " % client)] == bodies
 
 
 def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes() -> None:

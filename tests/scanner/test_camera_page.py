@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import qrcode
 from PIL import Image
 from sqlmodel import select
 
@@ -20,6 +22,7 @@ from api.app import create_app
 from api.keys import create_api_key, revoke_api_key
 from api.managed import create_managed_key
 from api.ratelimit import RateLimits
+from ledger import SUFFIX, item_proof
 from ledger.store.tables import Entry
 from scanner.claims import marking_verifier
 from scanner.render import png
@@ -278,3 +281,60 @@ def test_a_lost_gun_is_seized_from_the_page(demo: Demo, service: str, shots: Pat
     assert sent.count("POST /scan/seize") == 1
     item = demo.ledger.item(uid)
     assert (item.status, item.seized_by) == ("seized", "de-police")
+
+
+QR_MAX_BYTES = 2953
+"""The most a QR code holds in byte mode: version 40 (177 x 177 modules) at error correction L."""
+
+
+def test_a_shipment_proof_is_verified_and_its_entry_shown_and_a_forged_one_is_not(demo: Demo, service: str, tmp_path: Path, shots: Path):
+    """The papers' .tlog-proof file opened on the page; its entry altered, the page says it proves nothing."""
+    from playwright.sync_api import expect
+
+    uid = demo.result.items["valid_firearm"]
+    proof = item_proof(demo.ledger, uid)
+    good = tmp_path / f"{uid}{SUFFIX}"
+    good.write_text(proof.text())
+    assert proof.extra is not None
+    forged = tmp_path / f"forged{SUFFIX}"
+    forged.write_text(replace(proof, extra=proof.extra.replace(b'"recorded":"', b'"recorded":"1')).text())
+    with officer_page(PHONE) as (page, sent):
+        page.goto(f"{service}/scan")
+        sign_in(page, create_api_key(demo.ledger, "de-customs", "papers").token)
+        page.check("input[name=direction][value=import]")
+        expect(page.locator("#fallback")).to_contain_text("more than a QR code a camera can read holds")
+        page.set_input_files("#proof-file", str(good))
+        expect(page.locator("#proof-verdict")).to_have_attribute("data-verdict", "PROVEN", timeout=30_000)
+        expect(page.locator("#proof-headline")).to_have_text("Proof verified")
+        expect(page.locator("#proven")).to_contain_text(uid)
+        expect(page.locator("#proven")).to_contain_text(f"entry {proof.index}")
+        expect(page.locator("#result")).to_be_hidden()
+        page.screenshot(path=str(shots / "proof-verified.png"), full_page=True)
+
+        page.set_input_files("#proof-file", str(forged))
+        expect(page.locator("#proof-verdict")).to_have_attribute("data-verdict", "NOT_PROVEN", timeout=30_000)
+        expect(page.locator("#proof-action")).to_contain_text(f"entry {proof.index} is not in the checkpoint")
+        expect(page.locator("#proven")).to_be_empty()
+        page.screenshot(path=str(shots / "proof-forged.png"), full_page=True)
+    assert sent.count("POST /v1/proofs/tlog-proof") == 2 and "POST /v1/scan" not in sent
+
+
+def test_a_proof_read_as_a_qr_code_is_recognised_and_verified(demo: Demo, service: str, tmp_path: Path, shots: Path):
+    """A proof without witness cosignatures fits the largest QR code (an ML-DSA-44 cosignature alone is
+    3,244 base64 characters, more than any QR holds); read from a photo, the page checks it as a proof."""
+    from playwright.sync_api import expect
+
+    text = item_proof(demo.ledger, demo.result.items["valid_firearm"]).text()
+    assert len(text.encode()) <= QR_MAX_BYTES, f"{len(text.encode())} bytes"
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=4, border=4)
+    code.add_data(text.encode(), optimize=0)
+    photo = tmp_path / "papers.png"
+    code.make_image().save(photo)
+    with officer_page(DESKTOP) as (page, sent):
+        page.goto(f"{service}/scan")
+        sign_in(page, create_api_key(demo.ledger, "de-customs", "papers qr").token)
+        page.check("input[name=direction][value=transit]")
+        page.set_input_files("#photo", str(photo))
+        expect(page.locator("#proof-verdict")).to_have_attribute("data-verdict", "PROVEN", timeout=30_000)
+        page.screenshot(path=str(shots / "proof-qr.png"), full_page=True)
+    assert sent.count("POST /v1/proofs/tlog-proof") == 1 and "POST /v1/scan" not in sent

@@ -72,6 +72,32 @@ def test_concurrent_submissions_never_roll_the_witness_back(witness_settings: Se
         assert cosigned == sorted(cosigned) and len(set(cosigned)) == ROUNDS
 
 
+def test_submissions_of_many_logs_at_once_are_each_cosigned_and_kept(witness_settings: Settings, tmp_path: Path) -> None:
+    """Submissions of different logs commit together: none is lost or given another log's state."""
+    logs = [OtherLog(f"crowd{n}.example/log", leaves=ROUNDS) for n in range(CONTENDERS * 2)]
+    for log in logs:
+        _register(witness_settings, log)
+    with running(Server(witness_settings.db_url, witness_settings.home, ORIGIN, tmp_path / "witness.log")) as server:
+        refused: list[tuple[str, int, str]] = []
+        with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=len(logs))) as client:
+            start = threading.Barrier(len(logs))
+
+            def submit(log: OtherLog) -> None:
+                start.wait()
+                for size in range(1, ROUNDS + 1):
+                    answer = client.post(f"{server.url}/witness/add-checkpoint", content=log.body(size - 1, size))
+                    if answer.status_code != 200:
+                        refused.append((log.origin, answer.status_code, answer.text))
+
+            threads = [threading.Thread(target=submit, args=(log,)) for log in logs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert refused == []
+        assert [_latest_size(server.url, log) for log in logs] == [ROUNDS] * len(logs)
+
+
 def test_a_witness_killed_with_sigkill_keeps_its_state_and_refuses_a_rollback(witness_settings: Settings, tmp_path: Path) -> None:
     log = OtherLog("killed.example/log")
     _register(witness_settings, log)

@@ -2,10 +2,14 @@
 // chooses the direction, then scans. Codes are decoded in the browser (BarcodeDetector where the
 // browser has it, else zxing-wasm served by this service), from the camera or from a photo; a serial
 // can be typed instead. Each item is checked once per visit: a code that stays in view is not sent again.
+// A shipment's proof (c2sp.org/tlog-proof@v1), read as a code or opened as a file, is checked by the
+// service under its verifier policy, and the entry it proves is shown.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = ["seized", "forfeited", "destroyed", "deactivated"];
+const PROOF_HEADER = "c2sp.org/tlog-proof@v1\n";
+let lastProof = null;    // the proof text last checked: one that stays in view is not sent again
 
 let officer = null;      // {id, name, role, country} once signed in
 let key = "";            // the accepted API key
@@ -159,7 +163,8 @@ async function startCamera() {
       busy = true;
       try {
         const code = await decodeFrame(video, canvas);
-        if (code && !failed.has(itemKey(code))) await check({ code }, itemKey(code));
+        if (code && code.startsWith(PROOF_HEADER)) { if (code !== lastProof) await verifyProof(code); }
+        else if (code && !failed.has(itemKey(code))) await check({ code }, itemKey(code));
       } catch (e) {
         $("state").textContent = "The decoder failed: " + e.message;
       } finally {
@@ -185,8 +190,66 @@ $("photo").addEventListener("change", async () => {
     $("state").textContent = "No code found in the photo. Take it again closer and straight on, or type the serial.";
     return;
   }
-  await check({ code: found[0].text }, itemKey(found[0].text));
+  if (found[0].text.startsWith(PROOF_HEADER)) await verifyProof(found[0].text);
+  else await check({ code: found[0].text }, itemKey(found[0].text));
 });
+
+$("proof-file").addEventListener("change", async () => {
+  const file = $("proof-file").files[0];
+  if (!file) return;
+  const text = await file.text();
+  $("proof-file").value = "";
+  if (!text.startsWith(PROOF_HEADER)) {
+    showProof(null, `This file is not a proof: its first line is not ${PROOF_HEADER.trim()}.`);
+    return;
+  }
+  await verifyProof(text);
+});
+
+// ------------------------------------------------------------------ shipment proofs
+
+async function verifyProof(text) {
+  lastProof = text;
+  $("state").textContent = "Checking the proof...";
+  let response, answer;
+  try {
+    response = await fetch("/v1/proofs/tlog-proof", { method: "POST", headers: { "Content-Type": "text/plain", ...authorization() }, body: text });
+    answer = await response.json().catch(() => null);
+  } catch (e) {
+    lastProof = null;
+    showProof(null, "The service cannot be reached: the proof is not checked. Check the connection, then try again.");
+    return;
+  }
+  if (response.status === 401) { signOut(KEY_REFUSED); return; }
+  if (response.status === 422 && answer) { showProof(null, answer.detail); return; }
+  if (!response.ok || answer === null) { lastProof = null; showProof(null, refusal(response.status, answer)); return; }
+  showProof(answer, "");
+}
+
+/** The entry a proof proves (item, event, when, who vouched), or why it proves nothing. */
+function showProof(proven, problem) {
+  $("result").hidden = true;
+  lastRequest = null;
+  $("proof-result").hidden = false;
+  $("proof-verdict").className = proven ? "ok" : "alarm";
+  $("proof-verdict").dataset.verdict = proven ? "PROVEN" : "NOT_PROVEN";
+  $("proof-headline").textContent = proven ? "Proof verified" : "Proof NOT verified";
+  $("proof-action").textContent = proven
+    ? "This entry is in the log, in a checkpoint the verifier policy accepts."
+    : "Hold the shipment: its papers prove nothing. " + problem;
+  const facts = proven ? [
+    ["Item", proven.item || "none"], ["Event", proven.event_type.replaceAll("_", " ")], ["By", proven.actor],
+    ["Dated", Wording.date(proven.time)], ["Logged", `entry ${proven.seq}, ${Wording.date(proven.recorded)}`],
+    ["Checkpoint", `${proven.origin}, size ${proven.checkpoint_size}`],
+    ["Cosigned by", proven.cosigned_by.length ? proven.cosigned_by.join(", ") : "no witness (the policy needs none)"],
+  ] : [];
+  $("proven").replaceChildren(...facts.flatMap(([name, value]) => {
+    const dt = document.createElement("dt"); dt.textContent = name;
+    const dd = document.createElement("dd"); dd.textContent = value;
+    return [dt, dd];
+  }));
+  $("state").textContent = "";
+}
 
 $("typed").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -254,6 +317,7 @@ function refusal(status, problem) {
 
 function showError(headline, action) {
   currentItem = null;
+  $("proof-result").hidden = true;
   $("result").hidden = false;
   $("verdict").dataset.verdict = "ERROR";
   $("verdict").className = "warn";
@@ -269,6 +333,7 @@ $("retry").addEventListener("click", () => { if (lastRequest) scan(lastRequest);
 
 function show(answer, request) {
   lastRequest = request;
+  $("proof-result").hidden = true;
   currentItem = answer.item;
   const [headline, action, tone] = Wording.verdict(answer.verdict, answer.advice);
   $("result").hidden = false;
