@@ -25,7 +25,8 @@ async def peers(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(await run_reads(ledger, peers_note, ledger))
 
 
-@router.api_route("/hello", methods=["GET", "POST"], summary="A signed greeting: proves a peer's signed request and this log's signed answer")
+@router.get("/hello", operation_id="federation_hello", summary="A signed greeting: proves a peer's signed request and this log's signed answer")
+@router.post("/hello", operation_id="federation_hello_with_body", summary="A signed greeting with a body: proves its Content-Digest")
 async def hello(request: Request, ledger: LedgerDep, peer: PeerDep) -> Response:
     """Answers `{origin, peer}`: this log's origin and the caller's name here (a POST's body, signed
     with the request, is checked and otherwise ignored)."""
