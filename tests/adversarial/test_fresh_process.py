@@ -31,6 +31,7 @@ from api.app import create_app
 from api.keys import create_api_key
 from ledger.config import Settings, open_ledger
 from ledger.demo import DEMO_PASSPHRASE
+from ledger.log.checkpoint import LogKey
 from ledger.log.keys import load_keystore, new_account
 from ledger.log.signatures import sign_event
 from ledger.store.tables import PersonalRecord
@@ -178,6 +179,9 @@ RUNS: dict[tuple[str, ...], Callable[[FreshLog], Run]] = {
     ("witnesses", "add"): lambda log: Run(("w1", _witness_vkeys(log), "http://127.0.0.1:9/witness")),
     ("witnesses", "remove"): lambda log: Run(("no-such-witness",), exit_code=2, says="no-such-witness"),
     ("tiles", "export"): lambda log: Run((str(log.folder / "tiles"),)),
+    ("peers", "add"): lambda log: Run(("de", "--origin", "bka.example/log", "--vkey", LogKey.generate("bka.example/log").verifier_key,
+                                       "--url", "https://bka.example", "--country", "DE", "--as", "registry"), says="de"),
+    ("peers", "remove"): lambda log: Run(("nobody", "--as", "registry"), exit_code=2, says="nobody"),
     ("tiles", "check"): lambda log: Run(("http://127.0.0.1:9/log/",), exit_code=1, says="cannot fetch http://127.0.0.1:9/log/checkpoint"),
 }
 """The verbs that need arguments, or answer other than exit code 0 on the fresh demo log. Every
