@@ -16,7 +16,20 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from api.errors import ApiError
-from ledger import PeerRefused, PeerUnreachable, TraceAnswerRefused, CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, ProofError, RuleViolation, SignatureError, StoreError
+from ledger import (
+    CheckpointError,
+    EventFailed,
+    EventInvalid,
+    LedgerError,
+    NotFound,
+    PeerRefused,
+    PeerUnreachable,
+    ProofError,
+    RuleViolation,
+    SignatureError,
+    StoreError,
+    TraceAnswerRefused,
+)
 
 __all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 

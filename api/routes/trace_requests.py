@@ -84,6 +84,7 @@ def _client(ledger: Ledger) -> PeerClient:
 
 def send_now(ledger: Ledger, seq: int) -> dict[str, Any]:
     """Post the request to its peer; the request stays logged (and can be sent again) when that fails."""
+    peer_trace(ledger, seq)  # 404 for no such request
     client = _client(ledger)
     try:
         send_request(ledger, client, seq)
@@ -121,6 +122,7 @@ async def resend(ledger: LedgerDep, seq: int = SeqPath) -> dict[str, Any]:
 
 @router.post("/{seq}/fetch", summary="Ask the peer for its answer to a request (when the delivery did not come)")
 async def fetch(ledger: LedgerDep, settings: SettingsDep, seq: int = SeqPath) -> dict[str, Any]:
+    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
     client = _client(ledger)
     try:
         await run_in_threadpool(fetch_answer, ledger, settings, client, seq)
@@ -131,6 +133,7 @@ async def fetch(ledger: LedgerDep, settings: SettingsDep, seq: int = SeqPath) ->
 
 @router.post("/{seq}/grant", summary="Grant a peer's request: its custody chain, as this log shares with that peer, goes back")
 async def grant(request: Request, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep, seq: int = SeqPath) -> dict[str, Any]:
+    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
     await run_in_threadpool(decide, ledger, _account(request, settings, caller), seq, True)
     return peer_trace(ledger, seq).to_json()
 
@@ -138,6 +141,7 @@ async def grant(request: Request, ledger: LedgerDep, settings: SettingsDep, call
 @router.post("/{seq}/refuse", summary="Refuse a peer's request, saying why")
 async def refuse(request: Request, body: RefusalIn, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep,
                  seq: int = SeqPath) -> dict[str, Any]:
+    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
     await run_in_threadpool(decide, ledger, _account(request, settings, caller), seq, False, body.reason)
     return peer_trace(ledger, seq).to_json()
 
