@@ -9,6 +9,8 @@ party's registration is signed by that admin, so who let the server sign, and wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.config import Settings
 from ledger.errors import NotFound, StoreError
 from ledger.log.codec import format_time
@@ -30,6 +32,7 @@ def open_desk(ledger: Ledger, settings: Settings, admin: LocalAccount, iteration
     actor = ledger.key_owner(admin.address)
     account = new_account()
     now = format_time(ledger.clock())
+    event: dict[str, Any]
     if _registered(ledger):
         event = {"type": "add_key", "actor": actor, "time": now, "party": FEDERATION_PARTY, "address": account.address}
     else:
