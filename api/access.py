@@ -79,6 +79,9 @@ ACROSS_ITEMS = Access(roles=_INVESTIGATING, across_items=True)
 ITEM_PAGE = Access(roles=_INVESTIGATING, item="uid", cookie=True)
 ACROSS_ITEMS_PAGE = Access(roles=_INVESTIGATING, across_items=True, cookie=True)
 
+TRACE_REQUESTS = Access(roles={"investigator": Scope.EVERYWHERE, "police": Scope.EVERYWHERE, "customs": Scope.EVERYWHERE})
+INVESTIGATORS = Access(roles={"investigator": Scope.EVERYWHERE})
+
 ACCESS: dict[str, Access] = {
     # what lets anyone check the log, and the service's own health
     "GET /v1/checkpoint": PUBLIC,
@@ -141,6 +144,17 @@ ACCESS: dict[str, Access] = {
     "GET /federation/v1/peers": PUBLIC,
     "GET /federation/v1/hello": PUBLIC,
     "POST /federation/v1/hello": PUBLIC,
+    "POST /federation/v1/trace-requests": PUBLIC,
+    "GET /federation/v1/trace-requests/{seq}": PUBLIC,
+    "POST /federation/v1/trace-answers": PUBLIC,
+    # trace requests between logs: investigators ask and decide (signing with their managed key); police and customs ask
+    "GET /v1/trace-requests": TRACE_REQUESTS,
+    "GET /v1/trace-requests/{seq}": TRACE_REQUESTS,
+    "POST /v1/trace-requests": TRACE_REQUESTS,
+    "POST /v1/trace-requests/{seq}/send": TRACE_REQUESTS,
+    "POST /v1/trace-requests/{seq}/fetch": TRACE_REQUESTS,
+    "POST /v1/trace-requests/{seq}/grant": INVESTIGATORS,
+    "POST /v1/trace-requests/{seq}/refuse": INVESTIGATORS,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 
 from fastapi import APIRouter, FastAPI
 
@@ -35,9 +36,10 @@ from api.routes import (
     questions,
     scan,
     tiles,
+    trace_requests,
     witness,
 )
-from ledger import Ledger, Settings, StoreError, open_ledger, verifier_key_id
+from ledger import Ledger, LedgerError, LocalAccount, Settings, StoreError, open_ledger, verifier_key_id
 from scanner.logs import LocalLog, ledger_log_id
 from scanner.payload import DEFAULT_HOST, normal_host
 
@@ -64,6 +66,8 @@ ROUTERS: list[APIRouter] = [
     questions.router,
     witness.router,
     federation.router,
+    trace_requests.router,
+    trace_requests.federation_router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router, tiles.router]
@@ -101,6 +105,7 @@ def create_app(
     app.state.local_log = local_log(settings, ledger)
     app.state.public_host = normal_host(public_host or os.environ.get("TRACEMARK_PUBLIC_HOST") or DEFAULT_HOST)
     app.state.managed_keys = {}
+    threading.Thread(target=_warm_desk, args=(app.state.managed_keys, settings), name="desk-key", daemon=True).start()
     app.state.metrics = Metrics(ledger)
     install(app)
     lean.install(app)
@@ -113,6 +118,14 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(KeptTiles)  # outermost: a kept full tile skips the rest
     return app
+
+
+def _warm_desk(cache: dict[str, LocalAccount | None], settings: Settings) -> None:
+    """Decrypt the federation desk's key now (scrypt is slow on purpose), not while a peer waits on its first request."""
+    try:
+        trace_requests.cached_desk(cache, settings)
+    except LedgerError:
+        pass  # no desk on this server: the routes that need it say so
 
 
 def local_log(settings: Settings, ledger: Ledger) -> LocalLog | None:

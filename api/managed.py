@@ -1,36 +1,14 @@
 """Managed party keys: a party may let the server sign its scan (`inspect`) events.
 
-The key is a Web3 Secret Storage keystore under `<home>/managed/<party>.json`, encrypted with
-a random passphrase kept beside it (`<home>/managed/passphrase`, mode 0600). It becomes a key of
-the party on the log through an `add_key` event signed by the party itself or an admin.
+The keystore is `ledger.managed_keys`'s; it becomes a key of the party on the log through an
+`add_key` event signed by the party itself or an admin.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
-
-from ledger import Ledger, LocalAccount, Settings, format_time, load_keystore, new_account, save_keystore, sign_event
+from ledger import Ledger, LocalAccount, Settings, format_time, load_managed_key, managed_key_path, new_account, save_managed_key, sign_event
 
 __all__ = ["managed_key_path", "create_managed_key", "load_managed_key", "cached_managed_key"]
-
-
-def managed_key_path(settings: Settings, party_id: str) -> Path:
-    return settings.home / "managed" / f"{party_id}.json"
-
-
-def _passphrase(settings: Settings) -> str:
-    path = settings.home / "managed" / "passphrase"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
 
 
 def create_managed_key(
@@ -49,16 +27,8 @@ def create_managed_key(
     event = {"type": "add_key", "actor": actor, "time": format_time(ledger.clock()), "party": party_id,
              "address": account.address}
     ledger.append(sign_event(authoriser, event, origin=ledger.origin))
-    save_keystore(account, path, _passphrase(settings), iterations=iterations)
+    save_managed_key(settings, party_id, account, iterations=iterations)
     return account.address
-
-
-def load_managed_key(settings: Settings, party_id: str) -> LocalAccount | None:
-    """The party's managed key, or None when the party signs its own events."""
-    path = managed_key_path(settings, party_id)
-    if not path.exists():
-        return None
-    return load_keystore(path, _passphrase(settings))
 
 
 def cached_managed_key(cache: dict[str, LocalAccount | None], settings: Settings, party_id: str) -> LocalAccount | None:

@@ -16,7 +16,20 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from api.errors import ApiError
-from ledger import CheckpointError, EventFailed, EventInvalid, LedgerError, NotFound, ProofError, RuleViolation, SignatureError, StoreError
+from ledger import (
+    CheckpointError,
+    EventFailed,
+    EventInvalid,
+    LedgerError,
+    NotFound,
+    PeerRefused,
+    PeerUnreachable,
+    ProofError,
+    RuleViolation,
+    SignatureError,
+    StoreError,
+    TraceAnswerRefused,
+)
 
 __all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 
@@ -72,6 +85,10 @@ def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, NotFound):
         what = str(exc.what).replace(" ", "-")
         return problem(request, 404, f"not-found/{what}", "Not found", str(exc))
+    if isinstance(exc, TraceAnswerRefused):
+        return problem(request, 422, "trace-answer-refused", "The trace answer does not verify", exc.detail)
+    if isinstance(exc, (PeerUnreachable, PeerRefused)):
+        return problem(request, 502, "peer-unavailable", "The peer log did not answer usably", str(exc))
     if isinstance(exc, ProofError):
         return problem(request, 422, "proof-range", "No proof for these sizes", str(exc))
     if isinstance(exc, EventFailed):

@@ -14,7 +14,7 @@ from ledger.anchoring.worker import AnchorWorker, Schedule, anchor_status
 from ledger.audit.chain import current_submitters, verify_chain
 from ledger.audit.recompute import AuditReport, audit
 from ledger.audit.tiles import TileCheckError, check_tiles
-from ledger.config import Settings, init_log, open_ledger
+from ledger.config import Settings, init_log, open_ledger, positive_duration
 from ledger.demo import DEMO_PASSPHRASE, run_demo, stories_path
 from ledger.domain.custody import Chain, DIVERSION_KINDS, QUESTION_STATES
 from ledger.domain.events import Country, Envelope, ROLES, event_bytes, json_object
@@ -23,6 +23,23 @@ from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
 from ledger.federation.client import PeerAnswer, PeerClient
+from ledger.federation.desk import FEDERATION_PARTY, federation_account, open_desk
+from ledger.federation.trace_requests import (
+    PeerTrace,
+    TraceAnswerRefused,
+    TraceDelivery,
+    answer_of,
+    ask_peer,
+    decide,
+    fetch_answer,
+    list_peer_traces,
+    peer_trace,
+    record_answer,
+    record_arrival,
+    send_request,
+    trace_deadline,
+)
+from ledger.managed_keys import load_managed_key, managed_key_path, save_managed_key
 from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
 from ledger.federation.nonces import remember_nonce
 from ledger.federation.peers import Peer, list_peers, peer_by_key_id, peer_by_origin, peer_named, peers_note
@@ -85,6 +102,26 @@ __all__ = [
     "Peer",
     "PeerAnswer",
     "PeerClient",
+    "positive_duration",
+    "FEDERATION_PARTY",
+    "federation_account",
+    "open_desk",
+    "PeerTrace",
+    "TraceAnswerRefused",
+    "TraceDelivery",
+    "answer_of",
+    "ask_peer",
+    "decide",
+    "fetch_answer",
+    "list_peer_traces",
+    "peer_trace",
+    "record_answer",
+    "record_arrival",
+    "send_request",
+    "trace_deadline",
+    "load_managed_key",
+    "managed_key_path",
+    "save_managed_key",
     "PeerRefused",
     "PeerUnreachable",
     "VerifiedRequest",

@@ -21,7 +21,7 @@ from ledger.store.db import DEFAULT_URL, missing_sqlite_file, open_database
 from ledger.store.ledger import Ledger
 from ledger.store.migrate import upgrade
 
-__all__ = ["Settings", "open_ledger", "init_log"]
+__all__ = ["Settings", "open_ledger", "init_log", "positive_duration"]
 
 DEFAULT_ORIGIN = "tracemark.local/log"
 _DURATION = TypeAdapter(timedelta)
@@ -29,12 +29,17 @@ _DURATION = TypeAdapter(timedelta)
 
 def reporting_window(text: str) -> timedelta:
     """TRACEMARK_REPORTING_WINDOW's value: a positive ISO 8601 duration such as P7D or PT36H."""
+    return positive_duration("TRACEMARK_REPORTING_WINDOW", text)
+
+
+def positive_duration(variable: str, text: str) -> timedelta:
+    """A setting's positive ISO 8601 duration such as P7D or PT36H; StoreError naming `variable` otherwise."""
     try:
         window = _DURATION.validate_python(text) if text.startswith("P") else None  # pydantic would take "7" as seconds
     except ValidationError:
         window = None
     if window is None or window <= timedelta(0):
-        raise StoreError(f"TRACEMARK_REPORTING_WINDOW={text!r} is not a positive ISO 8601 duration such as P7D or PT36H")
+        raise StoreError(f"{variable}={text!r} is not a positive ISO 8601 duration such as P7D or PT36H")
     return window
 
 

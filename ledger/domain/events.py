@@ -44,10 +44,13 @@ ROLES = (
     "police",
     "investigator",
     "admin",
+    "federation",
 )
 Role = Literal[
-    "manufacturer", "permit_authority", "dealer", "importer_exporter", "customs", "police", "investigator", "admin"
+    "manufacturer", "permit_authority", "dealer", "importer_exporter", "customs", "police", "investigator", "admin", "federation"
 ]
+"""`federation` is the log's own desk for what arrives from peer logs: its server-held key signs
+those arrivals, and it may sign nothing else."""
 
 _PARTY_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _SERIAL = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
@@ -511,6 +514,64 @@ class TraceAnswer(_EventBase):
     summary: Text
 
 
+# ---------------------------------------------------------------- trace requests between logs
+
+Seq = Annotated[int, Field(ge=0, le=2**62)]
+
+
+class PeerTraceRequest(_EventBase):
+    """An investigator of this log asks a peer log for the custody chain of one of its items."""
+
+    type: Literal["peer_trace_request"]
+    peer: PartyId = Field(description="this log's name for the peer asked")
+    item: ItemId = Field(description="the item's ULID in the peer's log")
+    reason: Text
+    deadline: Time = Field(description="when the answer is due")
+
+
+class PeerTraceArrival(_EventBase):
+    """A peer's trace request arrived here (signed by this log's `federation` desk)."""
+
+    type: Literal["peer_trace_arrival"]
+    peer: PartyId = Field(description="this log's name for the asking peer")
+    peer_origin: Origin
+    peer_seq: Seq = Field(description="the request's entry in the asking log")
+    requester: PartyId = Field(description="the investigator who asked, as the asking log names them")
+    item: ItemId
+    reason: Text
+    deadline: Time
+
+
+class PeerTraceDecision(_EventBase):
+    """An investigator here grants (the custody chain is sent) or refuses a peer's trace request."""
+
+    type: Literal["peer_trace_decision"]
+    arrival_seq: Seq
+    outcome: Literal["granted", "refused"]
+    reason: Text | None = Field(default=None, description="why it is refused (required then)")
+    answer_digest: Annotated[str, Field(pattern=_HEX32)] | None = Field(default=None, description="SHA-256 of the answer sent (granted)")
+
+    @model_validator(mode="after")
+    def _reason_or_answer(self) -> "PeerTraceDecision":
+        if self.outcome == "refused" and self.reason is None:
+            raise ValueError("a refusal says why: give a reason")
+        if self.outcome == "granted" and self.answer_digest is None:
+            raise ValueError("a grant names the answer it sends: give answer_digest")
+        return self
+
+
+class PeerTraceAnswer(_EventBase):
+    """The peer's answer to a trace request of this log arrived and verified (signed by the `federation` desk)."""
+
+    type: Literal["peer_trace_answer"]
+    request_seq: Seq
+    outcome: Literal["granted", "refused"]
+    peer_seq: Seq = Field(description="the decision's entry in the peer's log")
+    reason: Text | None = None
+    answer_digest: Annotated[str, Field(pattern=_HEX32)] = Field(description="SHA-256 of the peer's answer body as received")
+    checkpoint_size: Seq | None = Field(default=None, description="the size of the peer's checkpoint the chain was proven against")
+
+
 Event = Annotated[
     Union[
         RegisterParty,
@@ -541,6 +602,10 @@ Event = Annotated[
         TraceAnswer,
         AddPeer,
         RemovePeer,
+        PeerTraceRequest,
+        PeerTraceArrival,
+        PeerTraceDecision,
+        PeerTraceAnswer,
     ],
     Field(discriminator="type"),
 ]

@@ -20,7 +20,7 @@ from ledger.errors import RuleViolation
 from ledger.log.checkpoint import parse_verifier_key
 from ledger.log.codec import parse_time
 from ledger.log.keys import normalise_address
-from ledger.store.tables import Entry, Item, Party, PartyKey, PeerRow, Permit, PermitLineRow
+from ledger.store.tables import Entry, Item, Party, PartyKey, PeerRow, PeerTraceRow, Permit, PermitLineRow
 
 __all__ = ["View", "Context", "Rule", "AllOf", "RULES", "check_event", "marked_serial", "FLAGGED", "LICENSED_ROLES",
            "REPORTING_WINDOW", "MAX_FUTURE_SKEW", "check_reported_in_time", "check_in_order"]
@@ -548,6 +548,41 @@ class PeerKnown:
             raise RuleViolation("unknown_peer", f"no current peer {name}")
 
 
+class PeerNamed:
+    """A trace request names a current peer; an arrival also its origin (the log that signed the request)."""
+
+    def check(self, ctx: Context) -> None:
+        event = ctx.event
+        if not isinstance(event, (ev.PeerTraceRequest, ev.PeerTraceArrival)):
+            raise WrongEventType(event.type, "trace request between logs")
+        row = ctx.view.get(PeerRow, event.peer)
+        if row is None or row.removed_seq is not None:
+            raise RuleViolation("unknown_peer", f"no current peer {event.peer}")
+        if isinstance(event, ev.PeerTraceArrival) and row.origin != event.peer_origin:
+            raise RuleViolation("peer_origin_mismatch", f"peer {event.peer} is {row.origin}, not {event.peer_origin}")
+
+
+class PeerTraceOpen:
+    """A decision (or an answer received) settles an open trace request of its side, once, after it was made."""
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+
+    def check(self, ctx: Context) -> None:
+        event = ctx.event
+        if not isinstance(event, (ev.PeerTraceDecision, ev.PeerTraceAnswer)):
+            raise WrongEventType(event.type, "decision on a trace request between logs")
+        target = event.arrival_seq if isinstance(event, ev.PeerTraceDecision) else event.request_seq
+        row = ctx.view.get(PeerTraceRow, target)
+        if row is None or row.side != self.side:
+            what = "a trace request received from a peer" if self.side == "received" else "a trace request sent to a peer"
+            raise RuleViolation("unknown_request", f"entry {target} is not {what}")
+        if row.state != "open":
+            raise RuleViolation("request_settled", f"trace request {target} is {row.state} already (entry {row.decided_seq})")
+        if parse_time(event.time) < parse_time(row.requested_at):
+            raise RuleViolation("answer_before_request", f"time {event.time} is before the request ({row.requested_at})")
+
+
 _ITEM_HOLDER = (ActorLicensed(), IsCustodian())
 
 RULES: dict[str, AllOf] = {
@@ -579,6 +614,10 @@ RULES: dict[str, AllOf] = {
     "trace_answer": AllOf(AnswersRequest()),
     "add_peer": AllOf(ActorRole(("admin",)), PeerDistinct()),
     "remove_peer": AllOf(ActorRole(("admin",)), PeerKnown()),
+    "peer_trace_request": AllOf(ActorRole(("police", "customs", "investigator")), PeerNamed()),
+    "peer_trace_arrival": AllOf(ActorRole(("federation",)), PeerNamed()),
+    "peer_trace_decision": AllOf(ActorRole(("investigator",)), PeerTraceOpen("received")),
+    "peer_trace_answer": AllOf(ActorRole(("federation",)), PeerTraceOpen("sent")),
 }
 
 

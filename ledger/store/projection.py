@@ -18,7 +18,7 @@ from ledger.domain.rules import View
 from ledger.investigation.diversion import track
 from ledger.log.checkpoint import parse_verifier_key
 from ledger.log.keys import normalise_address
-from ledger.store.tables import FormerSerial, Item, Party, PartyKey, PeerRow, Permit, PermitLineRow, new_row
+from ledger.store.tables import FormerSerial, Item, Party, PartyKey, PeerRow, PeerTraceRow, Permit, PermitLineRow, new_row
 
 __all__ = ["Writer", "apply", "OBSERVATIONS"]
 
@@ -266,6 +266,29 @@ def _remove_peer(event: ev.RemovePeer, seq: int, out: Writer) -> None:
     row.removed_seq = seq
 
 
+def _peer_trace_request(event: ev.PeerTraceRequest, seq: int, out: Writer) -> None:
+    peer = out.get(PeerRow, event.peer)
+    assert peer is not None  # the rules checked it
+    out.add(new_row(PeerTraceRow, seq=seq, side="sent", peer=event.peer, peer_origin=peer.origin, item=event.item, reason=event.reason,
+                    requester=event.actor, requested_at=event.time, deadline=event.deadline, state="open"))
+
+
+def _peer_trace_arrival(event: ev.PeerTraceArrival, seq: int, out: Writer) -> None:
+    out.add(new_row(PeerTraceRow, seq=seq, side="received", peer=event.peer, peer_origin=event.peer_origin, item=event.item,
+                    reason=event.reason, requester=event.requester, requested_at=event.time, deadline=event.deadline,
+                    peer_seq=event.peer_seq, state="open"))
+
+
+def _peer_trace_decided(event: ev.PeerTraceDecision | ev.PeerTraceAnswer, seq: int, out: Writer) -> None:
+    row = out.get(PeerTraceRow, event.arrival_seq if isinstance(event, ev.PeerTraceDecision) else event.request_seq)
+    assert row is not None  # the rules checked it
+    row.state = "answered" if event.outcome == "granted" else "refused"
+    row.decided_seq, row.decided_at, row.refusal, row.answer_digest = seq, event.time, event.reason, event.answer_digest
+    row.decided_by = event.actor if isinstance(event, ev.PeerTraceDecision) else row.peer
+    if isinstance(event, ev.PeerTraceAnswer):
+        row.peer_seq = event.peer_seq
+
+
 def _item(event: ev.Event, out: Writer) -> Item:
     item = out.item(item_of(event))
     assert item is not None  # the rules checked it
@@ -301,4 +324,8 @@ _HANDLERS: dict[str, Callable[..., None]] = {  # each takes the event class of i
     "correct": _correct,
     "add_peer": _add_peer,
     "remove_peer": _remove_peer,
+    "peer_trace_request": _peer_trace_request,
+    "peer_trace_arrival": _peer_trace_arrival,
+    "peer_trace_decision": _peer_trace_decided,
+    "peer_trace_answer": _peer_trace_decided,
 }

@@ -54,6 +54,8 @@ __all__ = [
     "WitnessRow",
     "CosignatureRow",
     "PeerRow",
+    "PeerTraceRow",
+    "PeerTraceMessage",
     "SeenNonce",
 ]
 
@@ -513,7 +515,49 @@ class SeenNonce(SQLModel, table=True):
     expires: int = Field(sa_type=BigInteger, index=True, description="POSIX seconds after which the row may go")
 
 
-PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow, PeerRow)
+class PeerTraceRow(SQLModel, table=True):
+    """A trace request between logs, on either side: `sent` (this log asked `peer`; `seq` is the
+    `peer_trace_request`) or `received` (`peer` asked this log; `seq` is the `peer_trace_arrival`).
+    `state` is open, answered or refused; an open request past its `deadline` reads as overdue."""
+
+    __tablename__ = "peer_trace"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    side: str = Field(index=True)
+    peer: str
+    peer_origin: str
+    item: str = Field(index=True)
+    reason: str
+    requester: str
+    requested_at: str
+    deadline: str
+    peer_seq: Optional[int] = Field(default=None, sa_type=BigInteger, description="the peer's entry: of the request (received), of its decision (sent, once answered)")
+    state: str = Field(default="open", index=True)
+    decided_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    decided_at: Optional[str] = None
+    decided_by: Optional[str] = None
+    refusal: Optional[str] = None
+    answer_digest: Optional[str] = None
+
+
+class PeerTraceMessage(SQLModel, table=True):
+    """What travelled with a trace request between logs, beside the log (it is not in any entry):
+    the peer's entry of the request (`remote_seq`), the answer as sent or received with its RFC 9421
+    signature headers (evidence), and for an answer this log owes a peer, its delivery."""
+
+    __tablename__ = "peer_trace_message"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    remote_seq: Optional[int] = Field(default=None, sa_type=BigInteger)
+    body: Optional[bytes] = Field(default=None, sa_type=LargeBinary)
+    headers: Optional[str] = None
+    delivered_at: Optional[str] = None
+    attempts: int = 0
+    next_attempt: Optional[float] = Field(default=None, index=True, description="POSIX time of the next delivery try")
+    last_error: Optional[str] = None
+
+
+PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow, PeerRow, PeerTraceRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 
 configure_mappers()

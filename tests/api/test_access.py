@@ -109,6 +109,16 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("GET /federation/v1/peers", "/federation/v1/peers", EVERYONE),
         Cell("GET /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401),  # an API key is no peer's signature
         Cell("POST /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401, body={}),
+        Cell("POST /federation/v1/trace-requests", "/federation/v1/trace-requests", EVERYONE, 401, body={}),
+        Cell("GET /federation/v1/trace-requests/{seq}", "/federation/v1/trace-requests/0", EVERYONE, 401),
+        Cell("POST /federation/v1/trace-answers", "/federation/v1/trace-answers", EVERYONE, 401, body={}),
+        Cell("GET /v1/trace-requests", "/v1/trace-requests", INVESTIGATING),
+        Cell("GET /v1/trace-requests/{seq}", "/v1/trace-requests/0", INVESTIGATING, 404),
+        Cell("POST /v1/trace-requests", "/v1/trace-requests", INVESTIGATING, 422, body={}),
+        Cell("POST /v1/trace-requests/{seq}/send", "/v1/trace-requests/0/send", INVESTIGATING, 404),
+        Cell("POST /v1/trace-requests/{seq}/fetch", "/v1/trace-requests/0/fetch", INVESTIGATING, 404),
+        Cell("POST /v1/trace-requests/{seq}/grant", "/v1/trace-requests/0/grant", frozenset({"investigator"}), 404),
+        Cell("POST /v1/trace-requests/{seq}/refuse", "/v1/trace-requests/0/refuse", frozenset({"investigator"}), 422, body={}),
     ]
 
 

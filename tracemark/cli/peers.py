@@ -3,6 +3,7 @@
 Peering is an event of this log (`add_peer`, `remove_peer`) signed by an admin's key, so these
 commands sign with a keystore (`--key`, or `--as PARTY` for `<home>/keys/PARTY.json`, where
 `tracemark demo` keeps the demo's) and append to the log directly, as `tracemark witnesses` does.
+The first `peers add` also opens the log's federation desk (`ledger.open_desk`), signed by the same admin.
 """
 
 from __future__ import annotations
@@ -61,13 +62,16 @@ def add(
     home: HomeOption = None,
 ) -> None:
     """Peer with another log, or describe a peer anew under the same NAME (its key, URL or what is shared)."""
-    from ledger import open_ledger
+    from ledger import open_desk, open_ledger
 
     settings = settings_from(db, home)
     account = _signer(settings, key, party, passphrase)
     shared = [part.strip() for part in share.split(",") if part.strip()]
     peer = {"name": name, "origin": origin, "vkey": vkey, "url": url, "country": country, "share": shared}
-    seq = _append(open_ledger(settings), account, {"type": "add_peer", "peer": peer})
+    ledger = open_ledger(settings)
+    seq = _append(ledger, account, {"type": "add_peer", "peer": peer})
+    if open_desk(ledger, settings, account):
+        console.print("opened the federation desk: a party whose server-held key records what peers send")
     console.print(f"peer {name}: {origin} at {url} ({country}), shares {', '.join(shared) or 'status and proof only'} (entry {seq})")
 
 

@@ -112,7 +112,7 @@ def serve(
     from api.app import create_app, freeze_startup_heap
     from api.demo_keys import DEMO_LABELS, api_keys_path, demo_files_current, forget_demo_files, seed_demo_api_keys
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
-    from ledger import DEMO_PASSPHRASE, WitnessWorker, init_log, verifier_key_id
+    from ledger import DEMO_PASSPHRASE, PeerClient, TraceDelivery, WitnessWorker, init_log, verifier_key_id
     from scanner.claims import marking_verifier
     from scanner.markings import issue_demo_labels
 
@@ -130,6 +130,8 @@ def serve(
         seed_demo_api_keys(ledger, settings)
         issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels, verifier_key_id(settings.verifier_key()))
     WitnessWorker(ledger).start()  # submits each new checkpoint to the configured witnesses
+    if ledger.log_key is not None:  # delivers trace answers to peers, retrying while one is down
+        TraceDelivery(ledger, PeerClient.for_log(ledger.log_key, ledger.origin)).start()
     url = f"http://{host}:{port}"
     console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
     if demo:

@@ -66,6 +66,11 @@ VALID: dict[str, dict[str, Any]] = {
     "add_peer": {"peer": {"name": "de", "origin": "registry.de.example/log", "vkey": LogKey.generate("registry.de.example/log").verifier_key,
                           "url": "https://registry.de.example", "country": "DE", "share": ["facts"]}},
     "remove_peer": {"name": "de", "reason": "the agreement ended"},
+    "peer_trace_request": {"peer": "de", "item": ITEM, "reason": "recovered at the border", "deadline": T},
+    "peer_trace_arrival": {"peer": "ke", "peer_origin": "registry.ke.example/log", "peer_seq": 12, "requester": "investigator",
+                           "item": ITEM, "reason": "recovered at the border", "deadline": T},
+    "peer_trace_decision": {"arrival_seq": 40, "outcome": "refused", "reason": "a court order is needed"},
+    "peer_trace_answer": {"request_seq": 12, "outcome": "granted", "peer_seq": 41, "answer_digest": "ab" * 32, "checkpoint_size": 42},
 }
 
 

@@ -778,6 +778,29 @@ def removing_a_peer_never_added(w: World) -> Envelope:
     return w.envelope("registry", "remove_peer", name="nobody", reason="typo")
 
 
+def peer_request_arrived(w: World, origin: str = "registry.ke.example/log") -> tuple[DemoParty, Envelope]:
+    """Kenya peered, this log's federation desk registered, and a Kenyan trace request's arrival (not appended)."""
+    desk = w.parties["federation"] = DemoParty("federation", "federation", "BE", new_account(), w.ledger.origin)
+    w.act("registry", "register_party", party={"id": "federation", "name": "desk", "role": "federation", "country": "BE",
+                                               "addresses": [desk.account.address]})
+    w.act("registry", "add_peer", peer=_peer("ke", LogKey.generate("registry.ke.example/log")))
+    arrival = w.envelope("federation", "peer_trace_arrival", peer="ke", peer_origin=origin, peer_seq=7, requester="investigator",
+                         item=held_by_schmidt(w), reason="recovered in Nairobi", deadline=format_time(w.clock + timedelta(days=1)))
+    return desk, arrival
+
+
+@refusal("peer_origin_mismatch")
+def an_arrival_naming_another_origin_for_the_peer(w: World) -> Envelope:
+    return peer_request_arrived(w, origin="registry.fr.example/log")[1]
+
+
+@refusal("request_settled")
+def refusing_a_peer_request_twice(w: World) -> Envelope:
+    arrival = w.ledger.append(peer_request_arrived(w)[1]).seq
+    w.act("investigator", "peer_trace_decision", arrival_seq=arrival, outcome="refused", reason="needs a court order")
+    return w.envelope("investigator", "peer_trace_decision", arrival_seq=arrival, outcome="refused", reason="still no order")
+
+
 # ---------------------------------------------------------------- the tests
 
 
