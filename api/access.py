@@ -141,6 +141,8 @@ ACCESS: dict[str, Access] = {
     "GET /federation/v1/peers": PUBLIC,
     "GET /federation/v1/hello": PUBLIC,
     "POST /federation/v1/hello": PUBLIC,
+    "GET /federation/v1/items/{uid}/status": PUBLIC,
+    "POST /federation/v1/hits": PUBLIC,
 }
 
 

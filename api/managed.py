@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ledger import Ledger, LocalAccount, Settings, format_time, load_keystore, new_account, save_keystore, sign_event
 
-__all__ = ["managed_key_path", "create_managed_key", "load_managed_key", "cached_managed_key"]
+__all__ = ["managed_key_path", "create_managed_key", "save_managed_key", "load_managed_key", "cached_managed_key"]
 
 
 def managed_key_path(settings: Settings, party_id: str) -> Path:
@@ -49,8 +49,13 @@ def create_managed_key(
     event = {"type": "add_key", "actor": actor, "time": format_time(ledger.clock()), "party": party_id,
              "address": account.address}
     ledger.append(sign_event(authoriser, event, origin=ledger.origin))
-    save_keystore(account, path, _passphrase(settings), iterations=iterations)
+    save_managed_key(settings, party_id, account, iterations)
     return account.address
+
+
+def save_managed_key(settings: Settings, party_id: str, account: LocalAccount, iterations: int | None = None) -> None:
+    """Keep `account` as the party's managed key (encrypted with the home's managed passphrase)."""
+    save_keystore(account, managed_key_path(settings, party_id), _passphrase(settings), iterations=iterations)
 
 
 def load_managed_key(settings: Settings, party_id: str) -> LocalAccount | None:

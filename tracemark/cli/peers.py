@@ -67,8 +67,13 @@ def add(
     account = _signer(settings, key, party, passphrase)
     shared = [part.strip() for part in share.split(",") if part.strip()]
     peer = {"name": name, "origin": origin, "vkey": vkey, "url": url, "country": country, "share": shared}
-    seq = _append(open_ledger(settings), account, {"type": "add_peer", "peer": peer})
+    from api.federation_desk import FEDERATION_PARTY, federation_account
+
+    ledger = open_ledger(settings)
+    seq = _append(ledger, account, {"type": "add_peer", "peer": peer})
     console.print(f"peer {name}: {origin} at {url} ({country}), shares {', '.join(shared) or 'status and proof only'} (entry {seq})")
+    if federation_account(ledger, settings) is None and federation_account(ledger, settings, account) is not None:
+        console.print(f"party {FEDERATION_PARTY} registered: the server signs peers' hit notices with its managed key")
 
 
 def list_peers(
