@@ -71,7 +71,7 @@ _ADVICE = {
     "VALID": "Release: the marking, custody and papers match the ledger.",
     "MALFORMED_CODE": "Hold: the code cannot be read; type the serial printed on the item and scan again.",
     "UNKNOWN_ITEM": "Hold the item and call the marking authority: no such item is registered.",
-    "FOREIGN_LOG": "Issued by a log this one does not peer with: hold the item and ask the issuing country's authority.",
+    "FOREIGN_LOG": "Issued by another country's log, one this log does not peer with: hold the item and ask that country's authority.",
     "PEER_UNREACHABLE": "Hold the item: the issuing country's log did not answer in time; the reasons show its last verified "
                         "answer, if any (detain if that flags it).",
     "STALE_STATUS": "Hold the item and call the issuing country's authority: the last verified answer of its log is too old "

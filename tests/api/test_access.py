@@ -109,6 +109,8 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("GET /federation/v1/peers", "/federation/v1/peers", EVERYONE),
         Cell("GET /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401),  # an API key is no peer's signature
         Cell("POST /federation/v1/hello", "/federation/v1/hello", EVERYONE, 401, body={}),
+        Cell("GET /federation/v1/items/{uid}/status", f"/federation/v1/items/{uid}/status", EVERYONE, 401),
+        Cell("POST /federation/v1/hits", "/federation/v1/hits", EVERYONE, 401, body={}),
     ]
 
 

@@ -66,6 +66,8 @@ VALID: dict[str, dict[str, Any]] = {
     "add_peer": {"peer": {"name": "de", "origin": "registry.de.example/log", "vkey": LogKey.generate("registry.de.example/log").verifier_key,
                           "url": "https://registry.de.example", "country": "DE", "share": ["facts"]}},
     "remove_peer": {"name": "de", "reason": "the agreement ended"},
+    "hit_notice": {"item": ITEM, "peer": "ke", "peer_origin": "kws.ke.example/log", "peer_seq": 12, "peer_leaf_hash": "ab" * 32,
+                   "country": "KE", "location": "Namanga", "verdict": "REPORTED_LOST_STOLEN"},
 }
 
 

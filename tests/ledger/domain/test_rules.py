@@ -778,6 +778,14 @@ def removing_a_peer_never_added(w: World) -> Envelope:
     return w.envelope("registry", "remove_peer", name="nobody", reason="typo")
 
 
+@refusal("item_is_local")
+def inspecting_this_logs_item_as_a_peers(w: World) -> Envelope:
+    key = LogKey.generate("registry.ke.example/log")
+    w.act("registry", "add_peer", peer=_peer("ke", key))
+    return w.envelope("de-customs", "inspect", item=w.firearm(), country="DE", location="Frankfurt", direction="import",
+                      verdict="VALID", log=key.name)
+
+
 # ---------------------------------------------------------------- the tests
 
 
