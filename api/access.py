@@ -155,6 +155,8 @@ ACCESS: dict[str, Access] = {
     "POST /v1/trace-requests/{seq}/fetch": TRACE_REQUESTS,
     "POST /v1/trace-requests/{seq}/grant": INVESTIGATORS,
     "POST /v1/trace-requests/{seq}/refuse": INVESTIGATORS,
+    "GET /federation/v1/items/{uid}/status": PUBLIC,
+    "POST /federation/v1/hits": PUBLIC,
 }
 
 

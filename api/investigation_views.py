@@ -26,7 +26,7 @@ CATEGORY = {
     "mark_firearm": "marking", "mark_specimen": "marking",
     "transfer": "custody", "receive": "custody",
     "export": "border", "import": "border", "inspect": "border",
-    "report_lost": "alarm", "report_stolen": "alarm", "seize": "alarm",
+    "report_lost": "alarm", "report_stolen": "alarm", "seize": "alarm", "hit_notice": "alarm",
     "forfeit": "disposal", "destroy": "disposal", "deactivate": "disposal",
 }
 

@@ -86,6 +86,9 @@ class Judgement:
     permit: Permit | None = None
     lines: list[PermitLineRow] = field(default_factory=list)
     entries: list[HistoryEntry] = field(default_factory=list)
+    foreign: IssuingLog | None = None
+    """The other log that issued the scanned code (`uid` is the item's id there), when this log holds no such item."""
+    uid: str | None = None
 
     @property
     def advice(self) -> str:
@@ -112,7 +115,9 @@ def judge(reads: Snapshot, scan: Scan, moment: datetime, verifier: MarkingVerifi
     items = _find(reads, code) if scan.maker is None else _typed(reads, code, scan.maker)
     foreign = _foreign_log(code, local_log) if not items else None
     if foreign is not None:
-        return _only(FOREIGN_LOG, f"the code of item {code.uid} was issued by {foreign.describe()}, not by this log")
+        judgement = _only(FOREIGN_LOG, f"the code of item {code.uid} was issued by {foreign.describe()}, not by this log")
+        judgement.foreign, judgement.uid = foreign, code.uid
+        return judgement
     if len(items) != 1:
         detail = (f"no item is registered under {scan.code.strip()[:60]!r}" if not items else
                   f"serial {code.serial} is marked by {len(items)} makers; scan the QR code instead")

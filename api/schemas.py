@@ -272,6 +272,27 @@ class Recorded(BaseModel):
     detail: str
 
 
+class ForeignOut(BaseModel):
+    """What the issuing peer log said of its item, verified: its answer as signed, and how fresh it is."""
+
+    peer: str = Field(description="this log's name for the issuing log")
+    origin: str
+    country: str
+    uid: str
+    status: str
+    flagged: bool
+    as_of: str = Field(description="when the issuing log answered (RFC 3339)")
+    age_seconds: int
+    answered_now: bool = Field(description="false: the issuing log did not answer usably; this is its last verified answer")
+    problem: str = Field(default="", description="why the issuing log's answer is not this scan's")
+    verified_at: str
+    kind: str | None = None
+    facts: dict[str, Any] | None = None
+    holder_country: str | None = None
+    proof: str = Field(description="the tlog-proof of the item's newest entry in the issuing log")
+    leaf_hash: str
+
+
 class ScanOut(BaseModel):
     verdict: str
     reasons: list[Reason]
@@ -284,6 +305,7 @@ class ScanOut(BaseModel):
     inspection: Recorded
     imported: list[int] = Field(default_factory=list, description="entries of the item's history imported from an earlier "
                                 "registry by the log's authority (not reported live)")
+    foreign: ForeignOut | None = Field(default=None, description="the item of a peer log: what that log said of it")
 
 
 # ------------------------------------------------------------ API keys

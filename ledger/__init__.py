@@ -41,6 +41,23 @@ from ledger.federation.trace_requests import (
 )
 from ledger.managed_keys import load_managed_key, managed_key_path, save_managed_key
 from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
+from ledger.federation.hits import HitInvalid, accept_hit, hit_proof
+from ledger.federation.sharing import WITHHELD_FIELDS, status_answer
+from ledger.federation.status import (
+    PEER_UNREACHABLE,
+    STALE_STATUS,
+    ForeignStatus,
+    Lookup,
+    StatusInvalid,
+    describe_status,
+    keep_status,
+    kept_status,
+    look_up,
+    parse_duration,
+    status_findings,
+    status_max_age,
+    verify_status,
+)
 from ledger.federation.nonces import remember_nonce
 from ledger.federation.peers import Peer, list_peers, peer_by_key_id, peer_by_origin, peer_named, peers_note
 from ledger.federation.signing import HttpRequest, HttpResponse, VerifiedRequest, public_key_of, sign_request, sign_response, verify_request, verify_response
@@ -101,6 +118,24 @@ __all__ = [
     "MessageSignatureError",
     "Peer",
     "PeerAnswer",
+    "HitInvalid",
+    "accept_hit",
+    "hit_proof",
+    "WITHHELD_FIELDS",
+    "status_answer",
+    "PEER_UNREACHABLE",
+    "STALE_STATUS",
+    "ForeignStatus",
+    "Lookup",
+    "StatusInvalid",
+    "describe_status",
+    "keep_status",
+    "kept_status",
+    "look_up",
+    "parse_duration",
+    "status_findings",
+    "status_max_age",
+    "verify_status",
     "PeerClient",
     "positive_duration",
     "FEDERATION_PARTY",

@@ -50,7 +50,7 @@ Role = Literal[
     "manufacturer", "permit_authority", "dealer", "importer_exporter", "customs", "police", "investigator", "admin", "federation"
 ]
 """`federation` is the log's own desk for what arrives from peer logs: its server-held key signs
-those arrivals, and it may sign nothing else."""
+those arrivals (a hit notice, a peer's trace request and a peer's answer), and nothing else."""
 
 _PARTY_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _SERIAL = r"^[A-Z0-9][A-Z0-9./-]{0,39}$"
@@ -302,6 +302,22 @@ class Inspect(_ItemEvent):
     country: Country
     location: ShortText
     direction: Literal["export", "import", "transit", "inland"]
+    verdict: Annotated[str, Field(pattern=r"^[A-Z_]{3,40}$")]
+    log: Origin | None = Field(default=None, description="the origin of the peer log that issued the item, when the "
+                                                          "item is another log's (a cross-border scan); `item` is its id there")
+
+
+class HitNotice(_ItemEvent):
+    """A peer log scanned this log's flagged item and told this log so, with its inspection entry
+    proven in its own log (`peer_seq`, `peer_leaf_hash`); signed by this log's `federation` party."""
+
+    type: Literal["hit_notice"]
+    peer: PartyId = Field(description="this log's name for the peer that scanned the item")
+    peer_origin: Origin
+    peer_seq: int = Field(ge=0, description="the inspection's entry in the peer's log")
+    peer_leaf_hash: Annotated[str, Field(pattern=_HEX32)]
+    country: Country = Field(description="where the peer's officer scanned the item")
+    location: ShortText
     verdict: Annotated[str, Field(pattern=r"^[A-Z_]{3,40}$")]
 
 
@@ -594,6 +610,7 @@ Event = Annotated[
         Destroy,
         Deactivate,
         Inspect,
+        HitNotice,
         Correct,
         VoidInspection,
         ConfirmFinding,
@@ -626,6 +643,7 @@ ITEM_EVENTS = {
     "destroy",
     "deactivate",
     "inspect",
+    "hit_notice",
     "void_inspection",
     "confirm_finding",
     "dismiss_finding",

@@ -583,6 +583,43 @@ class PeerTraceOpen:
             raise RuleViolation("answer_before_request", f"time {event.time} is before the request ({row.requested_at})")
 
 
+def _current_peer(ctx: Context, origin: str) -> PeerRow:
+    """The current peer whose log is `origin`."""
+    row = next((peer for peer in ctx.view.peers() if peer.origin == origin and peer.removed_seq is None), None)
+    if row is None:
+        raise RuleViolation("unknown_peer", f"{origin} is not the log of a current peer")
+    return row
+
+
+_ANY_STATUS = ("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated")
+
+
+class InspectedItem:
+    """An inspection is of an item of this log, in any state, or (`log` set) of an item a current
+    peer's log issued, which this log does not hold and only records having seen."""
+
+    def check(self, ctx: Context) -> None:
+        log = ev.event_field(ctx.event, "log")
+        if log is None:
+            ItemStatus(_ANY_STATUS).check(ctx)
+            return
+        _current_peer(ctx, log)
+        if ctx.view.item(item_of(ctx.event)) is not None:
+            raise RuleViolation("item_is_local", f"item {item_of(ctx.event)} is this log's: its inspection names no other log")
+
+
+class HitFromPeer:
+    """A hit notice names a current peer by its name here and by its log's origin, and both agree."""
+
+    def check(self, ctx: Context) -> None:
+        event = ctx.event
+        if not isinstance(event, ev.HitNotice):
+            raise WrongEventType(event.type, "peer's hit")
+        peer = _current_peer(ctx, event.peer_origin)
+        if peer.name != event.peer:
+            raise RuleViolation("unknown_peer", f"{event.peer_origin} is peer {peer.name} here, not {event.peer}")
+
+
 _ITEM_HOLDER = (ActorLicensed(), IsCustodian())
 
 RULES: dict[str, AllOf] = {
@@ -605,7 +642,8 @@ RULES: dict[str, AllOf] = {
     "forfeit": AllOf(ItemStatus(("seized",)), SeizingAuthority(), InOrder()),
     "destroy": AllOf(DisposalAllowed(), InOrder()),
     "deactivate": AllOf(DisposalAllowed(), InOrder()),
-    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), ItemStatus(("active", "in_transit", "lost", "stolen", "seized", "forfeited", "destroyed", "deactivated"))),
+    "inspect": AllOf(ActorRole(tuple(ENFORCEMENT)), InOwnCountry(), InspectedItem()),
+    "hit_notice": AllOf(ActorRole(("federation",)), ItemStatus(_ANY_STATUS), HitFromPeer()),
     "correct": AllOf(CorrectionAllowed()),
     "void_inspection": AllOf(ActorRole(("customs", "police", "admin")), VoidAllowed()),
     "confirm_finding": AllOf(ActorRole(("investigator",)), QuestionOpen()),

@@ -41,6 +41,8 @@ VERDICTS = (
     "MALFORMED_CODE",
     "UNKNOWN_ITEM",
     "FOREIGN_LOG",
+    "PEER_UNREACHABLE",
+    "STALE_STATUS",
     "SIGNATURE_INVALID",
     "KEY_REVOKED",
     "MARKING_MISMATCH",
@@ -69,7 +71,11 @@ _ADVICE = {
     "VALID": "Release: the marking, custody and papers match the ledger.",
     "MALFORMED_CODE": "Hold: the code cannot be read; type the serial printed on the item and scan again.",
     "UNKNOWN_ITEM": "Hold the item and call the marking authority: no such item is registered.",
-    "FOREIGN_LOG": "Issued by another country's log: hold the item and ask that country's authority; this log does not record it.",
+    "FOREIGN_LOG": "Issued by another country's log, one this log does not peer with: hold the item and ask that country's authority.",
+    "PEER_UNREACHABLE": "Hold the item: the issuing country's log did not answer in time; the reasons show its last verified "
+                        "answer, if any (detain if that flags it).",
+    "STALE_STATUS": "Hold the item and call the issuing country's authority: the last verified answer of its log is too old "
+                    "to release on (detain if it flags the item).",
     "SIGNATURE_INVALID": "Detain the item and call the police: the marking is not signed by its maker (possible forgery).",
     "KEY_REVOKED": "Hold the item and call the marking authority: the marking was signed with a key revoked as compromised.",
     "MARKING_MISMATCH": "Hold the item: what you read off it or its papers differs from its registered marking.",

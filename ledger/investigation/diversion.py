@@ -87,7 +87,7 @@ def track(event: ev.Event, seq: int, out: _Out) -> None:
         _request(event, seq, out)
     elif isinstance(event, ev.TraceAnswer):
         _answer(event, seq, out)
-    elif event.type in ev.ITEM_EVENTS:
+    elif event.type in ev.ITEM_EVENTS and ev.event_field(event, "log") is None:  # a peer's item has no chain here
         _advance_item(event, seq, out)
 
 

@@ -39,6 +39,7 @@ _VOCABULARY: dict[str, tuple[str, str, str | None]] = {
     "export": ("OBSERVE", "departing", "in_transit"),
     "import": ("OBSERVE", "arriving", "active"),
     "inspect": ("OBSERVE", "inspecting", None),
+    "hit_notice": ("OBSERVE", "tm:peer_inspecting", None),
     "report_lost": ("OBSERVE", "tm:reporting", "tm:lost"),
     "report_stolen": ("OBSERVE", "tm:reporting", "stolen"),
     "recover": ("OBSERVE", "tm:recovering", "active"),

@@ -16,7 +16,7 @@ from ledger.store.ledger import Ledger
 from ledger.store.tables import Entry
 from ledger.witness.cosigned import best_cosigned
 
-__all__ = ["item_proof"]
+__all__ = ["item_proof", "entry_proof"]
 
 Shows = Callable[[str, dict[str, Any]], bool]
 """Whether the reader may see an entry, from its actor and event (the API's read rights)."""
@@ -25,12 +25,23 @@ Shows = Callable[[str, dict[str, Any]], bool]
 def item_proof(ledger: Ledger, uid: str, shows: Shows = lambda actor, event: True) -> TlogProof:
     """The proof of the newest entry of item ``uid`` that ``shows`` lets the reader see."""
     ledger.item(uid)  # NotFound for an unknown item
-    newest = _newest_shown(ledger, uid, shows)
-    checkpoint, note = best_cosigned(ledger, covering=newest.seq)
-    prev = GENESIS_PREV if newest.seq == 0 else ledger.entries(newest.seq - 1, newest.seq)[0].leaf_hash
-    extra = entry_bytes(newest.seq, prev, newest.recorded_at, newest.event, newest.signer, newest.signature, newest.imported)
-    path = ledger.inclusion_proof(newest.seq, checkpoint.size)
-    return TlogProof(newest.seq, tuple(path), note, extra)
+    return _proof(ledger, _newest_shown(ledger, uid, shows))
+
+
+def entry_proof(ledger: Ledger, seq: int) -> TlogProof:
+    """The proof of entry ``seq``, e.g. an inspection this log tells a peer about."""
+    found = ledger.entries(seq, seq + 1)
+    if not found:
+        raise NotFound("entry", str(seq))
+    return _proof(ledger, found[0])
+
+
+def _proof(ledger: Ledger, entry: Entry) -> TlogProof:
+    checkpoint, note = best_cosigned(ledger, covering=entry.seq)
+    prev = GENESIS_PREV if entry.seq == 0 else ledger.entries(entry.seq - 1, entry.seq)[0].leaf_hash
+    extra = entry_bytes(entry.seq, prev, entry.recorded_at, entry.event, entry.signer, entry.signature, entry.imported)
+    path = ledger.inclusion_proof(entry.seq, checkpoint.size)
+    return TlogProof(entry.seq, tuple(path), note, extra)
 
 
 def _newest_shown(ledger: Ledger, uid: str, shows: Shows) -> Entry:

@@ -295,7 +295,7 @@ def _item(event: ev.Event, out: Writer) -> Item:
     return item
 
 
-OBSERVATIONS = {"inspect", *ev.REVIEWS}
+OBSERVATIONS = {"inspect", "hit_notice", *ev.REVIEWS}
 """Events that record what an officer saw (or how an earlier entry is judged), not a step of the item's
 history: several officers' (or one server's concurrent) inspections may reach the log in any order, so
 they neither move the item's last event time (`updated_at`, the order the rules keep) nor are held to it."""

@@ -557,6 +557,20 @@ class PeerTraceMessage(SQLModel, table=True):
     last_error: Optional[str] = None
 
 
+
+class PeerStatusRow(SQLModel, table=True):
+    """The last verified answer of a peer log about one of its items, kept to answer a scan while the
+    peer is down (`ledger.federation.status`): not derived from this log, so no rebuild touches it."""
+
+    __tablename__ = "peer_status"
+
+    peer: str = Field(primary_key=True)
+    uid: str = Field(primary_key=True)
+    origin: str
+    answer: str = Field(description="the peer's signed answer (RFC 8785 JSON), as verified")
+    verified_at: str = Field(description="when this log verified it (RFC 3339)")
+
+
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow, PeerRow, PeerTraceRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 

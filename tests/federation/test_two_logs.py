@@ -41,6 +41,8 @@ class Log:
     name: str
     settings: Settings
     server: Server
+    world: World | None = None
+    """The demo's parties on this log, to act as them (its ledger is this process's, not the server's)."""
 
     @property
     def key(self) -> LogKey:
@@ -73,7 +75,7 @@ def make_log(name: str, db_url: str, folder: Path) -> Log:
     world = World(ledger)
     save_keystore(world.parties["registry"].account, settings.keys_dir / "registry.json", "pass", iterations=2**10)
     ledger.db.dispose()
-    return Log(name, settings, Server(db_url, settings.home, settings.origin, folder / f"{name}.log"))
+    return Log(name, settings, Server(db_url, settings.home, settings.origin, folder / f"{name}.log"), world)
 
 
 @pytest.fixture(scope="module")

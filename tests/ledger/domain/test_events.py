@@ -71,6 +71,8 @@ VALID: dict[str, dict[str, Any]] = {
                            "item": ITEM, "reason": "recovered at the border", "deadline": T},
     "peer_trace_decision": {"arrival_seq": 40, "outcome": "refused", "reason": "a court order is needed"},
     "peer_trace_answer": {"request_seq": 12, "outcome": "granted", "peer_seq": 41, "answer_digest": "ab" * 32, "checkpoint_size": 42},
+    "hit_notice": {"item": ITEM, "peer": "ke", "peer_origin": "kws.ke.example/log", "peer_seq": 12, "peer_leaf_hash": "ab" * 32,
+                   "country": "KE", "location": "Namanga", "verdict": "REPORTED_LOST_STOLEN"},
 }
 
 

@@ -801,6 +801,14 @@ def refusing_a_peer_request_twice(w: World) -> Envelope:
     return w.envelope("investigator", "peer_trace_decision", arrival_seq=arrival, outcome="refused", reason="still no order")
 
 
+@refusal("item_is_local")
+def inspecting_this_logs_item_as_a_peers(w: World) -> Envelope:
+    key = LogKey.generate("registry.ke.example/log")
+    w.act("registry", "add_peer", peer=_peer("ke", key))
+    return w.envelope("de-customs", "inspect", item=w.firearm(), country="DE", location="Frankfurt", direction="import",
+                      verdict="VALID", log=key.name)
+
+
 # ---------------------------------------------------------------- the tests
 
 
