@@ -97,6 +97,7 @@ def _vkey(folder: Path, log: str) -> str:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_the_network_answers_peers_is_witnessed_tells_its_story_and_stops_on_ctrl_c(network: Started) -> None:
     de_url, ke_url = network.found(r"DE log\s+(http://\S+)"), network.found(r"KE log\s+(http://\S+)")
     for url in (de_url, ke_url):
