@@ -111,16 +111,21 @@ def prepare(folder: Path = DEFAULT_FOLDER, de_db: str = DEFAULT_DE_DB, ports: tu
     state = folder / STATE
     if state.exists():
         kept = json.loads(state.read_text())
-        de, ke, witness = _nodes(folder, kept["de_db"], tuple(kept["ports"]))
+        de, ke, witness = _nodes(folder, kept["de_db"], _three(kept["ports"]))
         _reachable(de.db_url)
         return Network(folder, de, ke, witness, kept["items"])
     if folder.exists() and any(folder.iterdir()):
         raise NetworkError(f"{folder} holds a network whose setup did not finish: `make reset-network` clears it")
     de, ke, witness = _nodes(folder, de_db, ports)
     _create_database(de.db_url)
-    items = _seed(de, ke, witness, items)
-    state.write_text(json.dumps({"de_db": de_db, "ports": list(ports), "items": items}, indent=2) + "\n")
-    return Network(folder, de, ke, witness, items)
+    stories = _seed(de, ke, witness, items)
+    state.write_text(json.dumps({"de_db": de_db, "ports": list(ports), "items": stories}, indent=2) + "\n")
+    return Network(folder, de, ke, witness, stories)
+
+
+def _three(ports: list[int]) -> tuple[int, int, int]:
+    first, second, third = ports
+    return first, second, third
 
 
 def _seed(de: Node, ke: Node, witness: Node, items: int) -> dict[str, dict[str, str]]:

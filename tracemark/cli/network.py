@@ -57,12 +57,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _ports(text: str) -> tuple[int, int, int]:
     try:
-        ports = tuple(int(part) for part in text.split(","))
+        de, ke, witness = (int(part) for part in text.split(","))
     except ValueError:
-        ports = ()
-    if len(ports) != 3 or not all(0 < port < 65536 for port in ports) or len(set(ports)) != 3:
+        de = ke = witness = 0
+    if not all(0 < port < 65536 for port in (de, ke, witness)) or len({de, ke, witness}) != 3:
         raise typer.BadParameter(f"three different ports, e.g. 8101,8102,8103; got {text!r}", param_hint="--ports")
-    return ports  # type: ignore[return-value]
+    return de, ke, witness
 
 
 def _print_guide(network: Network, pids: dict[str, int]) -> None:
