@@ -109,18 +109,34 @@ def prepare(folder: Path = DEFAULT_FOLDER, de_db: str = DEFAULT_DE_DB, ports: tu
             items: int = 20) -> Network:
     """The network kept in `folder`, set up first if it is not there yet (then with `de_db` and `ports`)."""
     state = folder / STATE
-    if state.exists():
-        kept = json.loads(state.read_text())
+    kept = json.loads(state.read_text()) if state.exists() else None
+    if (kept is None and folder.exists() and any(folder.iterdir())) or (kept is not None and kept["items"] is None):
+        raise NetworkError(f"{folder} holds a network whose setup did not finish: `make reset-network` clears it")
+    if kept is not None:
         de, ke, witness = _nodes(folder, kept["de_db"], _three(kept["ports"]))
         _reachable(de.db_url)
         return Network(folder, de, ke, witness, kept["items"])
-    if folder.exists() and any(folder.iterdir()):
-        raise NetworkError(f"{folder} holds a network whose setup did not finish: `make reset-network` clears it")
     de, ke, witness = _nodes(folder, de_db, ports)
     _create_database(de.db_url)
+    _check_empty(de)
+    _keep(state, de_db, ports, None)  # from here on, `reset` knows which database to drop
     stories = _seed(de, ke, witness, items)
-    state.write_text(json.dumps({"de_db": de_db, "ports": list(ports), "items": stories}, indent=2) + "\n")
+    _keep(state, de_db, ports, stories)
     return Network(folder, de, ke, witness, stories)
+
+
+def _keep(state: Path, de_db: str, ports: tuple[int, int, int], items: dict[str, dict[str, str]] | None) -> None:
+    """What the next run needs (`items` None: the setup has not finished)."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"de_db": de_db, "ports": list(ports), "items": items}, indent=2) + "\n")
+
+
+def _check_empty(node: Node) -> None:
+    ledger = init_log(node.settings)
+    size = ledger.size()
+    ledger.db.dispose()
+    if size:
+        raise NetworkError(f"{node.db_url} already holds a log of {size} entries that this network did not make: drop it or pass --de-db")
 
 
 def _three(ports: list[int]) -> tuple[int, int, int]:
@@ -133,8 +149,6 @@ def _seed(de: Node, ke: Node, witness: Node, items: int) -> dict[str, dict[str, 
     ledgers, stories, admins = {}, {}, {}
     for node in (de, ke):
         ledger = ledgers[node.name] = init_log(node.settings)
-        if ledger.size():
-            raise NetworkError(f"{node.db_url} already holds a log of {ledger.size()} entries: `make reset-network` drops it")
         assert node.cast is not None
         result = run_demo(ledger, keys_dir=node.settings.keys_dir, items=items, cast=node.cast)  # bulk firearms where a maker is
         stories[node.name] = result.items
@@ -196,11 +210,13 @@ def _create_database(url: str) -> None:
 
 
 def reset(folder: Path = DEFAULT_FOLDER) -> list[str]:
-    """Delete the network kept in `folder` and drop its German database; say what was removed."""
+    """Delete the network kept in `folder` and drop the German database it made; say what was removed.
+
+    A database is dropped only when `folder` names it: never one this network did not make."""
     state = folder / STATE
-    de_db = json.loads(state.read_text())["de_db"] if state.exists() else DEFAULT_DE_DB
+    de_db = json.loads(state.read_text())["de_db"] if state.exists() else None
     removed = []
-    if _is_postgres(de_db):
+    if de_db is not None and _is_postgres(de_db):
         name = make_url(de_db).database
         with _maintenance(de_db) as connection:
             if connection.execute(sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None:

@@ -158,3 +158,12 @@ def test_without_postgresql_it_says_so_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "PostgreSQL is not reachable at 127.0.0.1:1" in done.stderr
+    assert not (tmp_path / "net").exists()
+
+
+def test_reset_drops_no_database_it_did_not_make(tmp_path: Path) -> None:
+    """Without the network's own record of its database, `reset` leaves PostgreSQL alone."""
+    (tmp_path / "net" / "de").mkdir(parents=True)
+    done = tracemark("network", "reset", "--dir", str(tmp_path / "net"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"removed {tmp_path / 'net'}" and not (tmp_path / "net").exists()
