@@ -37,7 +37,8 @@ def up(
     chosen = _ports(ports)
     console.print(f"setting up or reusing the network in {folder} ...")
     network = prepare(folder, de_db or DEFAULT_DE_DB, chosen, items)
-    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a supervisor as by Ctrl-C: the servers go too
+    for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C (even where a shell ignored it for us) or a supervisor: the servers go too
+        signal.signal(stopping, _interrupt)
     try:
         with running(network) as processes:
             _print_guide(network, {name: process.pid for name, process in processes.items()})
