@@ -15,7 +15,8 @@ COPY scanner ./scanner
 COPY tracemark ./tracemark
 COPY contracts/LedgerAnchor.json ./contracts/LedgerAnchor.json
 # Editable, so ledger.anchor finds the artifact beside the sources at /app/contracts.
-RUN pip install -e . && useradd --create-home --uid 1000 tracemark && mkdir -p /data && chown tracemark /data
+RUN pip install -e . && useradd --create-home --uid 1000 tracemark \
+    && mkdir -p /data /ke /witness && chown tracemark /data /ke /witness
 USER tracemark
 VOLUME ["/data"]
 EXPOSE 8000

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := contracts/node_modules/.installed-stamp
 export TRACEMARK_DB ?= sqlite:///tracemark.db
 
-.PHONY: system-deps run reset test test-fast lint bench bench-quick contracts-check contracts demo clean
+.PHONY: system-deps run reset run-network reset-network test test-fast lint bench bench-quick contracts-check contracts demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: $(STAMP)
 reset:
 	rm -f tracemark.db tracemark.db-wal tracemark.db-shm tracemark.db-journal
 	rm -rf .tracemark
+
+## run-network: two national logs (a German firearms registry on PostgreSQL 127.0.0.1:5432, a Kenyan wildlife authority on SQLite) and a witness, peered, with a demo story; state kept in .network; Ctrl-C stops all three
+run-network: $(STAMP)
+	$(BIN)/tracemark network up
+
+## reset-network: delete .network and drop the German log's database (tracemark_de); the next `make run-network` starts a new network
+reset-network: $(STAMP)
+	$(BIN)/tracemark network reset
 
 ## system-deps: Debian packages the suite drives for real (browser, video for the fake camera, compose validator, HTTP load, static tiles)
 system-deps:

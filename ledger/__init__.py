@@ -15,7 +15,7 @@ from ledger.audit.chain import current_submitters, verify_chain
 from ledger.audit.recompute import AuditReport, audit
 from ledger.audit.tiles import TileCheckError, check_tiles
 from ledger.config import Settings, init_log, open_ledger, positive_duration
-from ledger.demo import DEMO_PASSPHRASE, run_demo, stories_path
+from ledger.demo import CASTS, DEMO_PASSPHRASE, run_demo, stories_path
 from ledger.domain.custody import Chain, DIVERSION_KINDS, QUESTION_STATES
 from ledger.domain.events import Country, Envelope, ROLES, event_bytes, json_object
 from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Records, Standing, standing_of, verdict_of
@@ -186,6 +186,7 @@ __all__ = [
     "ContractReverted",
     "Country",
     "DEMO_PASSPHRASE",
+    "CASTS",
     "DIVERSION_KINDS",
     "DIVERSION_VERDICTS",
     "Diversion",

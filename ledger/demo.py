@@ -4,6 +4,10 @@ It tells a few stories an investigator would recognise: firearms sold through de
 sold to a private owner then stolen and seized abroad, a transfer never received, a CITES
 export permit for ranched Nile crocodile skins used in partial shipments, seizures, a
 forfeiture and a destruction. Keys are written as keystores so the demo parties can act.
+
+A `Cast` says who is registered on one demo log and which stories it tells: `world` is one log
+for every country (`make run`); `de` and `ke` are two national logs of a network (`make
+run-network`), a German firearms registry and a Kenyan wildlife and customs authority.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ulid import ULID
 
@@ -24,7 +28,7 @@ from ledger.log.keys import LocalAccount, new_account, save_keystore
 from ledger.log.signatures import sign_event
 from ledger.store.ledger import Ledger
 
-__all__ = ["DemoParty", "PARTIES", "DEMO_PASSPHRASE", "run_demo", "DemoResult"]
+__all__ = ["DemoParty", "PARTIES", "DEMO_PASSPHRASE", "run_demo", "DemoResult", "Cast", "CASTS"]
 
 DEMO_PASSPHRASE = "demo"
 
@@ -45,6 +49,30 @@ PARTIES: list[tuple[str, str, str, str, bool]] = [
     ("be-police", "Police Federale, Liege", "police", "BE", False),
     ("investigator", "INTERPOL Firearms Programme (demo)", "investigator", "FR", False),
 ]
+
+DE_PARTIES: list[tuple[str, str, str, str, bool]] = [
+    ("registry", "Bundesverwaltungsamt, Nationales Waffenregister (demo operator)", "admin", "DE", False),
+    ("de-bfn", "Bundesamt fuer Naturschutz, CITES Management Authority", "permit_authority", "DE", False),
+    ("de-walther", "Carl Walther GmbH", "manufacturer", "DE", True),
+    ("de-jagd-schmidt", "Jagd- und Waffen Schmidt GmbH", "dealer", "DE", True),
+    ("de-leder", "Leder Manufaktur Offenbach GmbH", "importer_exporter", "DE", True),
+    ("de-customs", "Zoll Frankfurt am Main Flughafen", "customs", "DE", False),
+    ("de-police", "Landeskriminalamt Hessen", "police", "DE", False),
+    ("de-bka", "Bundeskriminalamt, Waffen und Sprengstoff", "investigator", "DE", False),
+]
+"""The German firearms registry's own log: its admin, a German maker and dealer, customs and police."""
+
+KE_PARTIES: list[tuple[str, str, str, str, bool]] = [
+    ("registry", "Kenya Wildlife and Customs Registry (demo operator)", "admin", "KE", False),
+    ("ke-kws", "Kenya Wildlife Service, CITES Management Authority", "permit_authority", "KE", False),
+    ("ke-croc-ranch", "Mombasa Crocodile Ranch Ltd", "importer_exporter", "KE", True),
+    ("de-leder", "Leder Manufaktur Offenbach GmbH", "importer_exporter", "DE", True),  # the importer its permit names
+    ("ke-customs", "Kenya Revenue Authority Customs, JKIA", "customs", "KE", False),
+    ("ke-police", "National Police Service, JKIA Police Station", "police", "KE", False),
+    ("ke-dci", "Directorate of Criminal Investigations, Wildlife Crimes Unit", "investigator", "KE", False),
+]
+"""The Kenyan wildlife and customs authority's own log: the permit authority, a ranch exporting
+skins, the German importer on its permit, customs, police and investigators."""
 
 
 @dataclass
@@ -72,8 +100,9 @@ class DemoResult:
 class _Script:
     """Collects signed envelopes in order, with a clock that moves forward."""
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime, now: datetime) -> None:
         self.clock = start
+        self.now = now
         self.envelopes: list[dict[str, Any]] = []
 
     def tick(self, hours: float = 6) -> datetime:
@@ -94,6 +123,8 @@ STORIES = {
     "specimen_imported": "skin imported to Germany",
     "specimen_seized": "skin seized in Frankfurt",
     "specimen_at_ranch": "skin still at the Kenyan ranch",
+    "stolen_pistol": "stolen from a German dealer",
+    "specimen_exported": "skin exported to Germany, in transit",
 }
 """What each demo story's item went through, in a newcomer's words: printed under its label."""
 
@@ -109,18 +140,21 @@ def run_demo(
     items: int = 20,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cast: str = "world",
 ) -> DemoResult:
-    """Import the demo data set into an empty log; write the parties' keystores to `keys_dir`.
+    """Import the demo data set of `cast` (a name in `CASTS`) into an empty log; write the parties'
+    keystores to `keys_dir`.
 
     Its two years of history come in through the authority's import (`Ledger.import_batch`),
     as an earlier registry's would: each entry is marked imported."""
     now = now or utc_now()
-    parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in PARTIES}
-    script = _Script(now - timedelta(days=720))
-    _register(script, parties, now)
+    chosen = CASTS[cast]
+    parties = {pid: DemoParty(pid, role, country, new_account(), ledger.origin) for pid, _, role, country, _ in chosen.parties}
+    script = _Script(now - timedelta(days=720), now)
+    _register(script, chosen.parties, parties, now)
     result = DemoResult(parties=parties)
-    _firearm_stories(script, parties, result)
-    _wildlife_story(script, parties, result, now)
+    for story in chosen.stories:
+        story(script, parties, result)
     _bulk_firearms(script, parties, result, items)
     total = len(script.envelopes)
     for start in range(0, total, 500):
@@ -135,9 +169,9 @@ def run_demo(
     return result
 
 
-def _register(script: _Script, parties: dict[str, DemoParty], now: datetime) -> None:
-    admin = parties["registry"]
-    for pid, name, role, country, licensed in PARTIES:
+def _register(script: _Script, cast: list[tuple[str, str, str, str, bool]], parties: dict[str, DemoParty], now: datetime) -> None:
+    admin = parties["registry"]  # every cast's admin
+    for pid, name, role, country, licensed in cast:
         info: dict[str, Any] = {"id": pid, "name": name, "role": role, "country": country, "addresses": [parties[pid].account.address]}
         if licensed:
             info |= {
@@ -148,9 +182,24 @@ def _register(script: _Script, parties: dict[str, DemoParty], now: datetime) -> 
         script.add(admin, "register_party", hours=1, party=info)
 
 
+class _Make(NamedTuple):
+    make: str
+    code: str
+    calibre: str
+    prefix: str  # of the bulk firearms' serials
+    model: str  # of the bulk firearms
+
+
+_MAKES = {
+    "it-beretta": _Make("Beretta", "BER", "9x19mm", "BX", "APX A1"),
+    "at-glock": _Make("Glock", "GLK", "9x19mm", "GX", "G17 Gen5"),
+    "de-walther": _Make("Walther", "WAL", "9x19mm", "WX", "PDP Full Size"),
+}
+
+
 def _firearm(maker: DemoParty, serial: str, model: str, year: int = 2024) -> tuple[str, dict[str, Any]]:
     uid = str(ULID())
-    make, code, calibre = {"it-beretta": ("Beretta", "BER", "9x19mm"), "at-glock": ("Glock", "GLK", "9x19mm")}[maker.id]
+    make, code, calibre = _MAKES[maker.id][:3]
     marking = {"maker_code": code, "serial": serial, "country": maker.country, "year": year,
                "make": make, "model": model, "category": "B", "calibre": calibre}
     return uid, marking
@@ -206,9 +255,31 @@ def _firearm_stories(script: _Script, p: dict[str, DemoParty], result: DemoResul
     result.items["valid_firearm"] = uid
 
 
-def _wildlife_story(script: _Script, p: dict[str, DemoParty], result: DemoResult, now: datetime) -> None:
-    """A CITES export permit for 6 ranched crocodile skins, used in two partial shipments."""
+def _german_pistols(script: _Script, p: dict[str, DemoParty], result: DemoResult) -> None:
+    """A German maker's pistols sold to a German dealer: one stolen from the dealer's shop, one clean."""
+    walther, schmidt = p["de-walther"], p["de-jagd-schmidt"]
+    uid, marking = _firearm(walther, "WAL-PDP-0815", "PDP Compact")
+    script.add(walther, "mark_firearm", item=uid, marking=marking)
+    script.add(walther, "transfer", item=uid, to=schmidt.id, reference="DE-WBK-2025-031")
+    script.add(schmidt, "receive", item=uid, hours=48)
+    script.add(p["de-police"], "report_stolen", item=uid, place="Frankfurt am Main, Jagd- und Waffen Schmidt",
+               details="shop burglary, display case forced", hours=24 * 90)
+    result.items["stolen_pistol"] = uid
+    uid, marking = _firearm(walther, "WAL-PDP-0816", "PDP Compact")
+    script.add(walther, "mark_firearm", item=uid, marking=marking)
+    script.add(walther, "transfer", item=uid, to=schmidt.id, reference="DE-WBK-2025-032")
+    script.add(schmidt, "receive", item=uid, hours=48)
+    result.items["valid_firearm"] = uid
+
+
+def _wildlife_story(script: _Script, p: dict[str, DemoParty], result: DemoResult) -> None:
+    """A CITES export permit for 6 ranched crocodile skins, used in two partial shipments.
+
+    German customs records their arrival only on a log where it is a party: on Kenya's own log
+    the exported skins stay in transit to Germany."""
+    now = script.now
     kws, ranch, leder = p["ke-kws"], p["ke-croc-ranch"], p["de-leder"]
+    german_customs = p.get("de-customs")
     issued = script.tick(24)
     permit = {
         "number": "KE-2026-EX-0042",
@@ -234,21 +305,28 @@ def _wildlife_story(script: _Script, p: dict[str, DemoParty], result: DemoResult
         skins.append(uid)
     for uid in skins[:4]:  # first shipment: 4 of 6
         script.add(p["ke-customs"], "export", item=uid, permit=permit["number"], line=1, quantity="1", country="KE", location="JKIA cargo", hours=1)
-    for uid in skins[:4]:
-        script.add(p["de-customs"], "import", item=uid, permit=permit["number"], line=1, quantity="1", country="DE", location="Frankfurt cargo", hours=1)
+    if german_customs is not None:
+        for uid in skins[:4]:
+            script.add(german_customs, "import", item=uid, permit=permit["number"], line=1, quantity="1", country="DE", location="Frankfurt cargo", hours=1)
     script.add(p["ke-customs"], "export", item=skins[4], permit=permit["number"], line=1, quantity="1", country="KE", location="JKIA cargo", hours=24 * 5)
-    script.add(p["de-customs"], "seize", item=skins[4], country="DE", place="Frankfurt cargo", reason="tag does not match the skin's size", hours=12)
-    result.items["specimen_imported"] = skins[0]
-    result.items["specimen_seized"] = skins[4]
+    if german_customs is not None:
+        script.add(german_customs, "seize", item=skins[4], country="DE", place="Frankfurt cargo", reason="tag does not match the skin's size", hours=12)
+        result.items["specimen_imported"] = skins[0]
+        result.items["specimen_seized"] = skins[4]
+    else:
+        result.items["specimen_exported"] = skins[0]
     result.items["specimen_at_ranch"] = skins[5]
 
 
 def _bulk_firearms(script: _Script, p: dict[str, DemoParty], result: DemoResult, count: int) -> None:
-    makers = [p["it-beretta"], p["at-glock"]]
-    dealers = [p["de-jagd-schmidt"], p["be-armurerie"]]
+    """`count` more firearms of the cast's makers, each shipped to and received by one of its dealers."""
+    makers = [party for party in p.values() if party.role == "manufacturer"]
+    dealers = [party for party in p.values() if party.role == "dealer"]
+    if not (makers and dealers):
+        return
     for n in range(count):
-        maker, dealer = makers[n % 2], dealers[(n // 2) % 2]
-        uid, marking = _firearm(maker, f"{marking_prefix(maker)}-{n:06d}", "APX A1" if maker.id == "it-beretta" else "G17 Gen5")
+        maker, dealer = makers[n % len(makers)], dealers[(n // len(makers)) % len(dealers)]
+        uid, marking = _firearm(maker, f"{marking_prefix(maker)}-{n:06d}", _MAKES[maker.id].model)
         script.add(maker, "mark_firearm", item=uid, marking=marking, hours=0.1)
         script.add(maker, "transfer", item=uid, to=dealer.id, reference=f"BULK-{n:06d}", hours=0.1)
         script.add(dealer, "receive", item=uid, hours=0.1)
@@ -256,7 +334,26 @@ def _bulk_firearms(script: _Script, p: dict[str, DemoParty], result: DemoResult,
 
 
 def marking_prefix(maker: DemoParty) -> str:
-    return "BX" if maker.id == "it-beretta" else "GX"
+    return _MAKES[maker.id].prefix
+
+
+StoryTeller = Callable[[_Script, dict[str, DemoParty], DemoResult], None]
+
+
+@dataclass(frozen=True)
+class Cast:
+    """One demo log: who is registered on it (its admin is always `registry`) and the stories it tells."""
+
+    parties: list[tuple[str, str, str, str, bool]]
+    stories: tuple[StoryTeller, ...]
+
+
+CASTS: dict[str, Cast] = {
+    "world": Cast(PARTIES, (_firearm_stories, _wildlife_story)),
+    "de": Cast(DE_PARTIES, (_german_pistols,)),
+    "ke": Cast(KE_PARTIES, (_wildlife_story,)),
+}
+"""The demo data sets by name: one log for every country, or one national log of a network."""
 
 
 def _write_keys(keys_dir: Path, parties: dict[str, DemoParty]) -> None:

@@ -50,15 +50,17 @@ def test_docker_compose_config_accepts_the_file():
     assert resolved["services"]["anchor"]["environment"]["TRACEMARK_RPC_URL"] == "http://chain:8545"
     assert resolved["services"]["witness"]["command"][0] == "serve"
     assert "witness-init" in resolved["services"]["api"]["depends_on"]
+    assert resolved["services"]["ke"]["environment"]["TRACEMARK_DB"] == "sqlite:////ke/ke.db"
+    assert {"witness-init", "ke-init"} <= set(resolved["services"]["ke"]["depends_on"])
 
 
 def test_the_deployment_has_its_services_and_health_checks():
     services = compose()["services"]
-    assert {"postgres", "chain", "api", "anchor"} <= set(services)
+    assert {"postgres", "chain", "api", "ke", "witness", "anchor"} <= set(services)
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["chain"]["image"].startswith("ghcr.io/foundry-rs/foundry")
     assert services["chain"]["entrypoint"] == ["anvil"]
-    for name in ("postgres", "chain", "api", "anchor"):
+    for name in ("postgres", "chain", "api", "ke", "witness", "anchor"):
         assert services[name]["healthcheck"]["test"], f"{name} has no health check"
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
@@ -66,13 +68,14 @@ def test_the_deployment_has_its_services_and_health_checks():
             if condition["condition"] == "service_healthy":
                 assert "healthcheck" in services[dependency], f"{name} waits for {dependency}'s health, which it never reports"
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
+    assert "/readyz" in " ".join(services["ke"]["healthcheck"]["test"])
 
 
 def test_the_api_and_the_dev_chain_are_published_on_127_0_0_1_only():
     """A dev chain's RPC lets anyone send transactions from its unlocked dev accounts, and the API
     answers plain HTTP: neither is published on the machine's other interfaces."""
     published = {name: service["ports"] for name, service in compose()["services"].items() if "ports" in service}
-    assert {"api", "chain"} <= set(published)
+    assert {"api", "ke", "chain"} <= set(published)
     for name, ports in published.items():
         for port in ports:
             assert _host_ip(port) == "127.0.0.1", f"{name} publishes {port!r} beyond 127.0.0.1"
@@ -158,29 +161,69 @@ def test_a_witness_serves_beside_the_log_on_its_own_keys_and_database():
     assert "ports" not in witness  # only the log talks to it, on the compose network
 
 
-def test_the_log_is_witnessed_and_points_at_the_witness_before_it_starts():
+def test_both_logs_are_witnessed_and_point_at_the_witness_before_they_start():
     services = compose()["services"]
-    setup, witness, api = services["witness-init"], services["witness"], services["api"]
-    log_env = api["environment"]
+    setup, witness = services["witness-init"], services["witness"]
     script = _script(setup)
     assert script is not None
     env = setup["environment"]
-    # the witness witnesses this log, whose checkpoints its verifier key (in the log's home, mounted read-only) signs
-    assert env["LOG_ORIGIN"] == log_env["TRACEMARK_ORIGIN"]
-    assert f"{services['init']['volumes'][0].split(':')[0]}:{log_env['TRACEMARK_HOME']}:ro" in setup["volumes"]
-    assert f'tracemark witness logs add "$LOG_ORIGIN" "$(cat {log_env["TRACEMARK_HOME"]}/log.pub)"' in script
     assert env["TRACEMARK_HOME"] == witness["environment"]["TRACEMARK_HOME"] and env["TRACEMARK_DB"] == witness["environment"]["TRACEMARK_DB"]
-    # the log submits to the witness service's add-checkpoint, and keeps what the witness's own keys sign
-    assert env["LOG_DB"] == log_env["TRACEMARK_DB"]
     port = witness["command"][witness["command"].index("--port") + 1]
     assert env["WITNESS_URL"] == f"http://witness:{port}/witness"
-    assert 'tracemark witnesses add witness "$(tracemark witness key)" "$WITNESS_URL" --db "$LOG_DB" --home /data' in script
+    for log, name, volume in ((services["api"], "DE", services["init"]["volumes"][0].split(":")[0]), (services["ke"], "KE", "ke")):
+        log_env = log["environment"]
+        home = log_env["TRACEMARK_HOME"]
+        # the witness witnesses this log, whose checkpoints its verifier key (in the log's home) signs
+        assert env[f"{name}_ORIGIN"] == log_env["TRACEMARK_ORIGIN"]
+        assert any(mount.startswith(f"{volume}:{home}") for mount in setup["volumes"])
+        assert f'tracemark witness logs add "${name}_ORIGIN" "$(cat {home}/log.pub)"' in script
+        # the log submits to the witness service's add-checkpoint, and keeps what the witness's own keys sign
+        assert env[f"{name}_DB"] == log_env["TRACEMARK_DB"]
+        assert f'tracemark witnesses add witness "$(tracemark witness key)" "$WITNESS_URL" --db "${name}_DB" --home {home}' in script
+        # configured before the log starts
+        assert log["depends_on"]["witness-init"]["condition"] == "service_completed_successfully"
     # each added once, however often the deployment starts
-    assert script.count("||") == 2
-    # configured before the log starts, and before the witness serves
-    assert api["depends_on"]["witness-init"]["condition"] == "service_completed_successfully"
+    assert script.count("||") == 4
+    # ... and before the witness serves, once both logs have their keys
     assert witness["depends_on"]["witness-init"]["condition"] == "service_completed_successfully"
-    assert setup["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert {name for name, condition in setup["depends_on"].items() if condition["condition"] == "service_completed_successfully"} == {"init", "ke-init"}
+
+
+def test_the_kenyan_log_runs_on_sqlite_with_its_own_keys_and_port():
+    services = compose()["services"]
+    ke, de = services["ke"], services["api"]
+    assert ke["image"] == de["image"] and ke["command"][:1] == ["serve"]
+    env = ke["environment"]
+    assert env["TRACEMARK_DB"].startswith("sqlite:///") and env["TRACEMARK_DB"] != services["witness"]["environment"]["TRACEMARK_DB"]
+    assert env["TRACEMARK_HOME"] != de["environment"]["TRACEMARK_HOME"] and env["TRACEMARK_ORIGIN"] != de["environment"]["TRACEMARK_ORIGIN"]
+    assert [v.split(":")[0] for v in ke["volumes"]] == ["ke"]  # never the German log's home, where its private key is
+    assert ke["ports"] != de["ports"]
+
+
+def test_the_two_logs_peer_with_each_other_signed_by_their_admins():
+    """Each log's `peers add` names the other by the origin it serves, its verifier key from its own
+    home, and its URL on the compose network; each runs once, after both logs have their keys."""
+    services = compose()["services"]
+    sides = {"ke": ("ke-init", "api", "DE", "facts,holder_country"), "api": ("de-peers", "ke", "KE", "facts")}
+    for log, (setup_name, other_name, country, share) in sides.items():
+        setup, other = services[setup_name], services[other_name]
+        script = _script(setup)
+        assert script is not None
+        assert setup["environment"]["TRACEMARK_ORIGIN"] == services[log]["environment"]["TRACEMARK_ORIGIN"]  # it signs for this log
+        assert setup["environment"][f"{country}_ORIGIN"] == other["environment"]["TRACEMARK_ORIGIN"]
+        other_home = other["environment"]["TRACEMARK_HOME"]
+        port = other["command"][other["command"].index("--port") + 1]
+        add = next(line for line in script.splitlines() if "tracemark peers add" in line)
+        assert add.startswith(f'tracemark peers list --json | grep -qF "${country}_ORIGIN" || ')
+        assert (f'tracemark peers add {country.lower()} --origin "${country}_ORIGIN" --vkey "$(cat {other_home}/log.pub)" '
+                f"--url http://{other_name}:{port} --country {country} --share {share} --as registry --passphrase demo") in add
+        assert f"{other['volumes'][0].split(':')[0]}:{other_home}:ro" in setup["volumes"]
+    assert services["de-peers"]["depends_on"]["ke-init"]["condition"] == "service_completed_successfully"
+    assert services["ke-init"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert services["api"]["depends_on"]["de-peers"]["condition"] == "service_completed_successfully"
+    # the admins that sign are those of each log's demo data, seeded once
+    assert "test -s /data/keys/parties.json || tracemark demo --cast de" in (_script(services["init"]) or "")
+    assert "test -s /ke/keys/parties.json || tracemark demo --cast ke" in (_script(services["ke-init"]) or "")
 
 
 @pytest.mark.parametrize(("service", "args"), _commands(), ids=[name for name, _ in _commands()])

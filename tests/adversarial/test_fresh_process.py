@@ -183,6 +183,10 @@ RUNS: dict[tuple[str, ...], Callable[[FreshLog], Run]] = {
                                        "--url", "https://bka.example", "--country", "DE", "--as", "registry"), says="de"),
     ("peers", "remove"): lambda log: Run(("nobody", "--as", "registry"), exit_code=2, says="nobody"),
     ("tiles", "check"): lambda log: Run(("http://127.0.0.1:9/log/",), exit_code=1, says="cannot fetch http://127.0.0.1:9/log/checkpoint"),
+    # three servers that run until stopped (tests/federation/test_run_network.py): here, without the PostgreSQL they need
+    ("network", "up"): lambda log: Run(("--dir", str(log.folder / "network"), "--de-db", "postgresql://postgres@127.0.0.1:9/tracemark_de"),
+                                       exit_code=2, says="PostgreSQL is not reachable at 127.0.0.1:9"),
+    ("network", "reset"): lambda log: Run(("--dir", str(log.folder / "network")), says="no network in"),
 }
 """The verbs that need arguments, or answer other than exit code 0 on the fresh demo log. Every
 other verb runs with none (the log's place comes from the environment)."""

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tracemark.cli import anchor, investigate, log, peers, policy, proof, scan, serve, tiles, trace_request, witness, witnesses
+from tracemark.cli import anchor, investigate, log, network, peers, policy, proof, scan, serve, tiles, trace_request, witness, witnesses
 from tracemark.cli.common import REFUSED, err
 
 __all__ = ["app", "main", "DEBUG_ENV"]
@@ -22,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (log, serve, anchor, scan, investigate, tiles, witness, witnesses, peers, policy, proof, trace_request):
+for group in (log, serve, anchor, scan, investigate, tiles, witness, witnesses, peers, policy, proof, trace_request, network):
     group.register(app)
 
 

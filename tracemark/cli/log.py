@@ -44,18 +44,21 @@ def keys_new(
 
 def demo(
     items: Annotated[int, typer.Option("--items", min=0, max=1_000_000, help="extra firearms to mark and ship")] = 20,
+    cast: Annotated[str, typer.Option("--cast", help="world: every country on one log; de, ke: one national log of `make run-network`")] = "world",
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
     """Fill an empty log with a realistic demo data set and write the demo parties' keys."""
-    from ledger import DEMO_PASSPHRASE, run_demo
+    from ledger import CASTS, DEMO_PASSPHRASE, run_demo
 
+    if cast not in CASTS:
+        raise typer.BadParameter(f"{cast!r} is not one of {', '.join(CASTS)}", param_hint="--cast")
     settings = settings_from(db, home)
     ledger = init_log(settings)
     if ledger.size():
         raise fail(f"the log on {settings.db_url} already has {ledger.size()} entries; the demo needs an empty one")
     with progress_bar("importing demo events") as progress:
-        result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress)
+        result = run_demo(ledger, keys_dir=settings.keys_dir, items=items, progress=progress, cast=cast)
     checkpoint = ledger.checkpoint()
     console.print(f"{result.events} signed events imported; checkpoint at size {checkpoint.size}")
     console.print(f"{len(result.parties)} parties, keystores in {settings.keys_dir} (passphrase {DEMO_PASSPHRASE!r}); "
