@@ -181,6 +181,11 @@ RUNS: dict[tuple[str, ...], Callable[[FreshLog], Run]] = {
     ("tiles", "export"): lambda log: Run((str(log.folder / "tiles"),)),
     ("peers", "add"): lambda log: Run(("de", "--origin", "bka.example/log", "--vkey", LogKey.generate("bka.example/log").verifier_key,
                                        "--url", "https://bka.example", "--country", "DE", "--as", "registry"), says="de"),
+    ("trace-request", "send"): lambda log: Run((log.items["valid_firearm"], "--peer", "nobody", "--reason", "recovered", "--as", "investigator"),
+                                               exit_code=2, says="nobody"),
+    ("trace-request", "grant"): lambda log: Run(("999", "--as", "investigator"), exit_code=2, says="999"),
+    ("trace-request", "refuse"): lambda log: Run(("999", "--reason", "no order", "--as", "investigator"), exit_code=2, says="999"),
+    ("trace-request", "fetch"): lambda log: Run(("999",), exit_code=2, says="999"),
     ("peers", "remove"): lambda log: Run(("nobody", "--as", "registry"), exit_code=2, says="nobody"),
     ("tiles", "check"): lambda log: Run(("http://127.0.0.1:9/log/",), exit_code=1, says="cannot fetch http://127.0.0.1:9/log/checkpoint"),
     # three servers that run until stopped (tests/federation/test_run_network.py): here, without the PostgreSQL they need
