@@ -237,7 +237,7 @@ def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(fresh_log:
 
 
 PATH_VALUES = {"uid": "valid_firearm", "number": "KE-2026-EX-0042", "party_id": "it-beretta", "rest": "X", "path": "0/000.p/1",
-               "origin_hash": "00" * 32, "name": "swagger-ui.css"}
+               "origin_hash": "00" * 32, "name": "swagger-ui.css", "seq": "0"}
 """A value for each path parameter of a GET route (`uid` names a demo item's story)."""
 QUERY_VALUES = {"seq": "0", "size": "2", "old": "1", "new": "2"}
 """A value for each required query parameter of a GET route."""
