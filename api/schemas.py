@@ -34,9 +34,9 @@ __all__ = [
 
 MAX_BATCH = 10_000
 
-SCAN_EXAMPLE_CODE = ("HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/F2*BER*PX4-DE-002*IT*2024/"
-                     "CUXZJZ3TJ6QJTUJ4BYACJ4TDJXAGZCGJ2KTLHPSZQSYWQSFUNYDQ2JP45Y4V4MJSJ7D5RU627QU5UXOWSIGD7X65TZWC2UVBPWNHS7A4")
-"""A code in the format labels carry (version 2), signed by a throwaway key for an item no log holds."""
+SCAN_EXAMPLE_CODE = ("HTTPS://TRACEMARK.LOCAL/I/01JD5Z8Q6Y3K7W2N4R9T0V1X2A/F3*BER*PX4-DE-002*IT*2024*627B2B2E/"
+                     "EIRUKM2MLEOXMN3NHCTWCM4NTAFUAEQSQO55VSWSCUGA5S4OJNJXAETYYQAGLJLYSCTEUI2EUDHTBZU7EJMRJKKDKEJFTRXLCJPDNIY4")
+"""A code in the format labels carry (version 3), signed by a throwaway key for an item no log holds, of a log no one runs."""
 
 EXAMPLE_ENVELOPE: dict[str, Any] = {
     "event": {"type": "receive", "actor": "de-jagd-schmidt", "time": "2026-11-23T10:00:00.000Z", "item": "01JD5Z8Q6Y3K7W2N4R9T0V1X2A",

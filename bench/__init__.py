@@ -8,5 +8,5 @@ in `bench._common`; `bench.growth` runs last and plots what the others measured.
 
 __all__ = ["MODULES"]
 
-MODULES = ("append", "http_append", "scan", "proofs", "offline_scan", "signed_log", "storage", "gas", "investigate", "tiles", "witness", "quorum", "growth")
+MODULES = ("append", "http_append", "scan", "proofs", "offline_scan", "signed_log", "storage", "gas", "investigate", "tiles", "witness", "quorum", "cross_border", "growth")
 """Run order: growth plots the figures the modules before it wrote to results.json."""

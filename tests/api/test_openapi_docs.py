@@ -113,7 +113,7 @@ def test_docs_render_with_no_internet(service: str, tmp_path: Path) -> None:
             scan = page.locator(".opblock-post", has_text="/v1/scan").first
             expect(scan).to_be_visible()
             scan.locator(".opblock-summary").click()
-            expect(scan.locator(".opblock-body")).to_contain_text("F2*BER*PX4-DE-002")
+            expect(scan.locator(".opblock-body")).to_contain_text("F3*BER*PX4-DE-002")
             page.screenshot(path=str(shots / "docs.png"), full_page=False)
         finally:
             browser.close()
