@@ -19,9 +19,10 @@ from ledger import LedgerError, Settings
 from scanner.errors import ScannerError
 
 if TYPE_CHECKING:
-    from ledger import AuditReport
+    from ledger import AuditReport, LocalAccount
 
-__all__ = ["console", "err", "DbOption", "HomeOption", "PolicyOption", "settings_from", "fail", "progress_bar", "reported", "report_unsigned_times", "describe", "REFUSED"]
+__all__ = ["console", "err", "DbOption", "HomeOption", "PolicyOption", "settings_from", "fail", "progress_bar", "reported", "report_unsigned_times", "describe", "REFUSED",
+           "KeyOption", "AsOption", "PassphraseOption", "signer"]
 
 REFUSED = 2
 """The exit code of a command that refused its input or found the log not as it should be."""
@@ -85,3 +86,23 @@ def report_unsigned_times(report: AuditReport) -> None:
 def describe(error: BaseException) -> str:
     """An error's own message (the type's name, after words, only when it has none)."""
     return str(error).strip() or f"failed without a message ({type(error).__name__})"
+
+
+KeyOption = Annotated[Optional[Path], typer.Option("--key", envvar="TRACEMARK_ADMIN_KEY", dir_okay=False,
+                                                   help="keystore of the admin who signs the event")]
+AsOption = Annotated[Optional[str], typer.Option("--as", help="sign with <home>/keys/PARTY.json (the demo's admin is 'registry')")]
+PassphraseOption = Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="the keystore's passphrase")]
+
+
+def signer(settings: Settings, key: Path | None, party: str | None, passphrase: str | None) -> LocalAccount:
+    """The keystore that signs a command's event: `--key KEYSTORE`, or `--as PARTY` for `<home>/keys/PARTY.json`."""
+    from ledger import load_keystore
+
+    if (key is None) == (party is None):
+        raise fail("sign with exactly one of --key KEYSTORE or --as PARTY")
+    path = key if key is not None else settings.keys_dir / f"{party}.json"
+    if not path.exists():
+        raise fail(f"no keystore at {path}")
+    if passphrase is None:
+        passphrase = typer.prompt("keystore passphrase", hide_input=True)
+    return load_keystore(path, passphrase)

@@ -9,37 +9,17 @@ The first `peers add` also opens the log's federation desk (`ledger.open_desk`),
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tracemark.cli.common import DbOption, HomeOption, console, fail, reported, settings_from
+from tracemark.cli.common import AsOption, DbOption, HomeOption, KeyOption, PassphraseOption, console, reported, settings_from, signer
 
 if TYPE_CHECKING:
-    from ledger import Ledger, LocalAccount, Settings
+    from ledger import Ledger, LocalAccount
 
 __all__ = ["register"]
-
-KeyOption = Annotated[Optional[Path], typer.Option("--key", envvar="TRACEMARK_ADMIN_KEY", dir_okay=False,
-                                                   help="keystore of the admin who signs the event")]
-AsOption = Annotated[Optional[str], typer.Option("--as", help="sign with <home>/keys/PARTY.json (the demo's admin is 'registry')")]
-PassphraseOption = Annotated[Optional[str], typer.Option("--passphrase", envvar="TRACEMARK_KEY_PASSPHRASE", help="the keystore's passphrase")]
-
-
-def _signer(settings: Settings, key: Path | None, party: str | None, passphrase: str | None) -> LocalAccount:
-    from ledger import load_keystore
-
-    if (key is None) == (party is None):
-        raise fail("sign with exactly one of --key KEYSTORE or --as PARTY")
-    path = key if key is not None else settings.keys_dir / f"{party}.json"
-    if not path.exists():
-        raise fail(f"no keystore at {path}")
-    if passphrase is None:
-        passphrase = typer.prompt("keystore passphrase", hide_input=True)
-    return load_keystore(path, passphrase)
-
 
 def _append(ledger: Ledger, account: LocalAccount, event: dict[str, Any]) -> int:
     from ledger import format_time, sign_event
@@ -65,7 +45,7 @@ def add(
     from ledger import open_desk, open_ledger
 
     settings = settings_from(db, home)
-    account = _signer(settings, key, party, passphrase)
+    account = signer(settings, key, party, passphrase)
     shared = [part.strip() for part in share.split(",") if part.strip()]
     peer = {"name": name, "origin": origin, "vkey": vkey, "url": url, "country": country, "share": shared}
     ledger = open_ledger(settings)
@@ -108,7 +88,7 @@ def remove(
     from ledger import open_ledger
 
     settings = settings_from(db, home)
-    account = _signer(settings, key, party, passphrase)
+    account = signer(settings, key, party, passphrase)
     seq = _append(open_ledger(settings), account, {"type": "remove_peer", "name": name, "reason": reason})
     console.print(f"peer {name} removed (entry {seq})")
 

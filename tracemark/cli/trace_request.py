@@ -13,8 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from tracemark.cli.common import DbOption, HomeOption, console, reported, settings_from
-from tracemark.cli.peers import AsOption, KeyOption, PassphraseOption, _signer
+from tracemark.cli.common import AsOption, DbOption, HomeOption, KeyOption, PassphraseOption, console, reported, settings_from, signer
 
 __all__ = ["register"]
 
@@ -36,7 +35,7 @@ def send(
     from ledger import PeerClient, ask_peer, open_ledger, positive_duration, send_request
 
     settings = settings_from(db, home)
-    account = _signer(settings, key, party, passphrase)
+    account = signer(settings, key, party, passphrase)
     ledger = open_ledger(settings)
     seq = ask_peer(ledger, account, peer, uid, reason, None if deadline is None else positive_duration("--deadline", deadline))
     client = PeerClient.for_log(ledger.log_key, ledger.origin)
@@ -72,7 +71,7 @@ def grant(seq: SeqArgument, key: KeyOption = None, party: AsOption = None, passp
     from ledger import decide, open_ledger
 
     settings = settings_from(db, home)
-    account = _signer(settings, key, party, passphrase)
+    account = signer(settings, key, party, passphrase)
     console.print(f"trace request {seq} granted (entry {decide(open_ledger(settings), account, seq, True)}); the server delivers it")
 
 
@@ -83,7 +82,7 @@ def refuse(seq: SeqArgument, reason: Annotated[str, typer.Option("--reason", hel
     from ledger import decide, open_ledger
 
     settings = settings_from(db, home)
-    account = _signer(settings, key, party, passphrase)
+    account = signer(settings, key, party, passphrase)
     console.print(f"trace request {seq} refused (entry {decide(open_ledger(settings), account, seq, False, reason)}); the server delivers it")
 
 
