@@ -105,8 +105,8 @@ from ledger.store.tables import (
     PersonalRecord,
 )
 from ledger.store.tile_export import export_tiles
-from ledger.store.tiles import TileReader, checkpoint_note
-from ledger.witness.cosigned import best_cosigned, witness_report
+from ledger.store.tiles import TileReader
+from ledger.witness.cosigned import best_cosigned, checkpoint_note, witness_report
 from ledger.witness.cosigners import add_witness, cosigned_note, list_witnesses, remove_witness, verifiers_of
 from ledger.witness.state import SizeConflict, Witness, WitnessRefusal
 from ledger.witness.worker import WitnessWorker

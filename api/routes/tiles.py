@@ -57,8 +57,9 @@ async def _read(request: Request, tile: Tile) -> bytes:
 @router.get("/checkpoint", summary="The latest checkpoint (C2SP tlog-checkpoint signed note)",
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def checkpoint(request: Request) -> Response:
-    """Signs one first when the log has grown, so the note covers every tile the log serves: a write,
-    which may wait for another process's append lock, so never on the event loop."""
+    """The checkpoint the log's witnesses cosigned most, with their cosignatures (`checkpoint_note`);
+    with no witness, the newest, signed first when the log has grown: a write, which may wait for
+    another process's append lock, so never on the event loop."""
     admit(request)
     note = await asyncio.to_thread(checkpoint_note, request.app.state.ledger)
     return Response(note, media_type=CHECKPOINT_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE})

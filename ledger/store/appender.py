@@ -138,6 +138,9 @@ class Appender:
         self._mutex = threading.Lock()  # one appending thread per process; the database lock does the rest
         self._session: Session | None = None
         self._cache = StateCache(new_limit=KEEP_NEW_ROWS) if cache is None else cache
+        self.listeners: list[Callable[[], None]] = []
+        """Called after each transaction that appended entries has committed: background workers
+        (witnessing) wake on it rather than poll. Each must return at once."""
 
     # ------------------------------------------------------------ transactions
 
@@ -322,6 +325,9 @@ class Appender:
                 session.execute(_INSERT_CHECKPOINT, {"size": signed_row.size, "root": signed_row.root, "note": signed_row.note,
                                                      "created_at": signed_row.created_at})
             self._cache.head = (tree.size, prev)
+        if entries:
+            for listener in self.listeners:
+                listener()
         return receipts
 
     def _catch_up(self, session: Session, head: tuple[int, bytes]) -> bool:

@@ -83,6 +83,10 @@ class Ledger:
         if self._signer is not None:
             self._signer.clock = clock
 
+    def when_appended(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (which must return at once) each time this process's appends commit new entries."""
+        self._appender.listeners.append(listener)
+
     @property
     def reporting_window(self) -> timedelta:
         """How long before its recording a live event may be dated."""

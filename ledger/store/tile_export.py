@@ -17,7 +17,8 @@ from ledger.errors import LedgerError
 from ledger.log.checkpoint import parse_checkpoint
 from ledger.log.tile_paths import TILE_WIDTH, Tile, tiles_of
 from ledger.store.ledger import Ledger
-from ledger.store.tiles import TileReader, checkpoint_note
+from ledger.store.tiles import TileReader
+from ledger.witness.cosigned import checkpoint_note
 
 __all__ = ["TileExportError", "Exported", "export_tiles"]
 

@@ -1,4 +1,5 @@
-"""The log as C2SP tlog-tiles: its checkpoint note, hash tiles and entry bundles, read from the store.
+"""The log as C2SP tlog-tiles: its hash tiles and entry bundles, read from the store (the checkpoint they
+are published with is `ledger.witness.cosigned.checkpoint_note`).
 
 A tile's hashes are stored Merkle nodes (leaf hashes at level 0), read as one range of rows by
 primary key and never recomputed from the leaves. An entry bundle holds each entry's bytes
@@ -25,7 +26,7 @@ from ledger.store.ledger import Ledger
 from ledger.store.snapshot import Snapshot, rows_of
 from ledger.store.tables import Entry
 
-__all__ = ["TileReader", "TileBeyondTree", "EntryTooLarge", "checkpoint_note", "MAX_ENTRY_SIZE"]
+__all__ = ["TileReader", "TileBeyondTree", "EntryTooLarge", "MAX_ENTRY_SIZE"]
 
 _KEEP_FULL = 2048
 """Full tiles and bundles a reader keeps: 16 MiB of hash tiles at most, a bundle some 200 KiB."""
@@ -42,12 +43,6 @@ class TileBeyondTree(NotFound):
 class EntryTooLarge(StoreError):
     """An entry longer than an entry bundle's uint16 length prefix can say (appends refuse such events:
     only a log written before they did can hold one)."""
-
-
-def checkpoint_note(ledger: Ledger) -> str:
-    """The log's checkpoint as served at ``<prefix>/checkpoint``: its signed note, signing a new one
-    first when the log has grown. Every place that publishes the note takes it from here."""
-    return ledger.checkpoint().note
 
 
 @cache

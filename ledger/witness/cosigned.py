@@ -21,7 +21,7 @@ from ledger.store.ledger import Ledger
 from ledger.store.tables import CheckpointRow, CosignatureRow
 from ledger.witness.cosigners import cosigned_note
 
-__all__ = ["RECENT", "best_cosigned", "Contradiction", "WitnessReport", "witness_report"]
+__all__ = ["RECENT", "best_cosigned", "checkpoint_note", "Contradiction", "WitnessReport", "witness_report"]
 
 RECENT = 64
 """How many of the newest cosigned checkpoints `best_cosigned` weighs: older ones cover less of the log."""
@@ -41,6 +41,14 @@ def best_cosigned(ledger: Ledger, covering: int = 0) -> tuple[CheckpointRow, str
     if row is None:
         row = ledger.checkpoint()
     return row, cosigned_note(ledger, row)
+
+
+def checkpoint_note(ledger: Ledger) -> str:
+    """The checkpoint as published at ``<prefix>/checkpoint`` (served tiles, exported tiles): `best_cosigned`'s,
+    so a verifier whose policy requires witnesses finds their cosignatures on it. With no witness
+    configured it is the newest, signed first when the log has grown. Every place that publishes
+    the note takes it from here."""
+    return best_cosigned(ledger)[1]
 
 
 @dataclass(frozen=True)

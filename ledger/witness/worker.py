@@ -1,12 +1,15 @@
 """The witnessing worker: submits each new checkpoint to every configured witness, on its own time.
 
-A thread of ``tracemark serve``. Every ``poll`` seconds it takes the latest checkpoint (signing
-one if the log has grown) and, for each witness that has not cosigned it and is not waiting out a
-backoff, submits it on a pool thread: ``old <size the witness last cosigned>``, the consistency
+A thread of ``tracemark serve``. It wakes when this process's appends commit (``Ledger.when_appended``),
+when a submission ends, and at the latest every ``poll`` seconds (appends by other processes). Then,
+if some witness is free (not submitting, not waiting out a backoff), it takes the latest checkpoint
+(signing one if the log has grown) and, for each free witness that has not cosigned it, submits it
+on a pool thread: ``old <size the witness last cosigned>``, the consistency
 proof from that size, an empty line, the signed note (tlog-witness add-checkpoint). A 409 says
 which size the witness really has: the submission is made again from there. The cosignatures
 returned are verified against the witness's configured keys and kept. Appends never wait for a
-witness, and a witness that is down or slow delays only its own cosignature.
+witness, and a witness that is down or slow delays only its own cosignature. A checkpoint is signed
+at most once per witness round trip, however fast the log grows: a free witness is the only reason to sign.
 """
 
 from __future__ import annotations
@@ -82,12 +85,15 @@ BACKOFF = Backoff(first=0.5, cap=60.0)
 class WitnessWorker:
     """Gathers cosignatures of the log's latest checkpoint from every configured witness."""
 
-    def __init__(self, ledger: Ledger, poll: float = 0.5, timeout: float = 10.0, backoff: Backoff = BACKOFF) -> None:
+    def __init__(self, ledger: Ledger, poll: float = 0.5, timeout: float = 10.0, backoff: Backoff = BACKOFF,
+                 client: httpx.Client | None = None) -> None:
         self.ledger = ledger
         self.poll = poll
         self.backoff = backoff
-        self.client = httpx.Client(timeout=timeout)
+        self.client = httpx.Client(timeout=timeout) if client is None else client
         self.stopped = threading.Event()
+        self._wake = threading.Event()
+        ledger.when_appended(self._wake.set)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="witness")
         self._in_flight: dict[str, Future[None]] = {}
         self._failures: dict[str, int] = {}
@@ -95,18 +101,20 @@ class WitnessWorker:
 
     def step(self) -> None:
         """Start a submission to each witness that lacks a cosignature of the latest checkpoint."""
-        witnesses = list_witnesses(self.ledger)
-        if not witnesses:
+        free = [witness for witness in list_witnesses(self.ledger) if self._free(witness.name, time.monotonic())]
+        if not free:
             return
         checkpoint = self.ledger.checkpoint()
         assert checkpoint.id is not None
         cosigned = {row.witness for row in cosignatures_of(self.ledger, checkpoint.id)}
-        now = time.monotonic()
-        for witness in witnesses:
-            busy = self._in_flight.get(witness.name)
-            if witness.name in cosigned or (busy is not None and not busy.done()) or now < self._due.get(witness.name, 0.0):
-                continue
-            self._in_flight[witness.name] = self._pool.submit(self._attempt, witness, checkpoint)
+        for witness in free:
+            if witness.name not in cosigned:
+                self._in_flight[witness.name] = self._pool.submit(self._attempt, witness, checkpoint)
+
+    def _free(self, name: str, now: float) -> bool:
+        """Whether witness `name` may be sent a checkpoint now: no submission under way, no backoff to wait out."""
+        busy = self._in_flight.get(name)
+        return (busy is None or busy.done()) and now >= self._due.get(name, 0.0)
 
     def _attempt(self, witness: WitnessRow, checkpoint: CheckpointRow) -> None:
         try:
@@ -123,10 +131,16 @@ class WitnessWorker:
             self._failures.pop(witness.name, None)
             self._due.pop(witness.name, None)
             log.info("witness %s cosigned checkpoint of size %s (%s cosignatures)", witness.name, checkpoint.size, count)
+        finally:
+            self._wake.set()  # the log may have grown while this witness was busy
 
     def run(self) -> None:
-        """Step every ``poll`` seconds until ``stopped`` is set."""
-        while not self.stopped.wait(self.poll):
+        """Step on each wake-up, or every ``poll`` seconds, until ``stopped`` is set."""
+        while not self.stopped.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self.stopped.is_set():
+                return
             try:
                 self.step()
             except Exception:  # a database hiccup must not end the thread: the next step tries again
@@ -139,5 +153,6 @@ class WitnessWorker:
 
     def close(self) -> None:
         self.stopped.set()
+        self._wake.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()

@@ -69,6 +69,8 @@ def test_both_witnesses_and_a_quorum_of_two_catch_a_forked_history(
             size = world.ledger.size()
             wait_for(lambda: trusted.evaluate(checkpoint()).holds and trusted.evaluate(checkpoint()).checkpoint.size == size,
                      "both witnesses cosigning the log's checkpoint")
+            published = trusted.evaluate(httpx.get(f"{log.url}/log/checkpoint", timeout=30).text)
+            assert published.holds and published.checkpoint.size == size  # the tiles' checkpoint carries the cosignatures
             honest = tracemark("verify-proof", str(proof_file("honest")), "--policy", str(policy))
             assert honest.returncode == 0, honest.stderr
             assert f"VALID {uid}: receive by de-jagd-schmidt" in honest.stdout and "cosigned by W1, W2" in honest.stdout
