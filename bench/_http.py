@@ -4,8 +4,9 @@ The Tracemark API and the bare FastAPI baseline (`bench._bare_app`) run as separ
 processes on the same machine, loaded the same way in the same run. Back to back, the load comes
 from `wrk` (C, one thread: `blast`), so the load generator takes next to nothing of the cores the
 server needs; aiohttp's client took 0.13 ms of CPU a request, an eighth of a scan's, and the scan
-server answered 1,600 scans/s under it against 1,950 under wrk. Paced, and where each body must
-be posted once, it comes from aiohttp's client on uvloop (`load`), several times lighter than
+server answered 1,600 scans/s under it against 1,950 under wrk. Bodies that must follow each
+other in order go from one wrk thread each (`blast_in_order`). Paced, and where each body must
+be posted once, the load comes from aiohttp's client on uvloop (`load`), several times lighter than
 httpx's (uvloop takes a tenth off its CPU a request: 0.24 -> 0.21 ms paced at 1,000/s).
 """
 
@@ -32,7 +33,7 @@ import uvloop
 from ledger.config import Settings
 from ledger.store.ledger import gc_paused
 
-__all__ = ["tracemark_server", "bare_server", "load", "load_in_order", "blast", "blast_gets", "SERVER_WORKERS"]
+__all__ = ["tracemark_server", "bare_server", "load", "blast", "blast_in_order", "blast_gets", "SERVER_WORKERS"]
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_lines.lua")
 
@@ -93,9 +94,9 @@ def bare_server(folder: Path, workers: int = SERVER_WORKERS) -> Iterator[str]:
         yield url
 
 
-async def _load(url: str, streams: Sequence[Iterator[dict[str, Any]] | Iterator[bytes]], headers: dict[str, str], seconds: float,
-                ok: int, rate: float | None, method: str = "POST") -> dict[str, float]:
-    """Client n sends what `streams[n]` yields (JSON bodies as JSON, bytes as they are) in turn."""
+async def _load(url: str, streams: Sequence[Iterator[dict[str, Any]]], headers: dict[str, str], seconds: float,
+                ok: int, rate: float | None) -> dict[str, float]:
+    """Client n posts the JSON bodies `streams[n]` yields in turn."""
     latencies: list[float] = []
     errors = 0
     clients = len(streams)
@@ -114,8 +115,7 @@ async def _load(url: str, streams: Sequence[Iterator[dict[str, Any]] | Iterator[
                     start = time.perf_counter()
                 if start >= stop:
                     return
-                sent = {"data": body} if isinstance(body, bytes) else {"json": body}
-                async with client.request(method, url, **sent) as response:
+                async with client.post(url, json=body) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - start)
                 errors += response.status != ok
@@ -156,41 +156,46 @@ def load(url: str, bodies: Sequence[dict[str, Any]] | Iterator[dict[str, Any]], 
         return uvloop.run(_load(url, [shared] * clients, headers or {}, seconds, ok, rate))
 
 
-def load_in_order(url: str, sequences: Sequence[Sequence[bytes]], *, seconds: float, headers: dict[str, str] | None = None,
-                  ok: int = 200, method: str = "POST") -> dict[str, float]:
-    """One client per sequence, each sending its own bodies in order, back to back, for at most `seconds`
-    (a body that must follow the answer to the one before: a log's next checkpoint to its witness;
-    with `method` GET, the bodies are sent as empty ones). Returns what `load` does."""
-    with gc_paused():
-        return uvloop.run(_load(url, [iter(bodies) for bodies in sequences], headers or {}, seconds, ok, None, method))
-
-
 def blast(url: str, bodies: Sequence[dict[str, Any]], *, clients: int, seconds: float,
           headers: dict[str, str] | None = None) -> dict[str, float]:
     """`clients` connections post `bodies` round robin back to back for `seconds`, from `wrk`
     (Debian's package, installed by `make system-deps`). Returns what `load` does; `errors`
     counts answers that are not 2xx or 3xx and requests that failed."""
-    return _wrk(url, "POST", [json.dumps(body) for body in bodies], clients, seconds,
+    return _wrk(url, "POST", [[json.dumps(body) for body in bodies]], clients, seconds,
                 {"Content-Type": "application/json", **(headers or {})})
+
+
+def blast_in_order(url: str, sequences: Sequence[Sequence[bytes]], *, seconds: float) -> dict[str, float]:
+    """One `wrk` thread and connection per sequence, each posting its own bodies in turn, the next
+    once the one before is answered (a log's next checkpoint to its witness), for `seconds`.
+    Returns what `blast` does. A sequence must outlast the run: past its end it posts its last body again."""
+    return _wrk(url, "POST", [[body.decode("utf-8") for body in bodies] for bodies in sequences], len(sequences), seconds, {})
 
 
 def blast_gets(base: str, paths: Sequence[str], *, clients: int, seconds: float) -> dict[str, float]:
     """`clients` connections GET `paths` (each starting with /) of `base` round robin back to back for
     `seconds`, from `wrk`. Returns what `blast` does."""
-    return _wrk(base, "GET", paths, clients, seconds, {})
+    return _wrk(base, "GET", [paths], clients, seconds, {})
 
 
-def _wrk(url: str, method: str, lines: Sequence[str], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
-    """Run `wrk` with `WRK_SCRIPT` sending `method` requests of `lines` (bodies or paths) handed to it in a
-    file; its figures as `blast` returns them."""
-    args = ["wrk", "--threads", "1", "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
+def _wrk(url: str, method: str, files: Sequence[Sequence[str]], clients: int, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Run `wrk` with `WRK_SCRIPT` sending `method` requests of the lines (bodies or paths) handed to
+    it in files: one file, round robin over `clients` connections on one thread; several, one thread
+    and connection each, in order. Its figures as `blast` returns them."""
+    in_order = len(files) > 1
+    args = ["wrk", "--threads", str(len(files)), "--connections", str(clients), "--duration", f"{max(1, round(seconds))}s",
             "--timeout", "60s", "--script", str(WRK_SCRIPT)]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
     with tempfile.TemporaryDirectory() as folder:
         listed = Path(folder) / "lines.txt"
-        listed.write_text("".join(line + "\n" for line in lines))
-        run = subprocess.run([*args, url, "--", str(listed), method], capture_output=True, text=True, check=False)
+        for number, lines in enumerate(files, 1):
+            if any("\t" in line for line in lines):
+                raise ValueError("a line handed to wrk holds a tab, which stands for a newline there")
+            path = listed.with_name(f"lines.txt.{number}") if in_order else listed
+            path.write_text("".join(line.replace("\n", "\t") + "\n" for line in lines))
+        run = subprocess.run([*args, url, "--", str(listed), method, *(["in-order"] if in_order else [])],
+                             capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
     figures = json.loads(run.stdout.strip().splitlines()[-1])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import Row, cli, note, temp_settings
-from bench._http import load_in_order, tracemark_server
+from bench._http import blast_gets, blast_in_order, tracemark_server
 from ledger.config import Settings, init_log
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, LogKey, sign_checkpoint
@@ -87,8 +87,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         settings = temp_settings(folder)
         witness_of(settings, logs)
         with tracemark_server(settings, folder) as url:
-            cosigned = load_in_order(f"{url}/witness/add-checkpoint", sequences, seconds=seconds)
-            health = load_in_order(f"{url}/healthz", [[b""] * 10**6] * CLIENTS, seconds=seconds, method="GET")
+            cosigned = blast_in_order(f"{url}/witness/add-checkpoint", sequences, seconds=seconds)
+            health = blast_gets(url, ["/healthz"], clients=CLIENTS, seconds=seconds)
     if cosigned["requests"] >= CLIENTS * steps:
         raise RuntimeError(f"the test logs ran out of checkpoints ({steps} each) before {seconds} s: give them more steps")
     return {

@@ -199,6 +199,8 @@ class Witness:
         self.db = db
         self.keys = list(keys)
         self._swaps = SwapGroup(db)
+        self._kept: dict[str, _State] = {}
+        """Each log's state as this witness last wrote it: what a request is checked against first."""
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class Witness:
         return row
 
     def remove_log(self, origin: str) -> None:
+        self._kept.pop(origin, None)
         with Session(self.db.writer) as session, session.begin():
             if cast(CursorResult[Any], session.execute(delete(_TABLE).where(_TABLE.c.origin == origin))).rowcount == 0:
                 raise NotFound("witnessed log", origin)
@@ -231,28 +234,45 @@ class Witness:
     def add_checkpoint(self, body: bytes) -> str:
         """The cosignature lines for the checkpoint in ``body``, once its new state is committed."""
         request = parse_add_checkpoint(body)
-        state = self._state(request.checkpoint.origin)
-        if state is None:
-            raise WitnessRefusal(404, f"this witness does not witness the log {request.checkpoint.origin!r}")
-        _check(request, state)
+        state = self._checked(request)
         lines = cosign(request.checkpoint, self.keys)
-        self._swap(state, request.checkpoint, request.note.rstrip("\n") + "\n" + lines)
+        self._swap(state, request, request.note.rstrip("\n") + "\n" + lines)
         return lines
 
-    def _state(self, origin: str) -> _State | None:
-        """The log's state as committed now: one indexed read straight through the driver."""
-        row = self.db.fetch_one(_STATE, {"origin": origin})
-        return None if row is None else _State(origin, row[0], row[1], bytes(row[2]))
+    def _checked(self, request: AddCheckpoint) -> _State:
+        """The state ``request`` extends. It is checked against the state this witness last wrote,
+        kept in memory; only a request that state refuses (it may be stale: another process, or
+        ``tracemark witness logs``, changed the row) is judged again on the database's state."""
+        kept = self._kept.get(request.checkpoint.origin)
+        if kept is not None:
+            try:
+                _check(request, kept)
+                return kept
+            except WitnessRefusal:
+                pass
+        state = self._state(request.checkpoint.origin)
+        _check(request, state)
+        return state
 
-    def _swap(self, state: _State, checkpoint: Checkpoint, note: str) -> None:
-        """Write the new state if it is still ``state``: otherwise another request moved it (409)."""
+    def _state(self, origin: str) -> _State:
+        """The log's state as committed now (one indexed read straight through the driver); 404 if it is not witnessed."""
+        self._kept.pop(origin, None)
+        row = self.db.fetch_one(_STATE, {"origin": origin})
+        if row is None:
+            raise WitnessRefusal(404, f"this witness does not witness the log {origin!r}")
+        return _State(origin, row[0], row[1], bytes(row[2]))
+
+    def _swap(self, state: _State, request: AddCheckpoint, note: str) -> None:
+        """Write the new state if it is still ``state``; otherwise another request moved it, and the
+        request is refused as the state now committed calls for (409, or 403/404 for a changed log)."""
+        checkpoint = request.checkpoint
         params = {"b_origin": state.origin, "b_vkey": state.vkey, "b_old_size": state.size, "b_old_root": state.root, "b_size": checkpoint.size,
                   "b_root": checkpoint.root, "b_note": note, "b_now": format_time(utc_now())}
         if not self._swaps.swap(params):
             now = self._state(state.origin)
-            if now is None:
-                raise WitnessRefusal(404, f"this witness no longer witnesses the log {state.origin!r}")
-            raise SizeConflict(now.size)
+            _check(request, now)
+            raise SizeConflict(now.size)  # it moved, and back to what the request extends, meanwhile: the log submits again
+        self._kept[state.origin] = _State(state.origin, state.vkey, checkpoint.size, checkpoint.root)
 
     def latest(self, hashed_origin: str) -> str:
         """The latest cosigned checkpoint of the log whose origin hashes to ``hashed_origin`` (monitoring)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench._http import blast, blast_gets, load, load_in_order
+from bench._http import blast, blast_gets, blast_in_order, load
 
 
 @contextmanager
@@ -95,15 +95,20 @@ def test_wrk_gets_every_path_round_robin() -> None:
     assert set(counts) == {b"/a", b"/b"} and max(counts.values()) - min(counts.values()) <= 1
 
 
-def test_clients_in_order_each_post_their_own_bodies_in_turn() -> None:
-    """A log's checkpoints go to its witness one after the other: each client's bodies arrive in its order."""
+def test_wrk_threads_in_order_each_post_their_own_bodies_in_turn() -> None:
+    """A log's checkpoints go to its witness one after the other: each thread's bodies, newlines
+    and all, arrive in its order, and past its last one it posts the last again."""
     seen: list[tuple[str, bytes]] = []
-    sequences = [[b"%d %d" % (client, n) for n in range(20)] for client in range(3)]
+    sequences = [[b"old %d\n%d %d\n" % (n, client, n) for n in range(100_000)] for client in range(3)]
+    short = [b"old 0\nshort\n", b"old 1\nshort\n"]
     with _server(0.0, seen) as url:
-        result = load_in_order(url, sequences, seconds=5.0)
-    assert result["requests"] == 60 and result["errors"] == 0
+        result = blast_in_order(url, [*sequences, short], seconds=1.0)
+    assert 10 < result["requests"] <= len(seen)
     for client, bodies in enumerate(sequences):
-        assert [body for _, body in seen if body.startswith(b"%d " % client)] == bodies
+        sent = [body for _, body in seen if body.endswith(b"\n%d %d\n" % (client, int(body.split()[1])))]
+        assert sent and sent == bodies[: len(sent)]
+    posted_short = [body for _, body in seen if body.endswith(b"short\n")]
+    assert posted_short[:2] == short and set(posted_short[2:]) == {short[1]}
 
 
 def test_wrk_counts_refusals_as_errors_and_times_what_the_server_takes() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from ledger.config import Settings, init_log
 from ledger.log.checkpoint import verify_checkpoint
-from ledger.witness.state import Witness, origin_hash
+from ledger.witness.state import SizeConflict, Witness, WitnessRefusal, origin_hash
 from tests.witness.plumbing import OtherLog, Server, running
 
 ORIGIN = "witness-state.example/log"
@@ -120,3 +120,27 @@ def test_a_witness_killed_with_sigkill_keeps_its_state_and_refuses_a_rollback(wi
         assert httpx.post(f"{server.url}/witness/add-checkpoint", content=log.body(17, 30), timeout=30).status_code == 200
     finally:
         server.stop()
+
+
+def test_two_witness_processes_on_one_database_judge_by_what_is_committed(witness_settings: Settings) -> None:
+    """Each process checks a request against the state it last wrote; when another process has moved
+    the log on, or the log was removed and added again with another key, the answer is the one the
+    committed state calls for."""
+    log = OtherLog("two-processes.example/log", leaves=8)
+    _register(witness_settings, log)
+    ledger = init_log(witness_settings)
+    first, second = Witness(ledger.db, witness_settings.witness_keys()), Witness(ledger.db, witness_settings.witness_keys())
+    first.add_checkpoint(log.body(0, 1))
+    second.add_checkpoint(log.body(1, 2))
+    assert first.add_checkpoint(log.body(2, 3))  # `first` last wrote size 1: it finds size 2 committed and extends it
+    with pytest.raises(SizeConflict) as moved:
+        second.add_checkpoint(log.body(2, 4))  # `second` last wrote size 2, but `first` has moved it to 3
+    assert moved.value.size == 3
+    rekeyed = OtherLog(log.origin, leaves=8)
+    first.remove_log(log.origin)
+    first.add_log(log.origin, rekeyed.key.verifier_key)
+    with pytest.raises(WitnessRefusal) as old_key:
+        second.add_checkpoint(log.body(3, 4))  # what `second` remembers of the log still takes the old key
+    assert old_key.value.status == 403
+    assert second.add_checkpoint(rekeyed.body(0, 1))
+    ledger.db.dispose()
