@@ -2,9 +2,8 @@
 
 A hash tile is public, and the bytes at its path never change (a partial tile's path names its
 width): once a process has served one, a GET of the same path is answered from memory by
-`KeptTiles`, the outermost middleware, without routing, admission, rate limits or metrics. Through the whole stack a kept tile cost 0.7 ms of a server's
-CPU, as much as `/healthz` (1,070 tiles/s and 1,400 health checks/s on one process), where nginx
-serving the exported files answered 7,700/s on the same machine.
+`KeptTiles`, the outermost middleware, without routing, admission, rate limits or metrics
+(docs/performance.md, "Tiles").
 """
 
 from __future__ import annotations
