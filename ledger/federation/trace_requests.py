@@ -36,6 +36,7 @@ from ledger.domain.events import ITEM_EVENTS
 from ledger.errors import EventInvalid, LedgerError, NotFound, StoreError
 from ledger.federation.client import PeerClient
 from ledger.federation.desk import federation_account
+from ledger.federation.errors import PeerRefused
 from ledger.federation.peers import Peer, peer_named
 from ledger.investigation.trace import trace_item
 from ledger.log import merkle
@@ -391,7 +392,7 @@ def answer_of(ledger: Ledger, peer: Peer, arrival_seq: int) -> dict[str, Any]:
 
 def deliver_answers(ledger: Ledger, client: PeerClient, now: float | None = None) -> int:
     """Post every answer whose delivery is due to its peer; one that fails waits twice as long as
-    before (up to 5 min). Returns how many were delivered."""
+    before (up to 5 min), and one the peer refuses (a 4xx) is not posted again. Returns how many were delivered."""
     moment = time.time() if now is None else now
     with ledger.reading() as session:
         due = list(session.exec(select(PeerTraceMessage, PeerTraceRow).join(PeerTraceRow, col(PeerTraceRow.seq) == col(PeerTraceMessage.seq))
@@ -401,6 +402,9 @@ def deliver_answers(ledger: Ledger, client: PeerClient, now: float | None = None
         try:
             peer = _peer(ledger, row.peer)
             client.post(peer, ANSWERS, json.loads(message.body or b"null"))
+        except PeerRefused as refused:  # the peer answered no: asking again would not change its mind
+            _keep(ledger, message.seq, attempts=message.attempts + 1, next_attempt=None, last_error=str(refused)[:500])
+            log.warning("trace answer %s refused by %s, not sent again (it can still fetch it): %s", message.seq, row.peer, refused)
         except LedgerError as exc:
             attempts = message.attempts + 1
             _keep(ledger, message.seq, attempts=attempts, next_attempt=moment + min(2.0 ** attempts, _MAX_BACKOFF), last_error=str(exc)[:500])
