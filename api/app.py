@@ -86,7 +86,7 @@ def create_app(
     """The service over `settings`' ledger (or the given one, e.g. a test's with its own clock).
 
     `marking_verifier` checks a QR code's printed facts and signature (scanner.payload plugs in here).
-    `rate_limits` default to $TRACEMARK_RATE_LIMIT_WRITES / $TRACEMARK_RATE_LIMIT_SCANS (api.ratelimit).
+    `rate_limits` default to $TRACEMARK_RATE_LIMIT_WRITES / _SCANS / _PEERS (api.ratelimit).
     `max_body` caps every route's body (api.limits has each route's own cap).
     `public_host` is the host this log's codes point to (default $TRACEMARK_PUBLIC_HOST, as for
     `tracemark labels`): a scanned code pointing elsewhere is refused.

@@ -1,4 +1,5 @@
-"""Rate limits per API key on the write and scan endpoints: a token bucket per key, in process.
+"""Rate limits per API key on the write and scan endpoints, and per address on the routes peer logs
+call (`/federation/`): a token bucket per key or address, in process.
 
 Each key may make `rate` requests a minute, in bursts of up to `rate`; beyond that it gets 429
 problem+json with `Retry-After` (seconds until its next request is admitted). The buckets live
@@ -21,17 +22,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.credentials import api_key_of
 from api.problems import problem
 
-__all__ = ["RateLimits", "RateLimit", "RateLimitConfigError", "TokenBucket", "ENV_WRITES", "ENV_SCANS"]
+__all__ = ["RateLimits", "RateLimit", "RateLimitConfigError", "TokenBucket", "ENV_WRITES", "ENV_SCANS", "ENV_PEERS"]
 
 ENV_WRITES = "TRACEMARK_RATE_LIMIT_WRITES"
 ENV_SCANS = "TRACEMARK_RATE_LIMIT_SCANS"
+ENV_PEERS = "TRACEMARK_RATE_LIMIT_PEERS"
 DEFAULT_WRITES = 600
 DEFAULT_SCANS = 600
+DEFAULT_PEERS = 6000
+"""A peer log's requests come from one address for all of its border posts: a hundred a second."""
 MAX_BUCKETS = 100_000  # beyond this, buckets that have refilled (idle keys) are dropped
 
 WRITES = {("POST", "/v1/events"), ("POST", "/v1/events:batch"), ("POST", "/scan/seize"), ("POST", "/v1/admin/api-keys")}
 WRITE_PREFIXES = (("DELETE", "/v1/admin/api-keys/"),)
 SCANS = {("POST", "/v1/scan")}
+FEDERATION_PREFIX = "/federation/"
 
 
 class RateLimitConfigError(ValueError):
@@ -40,15 +45,17 @@ class RateLimitConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Requests per minute per API key; 0 turns a limit off."""
+    """Requests per minute per API key (per address for the federation routes); 0 turns a limit off."""
 
     writes_per_minute: int = DEFAULT_WRITES
     scans_per_minute: int = DEFAULT_SCANS
+    peers_per_minute: int = DEFAULT_PEERS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RateLimits:
         env = os.environ if environ is None else environ
-        return cls(_per_minute(env, ENV_WRITES, DEFAULT_WRITES), _per_minute(env, ENV_SCANS, DEFAULT_SCANS))
+        return cls(_per_minute(env, ENV_WRITES, DEFAULT_WRITES), _per_minute(env, ENV_SCANS, DEFAULT_SCANS),
+                   _per_minute(env, ENV_PEERS, DEFAULT_PEERS))
 
 
 def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
@@ -87,7 +94,7 @@ class RateLimit:
 
     def __init__(self, app: ASGIApp, limits: RateLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
-        self.limits = {"writes": limits.writes_per_minute, "scans": limits.scans_per_minute}
+        self.limits = {"writes": limits.writes_per_minute, "scans": limits.scans_per_minute, "federation": limits.peers_per_minute}
         self.clock = clock
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
 
@@ -98,7 +105,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         assert kind is not None
-        caller = _caller(scope)
+        caller = _address(scope) if kind == "federation" else _caller(scope)
         key = (kind, caller)
         now = self.clock()
         bucket = self.buckets.get(key)
@@ -129,17 +136,22 @@ def _kind(scope: Scope) -> str | None:
         return "writes"
     if route in SCANS:
         return "scans"
+    if route[1].startswith(FEDERATION_PREFIX):
+        return "federation"
     return None
 
 
 def _caller(scope: Scope) -> str:
     """The bucket of the request: its authenticated API key, else the client's address."""
     key_id = api_key_of(scope)
-    if key_id is not None:
-        return "key:" + key_id
+    return "key:" + key_id if key_id is not None else _address(scope)
+
+
+def _address(scope: Scope) -> str:
+    """The bucket of the client's address: a peer log signs its requests with no API key."""
     client = scope.get("client")
     return f"addr:{client[0] if client else '?'}"
 
 
 def _who(caller: str) -> str:
-    return "this API key" if caller.startswith("key:") else "a client without a valid API key"
+    return "this API key" if caller.startswith("key:") else "this address"

@@ -77,7 +77,7 @@ def tracemark_server(settings: Settings, folder: Path, workers: int = SERVER_WOR
     """`tracemark serve --workers N` on `settings`' log, its per-key rate limits off (the load is one
     key) and no access log, as the bare server has none."""
     env = {**os.environ, "TRACEMARK_DB": settings.db_url, "TRACEMARK_HOME": str(settings.home), "TRACEMARK_ORIGIN": settings.origin,
-           "TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0"}
+           "TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0", "TRACEMARK_RATE_LIMIT_PEERS": "0"}
     port = _free_port()
     args = [sys.executable, "-m", "tracemark", "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"]
     with _server(args, port, env, folder / "api.log") as url:

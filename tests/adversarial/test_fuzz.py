@@ -34,7 +34,7 @@ FUZZ = settings(max_examples=300, deadline=None, database=None, derandomize=True
 def server(demo_log: DemoLog) -> Iterator[str]:
     """The demo log's server with no rate limits: the fuzzers send more than a minute's worth of writes."""
     with api_server(demo_log.settings, demo_log.settings.home.parent / "fuzz-server.log",
-                    TRACEMARK_RATE_LIMIT_WRITES="0", TRACEMARK_RATE_LIMIT_SCANS="0") as url:
+                    TRACEMARK_RATE_LIMIT_WRITES="0", TRACEMARK_RATE_LIMIT_SCANS="0", TRACEMARK_RATE_LIMIT_PEERS="0") as url:
         yield url
 
 def stateful_run(server: str, demo_log: DemoLog, examples: int, steps: int) -> None:

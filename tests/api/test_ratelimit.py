@@ -19,8 +19,8 @@ class Clock:
         return self.now
 
 
-def limited_client(settings, ledger, writes: int, scans: int, clock: Clock) -> TestClient:  # noqa: ANN001
-    app = create_app(settings, ledger=ledger, rate_limits=RateLimits(writes, scans))
+def limited_client(settings, ledger, writes: int, scans: int, clock: Clock, peers: int = 0) -> TestClient:  # noqa: ANN001
+    app = create_app(settings, ledger=ledger, rate_limits=RateLimits(writes, scans, peers))
     for middleware in app.user_middleware:  # the middleware stack is built on first request: inject the clock
         if middleware.cls.__name__ == "RateLimit":
             middleware.kwargs["clock"] = clock
@@ -71,8 +71,24 @@ def test_scans_have_their_own_limit(settings, ledger, world, auth):
             assert client.post("/v1/events", json=mark(world), headers=auth("it-beretta")).status_code == 201
 
 
+def test_peer_logs_are_limited_per_address_on_every_federation_route(settings, ledger, world, auth):
+    clock = Clock()
+    uid = world.firearm()
+    with limited_client(settings, ledger, writes=0, scans=0, peers=2, clock=clock) as client:
+        assert client.get("/federation/v1/peers").status_code == 200
+        assert client.get("/federation/v1/hello").status_code == 401  # unsigned: refused, and counted
+        refused = client.post("/federation/v1/hits", json={})
+        body = assert_problem(refused, 429, "rate-limited")
+        assert "this address may make 2 federation requests a minute" in body["detail"] and refused.headers["Retry-After"] == "30"
+        # an API key does not buy a peer more; the log's own routes are not counted
+        assert client.get("/federation/v1/peers", headers=auth("de-customs")).status_code == 429
+        scan = {"code": uid, "country": "DE", "location": "FRA", "direction": "import"}
+        assert client.post("/v1/scan", json=scan, headers=auth("de-customs")).status_code == 200
+
+
 def test_the_limits_come_from_the_environment():
-    assert RateLimits.from_env({"TRACEMARK_RATE_LIMIT_WRITES": "120", "TRACEMARK_RATE_LIMIT_SCANS": "0"}) == RateLimits(120, 0)
+    assert RateLimits.from_env({"TRACEMARK_RATE_LIMIT_WRITES": "120", "TRACEMARK_RATE_LIMIT_SCANS": "0",
+                                "TRACEMARK_RATE_LIMIT_PEERS": "60"}) == RateLimits(120, 0, 60)
     assert RateLimits.from_env({}) == RateLimits()
     with pytest.raises(RateLimitConfigError, match="TRACEMARK_RATE_LIMIT_SCANS must be a whole number.*'fast'"):
         RateLimits.from_env({"TRACEMARK_RATE_LIMIT_SCANS": "fast"})

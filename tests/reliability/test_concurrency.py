@@ -33,7 +33,7 @@ from tests.reliability.clients import api_writer, party
 from tests.reliability.processes import api_server, demo_parties, party_file
 
 MAKERS = ["it-beretta", "at-glock"]
-UNLIMITED = {"TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0"}
+UNLIMITED = {"TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0", "TRACEMARK_RATE_LIMIT_PEERS": "0"}
 
 
 @pytest.fixture
