@@ -276,7 +276,7 @@ def test_the_form_refuses_an_empty_reason_or_no_peer_on_the_page_and_shows_the_s
         desk.close()
 
 
-def test_a_caller_who_may_not_investigate_is_refused_and_police_may_not_decide(
+def test_a_caller_who_may_not_investigate_is_refused_and_police_may_not_decide_what_they_see_arrive(
         sites: tuple[Site, Site, list[str]], browser: Any, shots: Path) -> None:
     from playwright.sync_api import expect
 
@@ -299,6 +299,9 @@ def test_a_caller_who_may_not_investigate_is_refused_and_police_may_not_decide(
     police = Desk(browser, PHONE, de, "de-police", shots)
     try:
         ask(asking, uids[5], reason)
+        waiting = asking.card("sent", reason)
+        waiting.locator("text=Fetch the answer").click()
+        expect(waiting.locator(".outcome")).to_have_text("Germany has not decided yet.")
         police.page.reload()
         arrived = police.card("received", reason)
         expect(arrived.locator(".state")).to_have_text("open")
