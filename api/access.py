@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -81,6 +81,8 @@ ACROSS_ITEMS_PAGE = Access(roles=_INVESTIGATING, across_items=True, cookie=True)
 
 TRACE_REQUESTS = Access(roles={"investigator": Scope.EVERYWHERE, "police": Scope.EVERYWHERE, "customs": Scope.EVERYWHERE})
 INVESTIGATORS = Access(roles={"investigator": Scope.EVERYWHERE})
+TRACE_REQUEST_PAGE = replace(TRACE_REQUESTS, cookie=True)
+DECIDING_PAGE = replace(INVESTIGATORS, cookie=True)
 
 ACCESS: dict[str, Access] = {
     # what lets anyone check the log, and the service's own health
@@ -147,7 +149,8 @@ ACCESS: dict[str, Access] = {
     "POST /federation/v1/trace-requests": PUBLIC,
     "GET /federation/v1/trace-requests/{seq}": PUBLIC,
     "POST /federation/v1/trace-answers": PUBLIC,
-    # trace requests between logs: investigators ask and decide (signing with their managed key); police and customs ask
+    # trace requests between logs: investigators ask and decide (signing with their managed key); police and customs ask;
+    # the page does the same with the login cookie
     "GET /v1/trace-requests": TRACE_REQUESTS,
     "GET /v1/trace-requests/{seq}": TRACE_REQUESTS,
     "POST /v1/trace-requests": TRACE_REQUESTS,
@@ -155,6 +158,12 @@ ACCESS: dict[str, Access] = {
     "POST /v1/trace-requests/{seq}/fetch": TRACE_REQUESTS,
     "POST /v1/trace-requests/{seq}/grant": INVESTIGATORS,
     "POST /v1/trace-requests/{seq}/refuse": INVESTIGATORS,
+    "GET /investigations/trace-requests": TRACE_REQUEST_PAGE,
+    "POST /investigations/trace-requests": TRACE_REQUEST_PAGE,
+    "POST /investigations/trace-requests/{seq}/send": TRACE_REQUEST_PAGE,
+    "POST /investigations/trace-requests/{seq}/fetch": TRACE_REQUEST_PAGE,
+    "POST /investigations/trace-requests/{seq}/grant": DECIDING_PAGE,
+    "POST /investigations/trace-requests/{seq}/refuse": DECIDING_PAGE,
     "GET /federation/v1/items/{uid}/status": PUBLIC,
     "POST /federation/v1/hits": PUBLIC,
 }

@@ -36,6 +36,7 @@ from api.routes import (
     questions,
     scan,
     tiles,
+    trace_request_page,
     trace_requests,
     witness,
 )
@@ -68,6 +69,7 @@ ROUTERS: list[APIRouter] = [
     federation.router,
     trace_requests.router,
     trace_requests.federation_router,
+    trace_request_page.router,
 ]
 """Every router of the service: add a feature's router here, one line, and its routes to `api.access.ACCESS`."""
 LEAN: list[APIRouter] = [scan.router, tiles.router]

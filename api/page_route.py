@@ -20,12 +20,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from api.access import ACCESS, COOKIE, Access
 from api.errors import ApiError, RoleNotAdmitted, Unauthorized
 from ledger import LedgerError, NotFound
 
-__all__ = ["PageRoute", "SignIn", "LOGIN", "sign_in_url", "safe_next", "templates"]
+__all__ = ["PageRoute", "SignIn", "LOGIN", "sign_in_url", "safe_next", "invalid", "templates"]
 
 LOGIN = "/investigations/login"
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -85,11 +86,12 @@ def _page_refusal(request: Request, exc: Exception) -> Response:
         response.delete_cookie(COOKIE)
         return response
     status = exc.status if isinstance(exc, ApiError) else 404 if isinstance(exc, NotFound) else 422
-    detail = exc.detail if isinstance(exc, ApiError) else _invalid(exc) if isinstance(exc, RequestValidationError) else str(exc)
+    detail = exc.detail if isinstance(exc, ApiError) else invalid(exc) if isinstance(exc, RequestValidationError) else str(exc)
     return templates.TemplateResponse(request, "investigations/problem.html", {"status": status, "detail": detail}, status_code=status)
 
 
-def _invalid(exc: RequestValidationError) -> str:
+def invalid(exc: RequestValidationError | ValidationError) -> str:
+    """What is wrong with a request's fields, one `field: message` each."""
     return "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors()) or "the address is not valid"
 
 

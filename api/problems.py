@@ -31,7 +31,7 @@ from ledger import (
     TraceAnswerRefused,
 )
 
-__all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "api_problem", "install", "PROBLEM_RESPONSES"]
+__all__ = ["PROBLEMS", "MEDIA_TYPE", "Problem", "problem", "ledger_problem", "api_problem", "install", "PROBLEM_RESPONSES"]
 
 PROBLEMS = "https://tracemark.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -68,34 +68,46 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def problem(request: Request | None, status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = Problem(type=PROBLEMS + slug, title=title, status=status, detail=detail,
+def _problem(request: Request | None, status: int, slug: str, title: str, detail: str, **extra: Any) -> Problem:
+    return Problem(type=PROBLEMS + slug, title=title, status=status, detail=detail,
                    instance=None if request is None else request.url.path, **extra)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE)
+
+
+def _response(body: Problem) -> JSONResponse:
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=body.status, media_type=MEDIA_TYPE)
+
+
+def problem(request: Request | None, status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    return _response(_problem(request, status, slug, title, detail, **extra))
+
+
+def ledger_problem(request: Request | None, exc: Exception) -> Problem:
+    """The problem a ledger error stands for: sent as problem+json, or shown on a page that says what went wrong."""
+    index = getattr(exc, "index", None)
+    if isinstance(exc, RuleViolation):
+        return _problem(request, 409, f"rule-violation/{exc.rule}", "Refused by a ledger rule", exc.detail, rule=exc.rule, index=index)
+    if isinstance(exc, EventInvalid):
+        return _problem(request, 422, "event-invalid", "The event is malformed", str(exc), field=exc.field, index=index)
+    if isinstance(exc, SignatureError):
+        return _problem(request, 422, f"signature/{exc.code}", "The signature is not accepted", exc.detail, index=index)
+    if isinstance(exc, NotFound):
+        what = str(exc.what).replace(" ", "-")
+        return _problem(request, 404, f"not-found/{what}", "Not found", str(exc))
+    if isinstance(exc, TraceAnswerRefused):
+        return _problem(request, 422, "trace-answer-refused", "The trace answer does not verify", exc.detail)
+    if isinstance(exc, (PeerUnreachable, PeerRefused)):
+        return _problem(request, 502, "peer-unavailable", "The peer log did not answer usably", str(exc))
+    if isinstance(exc, ProofError):
+        return _problem(request, 422, "proof-range", "No proof for these sizes", str(exc))
+    if isinstance(exc, EventFailed):
+        return _problem(request, 500, "event-failed", "The server failed judging the event", str(exc), index=index)
+    if isinstance(exc, (StoreError, CheckpointError)):
+        return _problem(request, 503, "log-unavailable", "The log cannot answer", str(exc))
+    return _problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")
 
 
 def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
-    index = getattr(exc, "index", None)
-    if isinstance(exc, RuleViolation):
-        return problem(request, 409, f"rule-violation/{exc.rule}", "Refused by a ledger rule", exc.detail, rule=exc.rule, index=index)
-    if isinstance(exc, EventInvalid):
-        return problem(request, 422, "event-invalid", "The event is malformed", str(exc), field=exc.field, index=index)
-    if isinstance(exc, SignatureError):
-        return problem(request, 422, f"signature/{exc.code}", "The signature is not accepted", exc.detail, index=index)
-    if isinstance(exc, NotFound):
-        what = str(exc.what).replace(" ", "-")
-        return problem(request, 404, f"not-found/{what}", "Not found", str(exc))
-    if isinstance(exc, TraceAnswerRefused):
-        return problem(request, 422, "trace-answer-refused", "The trace answer does not verify", exc.detail)
-    if isinstance(exc, (PeerUnreachable, PeerRefused)):
-        return problem(request, 502, "peer-unavailable", "The peer log did not answer usably", str(exc))
-    if isinstance(exc, ProofError):
-        return problem(request, 422, "proof-range", "No proof for these sizes", str(exc))
-    if isinstance(exc, EventFailed):
-        return problem(request, 500, "event-failed", "The server failed judging the event", str(exc), index=index)
-    if isinstance(exc, (StoreError, CheckpointError)):
-        return problem(request, 503, "log-unavailable", "The log cannot answer", str(exc))
-    return problem(request, 500, "internal", "Internal error", f"{type(exc).__name__}: {exc}")
+    return _response(ledger_problem(request, exc))
 
 
 def api_problem(request: Request | None, exc: ApiError) -> JSONResponse:

@@ -30,6 +30,7 @@ from ledger.federation.trace_requests import (
     TraceDelivery,
     answer_of,
     ask_peer,
+    check_answer,
     decide,
     fetch_answer,
     list_peer_traces,
@@ -68,7 +69,7 @@ from ledger.investigation.hotspots import Findings, investigate, transfer_links
 from ledger.investigation.item_proof import item_proof
 from ledger.investigation.lookup import item_uid
 from ledger.investigation.questions import MAX_QUESTIONS, questions
-from ledger.investigation.search import Hit, labels, party_directory, search_items
+from ledger.investigation.search import Hit, ItemLabel, facts_label, labels, party_directory, search_items
 from ledger.investigation.trace import trace_item
 from ledger.log.checkpoint import open_note, parse_checkpoint, verifier_key_id, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time, utc_now
@@ -146,6 +147,7 @@ __all__ = [
     "TraceDelivery",
     "answer_of",
     "ask_peer",
+    "check_answer",
     "decide",
     "fetch_answer",
     "list_peer_traces",
@@ -275,6 +277,8 @@ __all__ = [
     "json_object",
     "keccak_256",
     "labels",
+    "facts_label",
+    "ItemLabel",
     "leaf_hash",
     "list_witnesses",
     "load_keystore",

@@ -40,7 +40,7 @@ from ledger import (
     send_request,
 )
 
-__all__ = ["router", "federation_router", "cached_desk"]
+__all__ = ["router", "federation_router", "cached_desk", "SeqPath", "TraceRequestIn", "RefusalIn", "ask", "send_now", "fetch_now", "decide_as"]
 
 router = APIRouter(prefix="/v1/trace-requests", tags=["trace requests"])
 federation_router = APIRouter(prefix="/federation/v1", tags=["federation"])
@@ -101,13 +101,35 @@ def list_requests(ledger: LedgerDep, side: Optional[str] = Query(None, pattern="
     return [found.to_json() for found in list_peer_traces(ledger, side)]
 
 
+def ask(request: Request, ledger: Ledger, settings: Settings, caller: Party, body: TraceRequestIn) -> dict[str, Any]:
+    """Log the request (signed with the caller's managed key), then post it to the peer signed by this log."""
+    account = _account(request, settings, caller)
+    due = None if body.deadline is None else positive_duration("deadline", body.deadline)
+    return send_now(ledger, ask_peer(ledger, account, body.peer, body.item, body.reason, due))
+
+
+def fetch_now(ledger: Ledger, settings: Settings, seq: int) -> dict[str, Any]:
+    """Ask the peer for its answer to request `seq` and log it once it verifies."""
+    peer_trace(ledger, seq)  # 404 for no such request
+    client = _client(ledger)
+    try:
+        fetch_answer(ledger, settings, client, seq)
+    finally:
+        client.close()
+    return peer_trace(ledger, seq).to_json()
+
+
+def decide_as(request: Request, ledger: Ledger, settings: Settings, caller: Party, seq: int, grant: bool, reason: str | None = None) -> dict[str, Any]:
+    """The caller's decision on a peer's request, signed with its managed key."""
+    peer_trace(ledger, seq)  # 404 for no such request
+    decide(ledger, _account(request, settings, caller), seq, grant, reason)
+    return peer_trace(ledger, seq).to_json()
+
+
 @router.post("", status_code=201, summary="Ask a peer log for the custody chain of one of its items")
 async def send(request: Request, body: TraceRequestIn, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep) -> dict[str, Any]:
     """Logs the request (signed with the caller's managed key), then posts it to the peer signed by this log."""
-    account = _account(request, settings, caller)
-    due = None if body.deadline is None else positive_duration("deadline", body.deadline)
-    seq = await run_in_threadpool(ask_peer, ledger, account, body.peer, body.item, body.reason, due)
-    return await run_in_threadpool(send_now, ledger, seq)
+    return await run_in_threadpool(ask, request, ledger, settings, caller, body)
 
 
 @router.get("/{seq}", summary="One trace request between logs, with the answer when there is one")
@@ -122,28 +144,18 @@ async def resend(ledger: LedgerDep, seq: int = SeqPath) -> dict[str, Any]:
 
 @router.post("/{seq}/fetch", summary="Ask the peer for its answer to a request (when the delivery did not come)")
 async def fetch(ledger: LedgerDep, settings: SettingsDep, seq: int = SeqPath) -> dict[str, Any]:
-    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
-    client = _client(ledger)
-    try:
-        await run_in_threadpool(fetch_answer, ledger, settings, client, seq)
-    finally:
-        client.close()
-    return peer_trace(ledger, seq).to_json()
+    return await run_in_threadpool(fetch_now, ledger, settings, seq)
 
 
 @router.post("/{seq}/grant", summary="Grant a peer's request: its custody chain, as this log shares with that peer, goes back")
 async def grant(request: Request, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep, seq: int = SeqPath) -> dict[str, Any]:
-    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
-    await run_in_threadpool(decide, ledger, _account(request, settings, caller), seq, True)
-    return peer_trace(ledger, seq).to_json()
+    return await run_in_threadpool(decide_as, request, ledger, settings, caller, seq, True)
 
 
 @router.post("/{seq}/refuse", summary="Refuse a peer's request, saying why")
 async def refuse(request: Request, body: RefusalIn, ledger: LedgerDep, settings: SettingsDep, caller: CallerDep,
                  seq: int = SeqPath) -> dict[str, Any]:
-    await run_in_threadpool(peer_trace, ledger, seq)  # 404 for no such request
-    await run_in_threadpool(decide, ledger, _account(request, settings, caller), seq, False, body.reason)
-    return peer_trace(ledger, seq).to_json()
+    return await run_in_threadpool(decide_as, request, ledger, settings, caller, seq, False, body.reason)
 
 
 # ---------------------------------------------------------------- between logs

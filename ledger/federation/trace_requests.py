@@ -37,7 +37,7 @@ from ledger.errors import EventInvalid, LedgerError, NotFound, StoreError
 from ledger.federation.client import PeerClient
 from ledger.federation.desk import federation_account
 from ledger.federation.errors import PeerRefused
-from ledger.federation.peers import Peer, peer_named
+from ledger.federation.peers import Peer, peer_by_origin, peer_named
 from ledger.investigation.trace import trace_item
 from ledger.log import merkle
 from ledger.log.codec import canonical, format_time, parse_time, sha256
@@ -50,7 +50,7 @@ from ledger.store.tables import Entry, PeerTraceMessage, PeerTraceRow
 from ledger.witness.cosigned import best_cosigned
 
 __all__ = ["DEADLINE_ENV", "TraceAnswerRefused", "PeerTrace", "trace_deadline", "ask_peer", "send_request", "record_arrival",
-           "decide", "answer_of", "verify_answer", "record_answer", "fetch_answer", "deliver_answers", "TraceDelivery",
+           "decide", "answer_of", "verify_answer", "check_answer", "record_answer", "fetch_answer", "deliver_answers", "TraceDelivery",
            "list_peer_traces", "peer_trace"]
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class PeerTrace:
     remote_seq: int | None
     delivered_at: str | None
     delivery_error: str | None
+    """Why the last try to post this side's message (the request, sent; the answer, received) to the peer failed."""
     answer: dict[str, Any] | None
     """The answer's body (received, or sent once granted)."""
 
@@ -176,11 +177,15 @@ def send_request(ledger: Ledger, client: PeerClient, seq: int) -> int:
     if row.side != "sent":
         raise NotFound("trace request sent to a peer", seq)
     payload = {"request_seq": row.seq, "requester": row.requester, "item": row.item, "reason": row.reason, "deadline": row.deadline}
-    answer = client.post(_peer(ledger, row.peer), REQUESTS, payload)
-    arrival = answer.content.get("arrival_seq") if isinstance(answer.content, dict) else None
-    if type(arrival) is not int:
-        raise TraceAnswerRefused(f"the peer's receipt names no arrival entry: {answer.body[:200]!r}")
-    _keep(ledger, seq, remote_seq=arrival)
+    try:
+        answer = client.post(_peer(ledger, row.peer), REQUESTS, payload)
+        arrival = answer.content.get("arrival_seq") if isinstance(answer.content, dict) else None
+        if type(arrival) is not int:
+            raise TraceAnswerRefused(f"the peer's receipt names no arrival entry: {answer.body[:200]!r}")
+    except LedgerError as exc:
+        _keep(ledger, seq, last_error=str(exc)[:500])  # shown with the request until a send gets through
+        raise
+    _keep(ledger, seq, remote_seq=arrival, last_error=None)
     return arrival
 
 
@@ -228,6 +233,18 @@ def verify_answer(row: PeerTrace, peer: Peer, policy: Policy, answer: dict[str, 
     for step in steps:
         _verify_step(step, row.item, checkpoint.size, checkpoint.root)
     return checkpoint.size
+
+
+def check_answer(ledger: Ledger, settings: Settings, row: PeerTrace) -> int | None:
+    """Verify the answer request `row` got again, as on its arrival (`verify_answer`), with the peer's key
+    and this server's policy as they are now: the checkpoint size a granted chain is proven in (None for a
+    refusal). TraceAnswerRefused says why it does not verify (no answer, the peer removed, a new key or policy)."""
+    if row.side != "sent" or row.answer is None:
+        raise TraceAnswerRefused(f"request {row.seq} has no answer from a peer")
+    peer = peer_by_origin(ledger, row.peer_origin)
+    if peer is None:
+        raise TraceAnswerRefused(f"{row.peer_origin} is no longer a peer: this log holds no key of it to check with")
+    return verify_answer(row, peer, _policy(settings), row.answer)
 
 
 def _verify_step(step: Any, uid: str, size: int, root: bytes) -> None:

@@ -6,8 +6,9 @@ it is known by, and `search_items` turns what was typed into the items it names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 from ledger.store.ledger import Ledger
 from ledger.store.tables import Diversion, FormerSerial, Item, Party
 
-__all__ = ["ItemLabel", "Hit", "labels", "party_directory", "search_items", "SEARCH_LIMIT"]
+__all__ = ["ItemLabel", "Hit", "facts_label", "labels", "party_directory", "search_items", "SEARCH_LIMIT"]
 
 SEARCH_LIMIT = 50
 ULID_LENGTH = 26
@@ -52,11 +53,17 @@ class Hit:
     matched: str
 
 
-def _label(item: Item, party_names: dict[str, str]) -> ItemLabel:
-    facts = item.facts
-    maker = facts.get("make") or facts.get("species") or party_names.get(item.marker, item.marker)
+def facts_label(uid: str, kind: str, facts: Mapping[str, Any], status: str, marker: str = "", custodian: str | None = None) -> ItemLabel:
+    """An item's label from its marking facts (another log's item, known by the chain it sent), `marker` naming
+    the maker when the facts do not."""
+    maker = facts.get("make") or facts.get("species") or marker
     model = facts.get("model", "") if "make" in facts else ""
-    return ItemLabel(item.uid, item.kind, item.serial, str(maker), str(model), item.status, item.custodian)
+    return ItemLabel(uid, kind, str(facts.get("serial", "")), str(maker), str(model), status, custodian)
+
+
+def _label(item: Item, party_names: dict[str, str]) -> ItemLabel:
+    return facts_label(item.uid, item.kind, item.facts | {"serial": item.serial}, item.status, party_names.get(item.marker, item.marker),
+                       item.custodian)
 
 
 def labels(ledger: Ledger, uids: Iterable[str]) -> dict[str, ItemLabel]:

@@ -1,4 +1,4 @@
-"""API fixtures: the app over the test's ledger (SQLite and PostgreSQL), a client, and API keys per party."""
+"""API fixtures: the app over the test's ledger (SQLite and PostgreSQL), a client, API keys per party, and a browser."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.keys import create_api_key
 from ledger.config import Settings
+from tests.servers import CHROMIUM, ensure_debian
 from tests.support import World
 
 
@@ -35,6 +36,20 @@ def auth(ledger) -> Callable[[str], dict[str, str]]:  # noqa: ANN001
         return {"Authorization": f"Bearer {tokens[party]}"}
 
     return headers
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian chromium through Playwright, one per test module (each test opens its own context)."""
+    ensure_debian("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def assert_problem(response, status: int, type_suffix: str) -> dict:  # noqa: ANN001

@@ -119,6 +119,12 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("POST /v1/trace-requests/{seq}/fetch", "/v1/trace-requests/0/fetch", INVESTIGATING, 404),
         Cell("POST /v1/trace-requests/{seq}/grant", "/v1/trace-requests/0/grant", frozenset({"investigator"}), 404),
         Cell("POST /v1/trace-requests/{seq}/refuse", "/v1/trace-requests/0/refuse", frozenset({"investigator"}), 422, body={}),
+        Cell("GET /investigations/trace-requests", "/investigations/trace-requests", INVESTIGATING),
+        Cell("POST /investigations/trace-requests", "/investigations/trace-requests", INVESTIGATING, 422, body={}),
+        Cell("POST /investigations/trace-requests/{seq}/send", "/investigations/trace-requests/0/send", INVESTIGATING, 404),
+        Cell("POST /investigations/trace-requests/{seq}/fetch", "/investigations/trace-requests/0/fetch", INVESTIGATING, 404),
+        Cell("POST /investigations/trace-requests/{seq}/grant", "/investigations/trace-requests/0/grant", frozenset({"investigator"}), 404),
+        Cell("POST /investigations/trace-requests/{seq}/refuse", "/investigations/trace-requests/0/refuse", frozenset({"investigator"}), 422, body={}),
         Cell("GET /federation/v1/items/{uid}/status", f"/federation/v1/items/{uid}/status", EVERYONE, 401),
         Cell("POST /federation/v1/hits", "/federation/v1/hits", EVERYONE, 401, body={}),
     ]

@@ -17,7 +17,7 @@ from api.keys import create_api_key
 from ledger.config import Settings, init_log
 from ledger.demo import DemoResult, run_demo
 from ledger.store.ledger import Ledger
-from tests.servers import CHROMIUM, ensure_debian, serve_in_thread
+from tests.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -42,19 +42,6 @@ def service(demo: tuple[Ledger, DemoResult, Settings]) -> Iterator[str]:
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    ensure_debian("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

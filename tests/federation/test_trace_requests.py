@@ -1,7 +1,7 @@
 """Trace requests between two real national logs (`tracemark serve` on PostgreSQL and on SQLite),
 driven through the `tracemark trace-request` commands: asked in Kenya, logged on arrival in Germany,
-granted (the chain delivered and verified) or refused, overdue past a deadline, a tampered answer
-refused, a stranger refused."""
+granted (the chain delivered, verified, and verifying again when shown) or refused, overdue past a
+deadline, a tampered answer refused, a stranger refused."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger import Settings, canonical, init_log, save_keystore
+from ledger import Settings, TraceAnswerRefused, canonical, check_answer, init_log, list_peer_traces, open_ledger, save_keystore
 from ledger.log.checkpoint import LogKey
 from tests.conftest import fresh_postgres_schema
 from tests.federation.test_two_logs import Log, send, signed
@@ -97,6 +98,22 @@ def test_a_granted_request_reaches_the_asking_log_as_a_verified_chain(logs: tupl
     assert [step["type"] for step in chain["steps"]] == ["mark_firearm", "transfer", "receive"]
     assert all("entry" in step for step in chain["steps"])
     assert requests_of(de)[("received", seq)]["delivered_at"] is not None
+
+
+def test_an_answered_chain_verifies_again_and_a_changed_one_does_not(logs: tuple[Log, Log, list[str]]) -> None:
+    _, ke, _ = logs
+    ledger = open_ledger(ke.settings)
+    try:
+        row = next(row for row in list_peer_traces(ledger, "sent") if row.state == "answered")
+        assert check_answer(ledger, ke.settings, row) == int(row.answer["chain"]["checkpoint"].splitlines()[1])
+        changed = json.loads(json.dumps(row.answer))
+        changed["chain"]["steps"][0]["proof"][0] = base64.b64encode(bytes(32)).decode()
+        with pytest.raises(TraceAnswerRefused, match="is not in the peer's checkpoint"):
+            check_answer(ledger, ke.settings, replace(row, answer=changed))
+        with pytest.raises(TraceAnswerRefused, match="registry.fr.example/log is no longer a peer"):
+            check_answer(ledger, ke.settings, replace(row, peer_origin="registry.fr.example/log"))
+    finally:
+        ledger.db.dispose()
 
 
 def test_a_refusal_reaches_the_asking_log_with_its_reason(logs: tuple[Log, Log, list[str]]) -> None:

@@ -1,4 +1,4 @@
-// Tooltips for anything with data-tip, and neighbourhood highlighting in the party network.
+// Tooltips for anything with data-tip, neighbourhood highlighting in the party network, and the action forms' checks.
 // No framework, no CDN: the SVG arrives drawn by the server; this only adds the details on hover.
 (function () {
   "use strict";
@@ -116,5 +116,35 @@
     });
     svg.addEventListener("pointerup", function () { drag = null; });
     svg.addEventListener("pointercancel", function () { drag = null; });
+  });
+
+  // Action forms say on the page what is missing before anything is sent (a field with data-needed
+  // must not be blank, spaces alone included), and are sent once: their button waits for the answer.
+  document.querySelectorAll("form.act").forEach(function (form) {
+    form.noValidate = true;
+    const problem = form.querySelector(".form-problem");
+    form.addEventListener("submit", function (e) {
+      const blank = Array.from(form.querySelectorAll("[data-needed]")).find(function (field) { return !field.value.trim(); });
+      if (blank) {
+        e.preventDefault();
+        problem.textContent = blank.getAttribute("data-needed");
+        problem.hidden = false;
+        blank.setAttribute("aria-invalid", "true");
+        blank.focus();
+        return;
+      }
+      form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = true; });
+    });
+    form.addEventListener("input", function (e) {
+      e.target.removeAttribute("aria-invalid");
+      if (problem) { problem.hidden = true; }
+    });
+  });
+  // An action's outcome shows once, on the request it was done to: reloading shows the requests as they are then.
+  if (document.querySelector(".outcome") && /[?&]done=/.test(window.location.search)) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+  }
+  window.addEventListener("pageshow", function () {  // back to a page kept in the cache: its buttons work again
+    document.querySelectorAll("form.act button[type=submit]").forEach(function (button) { button.disabled = false; });
   });
 })();
