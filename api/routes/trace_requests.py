@@ -8,10 +8,11 @@ with their managed key, as the investigators' pages do); `/federation/v1/trace-r
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Optional
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.access import CallerDep
@@ -27,6 +28,7 @@ from ledger import (
     Party,
     PeerClient,
     Settings,
+    StoreError,
     answer_of,
     ask_peer,
     decide,
@@ -51,7 +53,18 @@ class TraceRequestIn(BaseModel):
     peer: str = Field(description="this log's name for the peer asked")
     item: str = Field(min_length=26, max_length=26, description="the item's ULID in the peer's log")
     reason: str = Field(min_length=1, max_length=500)
-    deadline: Optional[str] = Field(default=None, description="ISO 8601 duration until the answer is due (default $TRACEMARK_TRACE_DEADLINE, PT24H)")
+    deadline: Optional[timedelta] = Field(default=None, description="ISO 8601 duration until the answer is due (default $TRACEMARK_TRACE_DEADLINE, PT24H)")
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _positive_duration(cls, value: object) -> timedelta:
+        """An ISO 8601 duration such as PT36H or P2D, more than nothing (not a number of seconds)."""
+        if not isinstance(value, str):
+            raise ValueError("the deadline is an ISO 8601 duration such as PT36H")
+        try:
+            return positive_duration("deadline", value)
+        except StoreError as exc:
+            raise ValueError(str(exc)) from exc
 
 
 class RefusalIn(BaseModel):
@@ -104,8 +117,7 @@ def list_requests(ledger: LedgerDep, side: Optional[str] = Query(None, pattern="
 def ask(request: Request, ledger: Ledger, settings: Settings, caller: Party, body: TraceRequestIn) -> dict[str, Any]:
     """Log the request (signed with the caller's managed key), then post it to the peer signed by this log."""
     account = _account(request, settings, caller)
-    due = None if body.deadline is None else positive_duration("deadline", body.deadline)
-    return send_now(ledger, ask_peer(ledger, account, body.peer, body.item, body.reason, due))
+    return send_now(ledger, ask_peer(ledger, account, body.peer, body.item, body.reason, body.deadline))
 
 
 def fetch_now(ledger: Ledger, settings: Settings, seq: int) -> dict[str, Any]:
