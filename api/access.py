@@ -157,6 +157,7 @@ ACCESS: dict[str, Access] = {
     "POST /v1/trace-requests/{seq}/refuse": INVESTIGATORS,
     "GET /federation/v1/items/{uid}/status": PUBLIC,
     "POST /federation/v1/hits": PUBLIC,
+    "GET /federation/v1/bundle": PUBLIC,
 }
 
 
