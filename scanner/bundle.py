@@ -17,6 +17,8 @@ signature holds under that key, and the key the body names must be that key: a c
 another log's key ID is that log's to judge. Bundles of the format before (…/3) name no key; the
 key they verify with is the log's. The checkpoint carries its witnesses' cosignatures: a scanner
 given a verifier policy (``ledger.log.policy``) refuses a bundle whose checkpoint lacks the quorum.
+A peer log is served the same bundle without the held items' fields `ledger.federation.sharing`
+withholds; `scanner.multilog` puts peers' bundles beside this log's.
 """
 
 from __future__ import annotations
