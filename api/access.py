@@ -166,6 +166,7 @@ ACCESS: dict[str, Access] = {
     "POST /investigations/trace-requests/{seq}/refuse": DECIDING_PAGE,
     "GET /federation/v1/items/{uid}/status": PUBLIC,
     "POST /federation/v1/hits": PUBLIC,
+    "GET /federation/v1/bundle": PUBLIC,
 }
 
 

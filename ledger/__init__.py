@@ -43,7 +43,7 @@ from ledger.federation.trace_requests import (
 from ledger.managed_keys import load_managed_key, managed_key_path, save_managed_key
 from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
 from ledger.federation.hits import HitInvalid, accept_hit, hit_proof
-from ledger.federation.sharing import WITHHELD_FIELDS, status_answer
+from ledger.federation.sharing import BUNDLE_WITHHELD, WITHHELD_FIELDS, status_answer
 from ledger.federation.status import (
     PEER_UNREACHABLE,
     STALE_STATUS,
@@ -71,13 +71,13 @@ from ledger.investigation.lookup import item_uid
 from ledger.investigation.questions import MAX_QUESTIONS, questions
 from ledger.investigation.search import Hit, ItemLabel, facts_label, labels, party_directory, search_items
 from ledger.investigation.trace import trace_item
-from ledger.log.checkpoint import open_note, parse_checkpoint, verifier_key_id, verify_checkpoint
+from ledger.log.checkpoint import LogKey, open_note, parse_checkpoint, verifier_key_id, verify_checkpoint
 from ledger.log.codec import canonical, format_time, parse_time, utc_now
 from ledger.log.cosignature import ALGORITHMS
 from ledger.log.entry import GENESIS_PREV, entry_bytes, event_key
 from ledger.log.keys import LocalAccount, keccak_256, load_keystore, new_account, normalise_address, recover, save_keystore, sign
 from ledger.log.merkle import LEAF_PREFIX, ProofError, leaf_hash
-from ledger.log.policy import LOG_KEY_ONLY, Policy, PolicyError, load_policy
+from ledger.log.policy import LOG_KEY_ONLY, Policy, PolicyError, PolicyLog, load_policy
 from ledger.log.receipt_check import ReceiptError, receipts_in, verify_receipt
 from ledger.log.signatures import sign_event
 from ledger.log.tile_paths import Tile, TilePathError, parse_tile_path
@@ -123,6 +123,7 @@ __all__ = [
     "accept_hit",
     "hit_proof",
     "WITHHELD_FIELDS",
+    "BUNDLE_WITHHELD",
     "status_answer",
     "PEER_UNREACHABLE",
     "STALE_STATUS",
@@ -226,6 +227,7 @@ __all__ = [
     "PersonalRecord",
     "Place",
     "Policy",
+    "PolicyLog",
     "PolicyError",
     "ProofError",
     "ProvenEntry",
@@ -286,6 +288,7 @@ __all__ = [
     "new_account",
     "normalise_address",
     "open_ledger",
+    "LogKey",
     "open_note",
     "parse_checkpoint",
     "parse_tile_path",

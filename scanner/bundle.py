@@ -17,11 +17,14 @@ signature holds under that key, and the key the body names must be that key: a c
 another log's key ID is that log's to judge. Bundles of the format before (…/3) name no key; the
 key they verify with is the log's. The checkpoint carries its witnesses' cosignatures: a scanner
 given a verifier policy (``ledger.log.policy``) refuses a bundle whose checkpoint lacks the quorum.
+A peer log is served the same bundle without the held items' fields `ledger.federation.sharing`
+withholds; `scanner.multilog` puts peers' bundles beside this log's.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +34,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from ledger import (
+    BUNDLE_WITHHELD,
     DIVERSION_VERDICTS,
     Chain,
     CheckpointError,
@@ -38,6 +42,7 @@ from ledger import (
     EventInvalid,
     Item,
     Ledger,
+    LogKey,
     Party,
     PartyKey,
     Policy,
@@ -56,7 +61,9 @@ from ledger import (
 from scanner.errors import BundleError, MalformedCode
 from scanner.payload import DEFAULT_HOST, normal_host
 
-__all__ = ["FORMAT", "FORMATS", "FLAGGED_STATUSES", "HELD_FIELDS", "BundleParty", "TrustBundle", "export_bundle", "write_bundle", "load_bundle"]
+__all__ = ["FORMAT", "FORMATS", "FLAGGED_STATUSES", "HELD_FIELDS", "BundleParty", "TrustBundle", "export_bundle", "sign_body",
+           "write_bundle", "write_document", "load_bundle", "signed_body", "open_signed", "require_quorum", "policy_log_key",
+           "read_document"]
 
 FORMAT = "tracemark-trust-bundle/4"
 FORMATS = ("tracemark-trust-bundle/3", FORMAT)
@@ -101,11 +108,11 @@ class TrustBundle:
         return Standing(uid=uid, status=self.flagged.get(uid, ""), **self.held.get(uid, {}))
 
 
-def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
+def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST, withheld: Collection[str] = ()) -> dict[str, Any]:
     """The bundle's content as of now, for codes pointing to `host`, with the log's checkpoint its
-    witnesses cosigned most (a fresh one while none is cosigned) and their cosignatures."""
-    if ledger.log_key is None:
-        raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
+    witnesses cosigned most (a fresh one while none is cosigned) and their cosignatures; held items
+    without the `withheld` fields."""
+    log_key = _log_key(ledger)
     _, note = best_cosigned(ledger)
     with ledger.reading() as session:
         keys: dict[str, list[PartyKey]] = {}
@@ -129,11 +136,11 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
                 select(Item.uid, Item.status).where(Item.status.in_(FLAGGED_STATUSES)).order_by(Item.uid)
             )
         ]
-        held = _held(session)
+        held = _held(session, withheld)
     return {
         "format": FORMAT,
         "origin": ledger.origin,
-        "vkey": ledger.log_key.verifier_key,
+        "vkey": log_key.verifier_key,
         "host": _host(host),
         "created_at": format_time(ledger.clock()),
         "checkpoint": note,
@@ -144,15 +151,16 @@ def bundle_body(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
     }
 
 
-def _held(session: Session) -> list[dict[str, str]]:
-    """The items a transfer waits on or that left the legal chain, with the standing fields online scans judge them by."""
+def _held(session: Session, withheld: Collection[str]) -> list[dict[str, str]]:
+    """The items a transfer waits on or that left the legal chain, with the standing fields online scans judge them by
+    (but those `withheld`)."""
     rows = session.exec(select(Item, Diversion).join(Diversion, Diversion.uid == Item.uid)  # type: ignore[arg-type]
                         .where(or_(Item.pending_to.is_not(None), Diversion.diversion_kind.in_(DIVERSION_VERDICTS)))  # type: ignore[union-attr]
                         .order_by(Item.uid))
     held = []
     for item, fold in rows:
         standing = standing_of(item, Chain.from_json({**fold.chain, "uid": item.uid}))
-        fields = {name: getattr(standing, name) for name in HELD_FIELDS if getattr(standing, name) is not None}
+        fields = {name: getattr(standing, name) for name in HELD_FIELDS if getattr(standing, name) is not None and name not in withheld}
         if standing.diversion_kind not in DIVERSION_VERDICTS:  # judged by its status, which the bundle flags
             fields = {name: value for name, value in fields.items() if not name.startswith("diversion_")}
         if fields:
@@ -168,6 +176,12 @@ def _maker_codes(session: Session) -> dict[str, set[str]]:
     return found
 
 
+def _log_key(ledger: Ledger) -> LogKey:
+    if ledger.log_key is None:
+        raise StoreError("this ledger has no log key: it cannot sign a trust bundle")
+    return ledger.log_key
+
+
 def _host(host: str) -> str:
     try:
         return normal_host(host)
@@ -175,18 +189,26 @@ def _host(host: str) -> str:
         raise BundleError(f"the bundle's host: {exc.reason}") from exc
 
 
-def export_bundle(ledger: Ledger, host: str = DEFAULT_HOST) -> dict[str, Any]:
-    """The signed bundle document (what `tracemark bundle export` writes) for codes pointing to `host`."""
-    body = bundle_body(ledger, host)
-    assert ledger.log_key is not None  # bundle_body refuses a ledger without one
-    note = ledger.log_key.sign_note(_note_text(body))
+def export_bundle(ledger: Ledger, host: str = DEFAULT_HOST, for_peer: bool = False) -> dict[str, Any]:
+    """The signed bundle document (what `tracemark bundle export` writes) for codes pointing to `host`;
+    `for_peer`: the copy a peer log gets, without what `ledger.federation.sharing` never shares."""
+    return sign_body(ledger, bundle_body(ledger, host, BUNDLE_WITHHELD if for_peer else ()))
+
+
+def sign_body(ledger: Ledger, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` signed by the log key: its RFC 8785 bytes as a C2SP signed note, the signature lines kept beside it."""
+    note = _log_key(ledger).sign_note(_note_text(body))
     return {"body": body, "signatures": note[len(_note_text(body)) + 1 :]}
 
 
 def write_bundle(ledger: Ledger, out: Path, host: str = DEFAULT_HOST) -> dict[str, Any]:
     document = export_bundle(ledger, host)
-    out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    write_document(document, out)
     return document
+
+
+def write_document(document: dict[str, Any], out: Path) -> None:
+    out.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
 def _note_text(body: dict[str, Any]) -> str:
@@ -198,35 +220,55 @@ def load_bundle(source: Path | dict[str, Any], verifier_key: str | None, origin:
     """A bundle from a file or parsed document, after checking the log's signature on it and, given a
     policy, that its checkpoint is cosigned by the policy's quorum. Without ``verifier_key`` the
     log's key is the policy's log named for the bundle's origin."""
-    document = _read(source) if isinstance(source, Path) else source
+    document = read_document(source) if isinstance(source, Path) else source
+    body = signed_body(document)
+    verifier_key = verifier_key or policy_log_key(policy, body.get("origin"))
+    open_signed(document, verifier_key)
+    bundle = parse_body(body, verifier_key, origin)
+    if policy is None:
+        return bundle
+    return replace(bundle, cosigned_by=require_quorum(body["checkpoint"], policy, verifier_key))
+
+
+def signed_body(document: Any) -> dict[str, Any]:
+    """The body of a signed document `{"body", "signatures"}`, not yet verified: it says which key to verify with."""
     if not isinstance(document, dict) or set(document) != {"body", "signatures"}:
         raise BundleError("a trust bundle is a JSON object with exactly 'body' and 'signatures'")
     body, signatures = document["body"], document["signatures"]
     if not isinstance(body, dict) or not isinstance(signatures, str):
         raise BundleError("bundle 'body' must be an object and 'signatures' a string")
-    verifier_key = verifier_key or _policy_log_key(policy, body.get("origin"))
+    return body
+
+
+def open_signed(document: Any, verifier_key: str) -> dict[str, Any]:
+    """The body of a signed document once the log signature on it holds under `verifier_key`."""
+    body = signed_body(document)
     try:
-        open_note(_note_text(body) + "\n" + signatures, verifier_key)
+        open_note(_note_text(body) + "\n" + document["signatures"], verifier_key)
     except (CheckpointError, EventInvalid) as exc:
         raise BundleError(f"the bundle's log signature does not hold: {exc}") from exc
-    bundle = parse_body(body, verifier_key, origin)
-    if policy is None:
-        return bundle
+    return body
+
+
+def require_quorum(note: Any, policy: Policy, verifier_key: str | None) -> tuple[str, ...]:
+    """The policy's witnesses that cosigned checkpoint `note`, once they meet its quorum (the log's key:
+    the policy's line for its origin, else `verifier_key`)."""
     try:
-        evaluation = policy.evaluate(body["checkpoint"], verifier_key).require()
+        return tuple(policy.evaluate(note, verifier_key).require().cosigned)
     except PolicyError as exc:
         raise BundleError(f"the bundle's checkpoint fails the policy: {exc}") from exc
-    return replace(bundle, cosigned_by=tuple(evaluation.cosigned))
 
 
-def _policy_log_key(policy: Policy | None, origin: object) -> str:
+def policy_log_key(policy: Policy | None, origin: object) -> str:
+    """The key of log `origin` in `policy`, for a verifier given a policy and no key."""
     log = None if policy is None or not isinstance(origin, str) else policy.log_for(origin)
     if log is None:
         raise BundleError(f"no verifier key for the bundle's log {origin!r}: give the log's key or a policy listing it")
     return log.vkey
 
 
-def _read(path: Path) -> Any:
+def read_document(path: Path) -> Any:
+    """The JSON in `path`."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:

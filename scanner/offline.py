@@ -12,6 +12,10 @@ not revoked (KEY_REVOKED); then the item's standing in the bundle is judged by
 (REPORTED_LOST_STOLEN, SEIZED, DESTROYED_DEACTIVATED), a transfer never received
 (TRANSFER_NOT_RECEIVED), where it left the legal chain. Every finding is reported, the verdict
 is the gravest, and a bundle older than the configured age adds the OFFLINE_DATA_STALE warning.
+
+A multi-log bundle (`scanner.multilog`) holds one bundle per log: the bundle of the log a code
+names (its key ID; before version 3, the host it points to) judges it as above, its own age
+deciding the warning; a code of no log in it is FOREIGN_LOG.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from scanner.bundle import BundleParty, TrustBundle
 from scanner.claims import foreign_host
 from scanner.errors import MalformedCode
 from scanner.logs import FOREIGN_LOG, LocalLog, resolve_log
+from scanner.multilog import MultiLogBundle
 from scanner.payload import Facts, FirearmFacts, Payload, SpecimenFacts, parse_payload, recover_marker
 
 __all__ = ["MARKING_ROLES", "DEFAULT_MAX_AGE", "STALE", "OfflineVerdict", "verify_offline"]
@@ -44,6 +49,8 @@ class OfflineVerdict:
     marked_by: str | None = None
     warnings: tuple[str, ...] = ()
     bundle_created_at: str | None = None
+    log: str | None = None
+    """The origin of the log whose bundle judged the code."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,24 +62,26 @@ class OfflineVerdict:
             "warnings": list(self.warnings),
             "mode": "offline",
             "bundle_created_at": self.bundle_created_at,
+            "log": self.log,
         }
 
 
-def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE) -> OfflineVerdict:
-    """The verdict on scanned text `code` against `bundle` at time `now`."""
-    age = now - bundle.created_at
-    warnings = (STALE,) if age > max_age else ()
-    made = format_time(bundle.created_at)
+def verify_offline(code: str, trust: TrustBundle | MultiLogBundle, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE) -> OfflineVerdict:
+    """The verdict on scanned text `code` at time `now` against `trust`: one log's bundle, or a multi-log
+    bundle, where the bundle of the log the code names judges it, as the only bundle would."""
+    bundles = trust.bundles if isinstance(trust, MultiLogBundle) else (trust,)
     try:
         payload = parse_payload(code)
     except MalformedCode as exc:
-        return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), warnings=warnings, bundle_created_at=made)
+        age, judged_by = _judged_by(bundles[0], now, max_age)
+        return OfflineVerdict("MALFORMED_CODE", (Finding("MALFORMED_CODE", exc.reason),), **judged_by)
+    bundle = _issuing_bundle(payload, bundles)
+    age, judged_by = _judged_by(bundle, now, max_age)
     facts = {"kind": payload.facts.kind, **payload.facts.claim()}
     issuer = resolve_log(payload, LocalLog(bundle.log_id))
     if not issuer.local and not _altered_issuer(payload, bundle):
-        reason = Finding(FOREIGN_LOG, f"the code of item {payload.item} was issued by {issuer.describe()}, "
-                                      f"not by {bundle.origin} ({bundle.log_id}), the log this bundle vouches for")
-        return OfflineVerdict(FOREIGN_LOG, (reason,), item=payload.item, facts=facts, warnings=warnings, bundle_created_at=made)
+        reason = Finding(FOREIGN_LOG, f"the code of item {payload.item} was issued by {issuer.describe()}, not by {_vouched_for(trust, issuer.key_id)}")
+        return OfflineVerdict(FOREIGN_LOG, (reason,), item=payload.item, facts=facts, **judged_by)
     presented, marker = _signature_findings(payload, bundle)
     if not issuer.local:
         presented.insert(0, Finding("SIGNATURE_INVALID", f"the code names {issuer.describe()} as its issuer, but its item is "
@@ -81,17 +90,37 @@ def verify_offline(code: str, bundle: TrustBundle, now: datetime, max_age: timed
     if elsewhere is not None:
         presented.insert(0, elsewhere)
     verdict, findings = verdict_of(ItemState(bundle.standing(payload.item)), presented, None, now)
-    if STALE in warnings:
-        findings.append(Finding(STALE, f"the trust bundle is {age} old, more than the allowed {max_age}"))
-    return OfflineVerdict(
-        verdict,
-        tuple(findings),
-        item=payload.item,
-        facts=facts,
-        marked_by=marker,
-        warnings=warnings,
-        bundle_created_at=made,
-    )
+    if age > max_age:
+        findings.append(Finding(STALE, f"the trust bundle of {bundle.origin} is {age} old, more than the allowed {max_age}"))
+    return OfflineVerdict(verdict, tuple(findings), item=payload.item, facts=facts, marked_by=marker, **judged_by)
+
+
+def _judged_by(bundle: TrustBundle, now: datetime, max_age: timedelta) -> tuple[timedelta, dict[str, Any]]:
+    """The age of the bundle that judges a code, and what a verdict says of that bundle: its log, when it
+    was made, and the OFFLINE_DATA_STALE warning when it is older than `max_age`."""
+    age = now - bundle.created_at
+    return age, {"warnings": (STALE,) if age > max_age else (), "bundle_created_at": format_time(bundle.created_at),
+                 "log": bundle.origin}
+
+
+def _issuing_bundle(payload: Payload, bundles: tuple[TrustBundle, ...]) -> TrustBundle:
+    """The bundle that judges a code: its log's (a version 3 code names it by key ID, one before by the
+    host it points to), else one whose item the code turns out to be (its log ID altered), else the
+    first (the home log's), which finds the code foreign."""
+    if payload.log_id is None:
+        return next((bundle for bundle in bundles if bundle.host == payload.host), bundles[0])
+    named = next((bundle for bundle in bundles if bundle.log_id == payload.log_id), None)
+    return named or next((bundle for bundle in bundles if _altered_issuer(payload, bundle)), bundles[0])
+
+
+def _vouched_for(trust: TrustBundle | MultiLogBundle, key_id: str | None) -> str:
+    """The logs `trust` vouches for, in a FOREIGN_LOG reason, and why the code's log is missing among them."""
+    if isinstance(trust, TrustBundle):
+        return f"{trust.origin} ({trust.log_id}), the log this bundle vouches for"
+    logs = ", ".join(f"{bundle.origin} ({bundle.log_id})" for bundle in trust.bundles)
+    missing = next((peer for peer in trust.missing if peer.key_id == key_id), None)
+    why = "" if missing is None else f"; the bundle of peer {missing.name} could not be had when it was made: {missing.problem}"
+    return f"any log this multi-log bundle vouches for ({logs}){why}"
 
 
 def _altered_issuer(payload: Payload, bundle: TrustBundle) -> bool:

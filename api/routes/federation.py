@@ -19,6 +19,7 @@ from api.federation import PeerDep, signed_answer
 from api.managed import cached_managed_key
 from api.routes.items import UidPath
 from ledger import FEDERATION_PARTY, HitInvalid, LedgerError, accept_hit, peers_note, status_answer
+from scanner.bundle import export_bundle
 
 __all__ = ["router"]
 
@@ -58,6 +59,15 @@ async def item_status(request: Request, ledger: LedgerDep, peer: PeerDep, uid: s
     proof's entry bytes when this log shares facts with the peer, and `holder_country` when it shares
     that (`ledger.federation.sharing`); signed by this log as its answer to the peer's request."""
     return signed_answer(request, ledger, await asyncio.to_thread(status_answer, ledger, uid, peer))
+
+
+@router.get("/bundle", summary="This log's offline trust bundle for a peer, signed by the log key, as this log's sharing policy allows")
+async def bundle(request: Request, ledger: LedgerDep, peer: PeerDep) -> Response:
+    """{body, signatures}: the trust bundle `tracemark bundle export` writes, for codes pointing to this
+    server's public host, without the receiver and detail of held items (`ledger.federation.sharing`),
+    the same for every peer; signed by this log as its answer to the peer's request."""
+    document = await asyncio.to_thread(export_bundle, ledger, request.app.state.public_host, True)
+    return signed_answer(request, ledger, document)
 
 
 @router.post("/hits", summary="A peer tells this log it scanned one of its items, proving the inspection in its own log")

@@ -114,15 +114,17 @@ def _receipt_findings(standing: Standing, moment: datetime) -> list[v.Finding]:
     waiting = moment - parse_time(standing.pending_since)
     if waiting < RECEIPT_WINDOW:
         return []
-    return [v.Finding("TRANSFER_NOT_RECEIVED", f"item {standing.uid} was sent to {standing.pending_to} at {standing.pending_since} "
+    receiver = "" if standing.pending_to is None else f" to {standing.pending_to}"  # a peer's bundle withholds the receiver
+    return [v.Finding("TRANSFER_NOT_RECEIVED", f"item {standing.uid} was sent{receiver} at {standing.pending_since} "
                                                f"and not received in {waiting.days} days")]
 
 
 def _diversion_findings(standing: Standing) -> list[v.Finding]:
     verdict = DIVERSION_VERDICTS.get(standing.diversion_kind or "")
-    if verdict is None or standing.diversion_detail is None:
+    if verdict is None:
         return []
-    return [v.Finding(verdict, standing.diversion_detail)]
+    detail = standing.diversion_detail or f"item {standing.uid} left the legal chain ({standing.diversion_kind}); its log shares no detail"
+    return [v.Finding(verdict, detail)]
 
 
 def _record_findings(records: Records, place: Place | None, moment: datetime) -> list[v.Finding]:

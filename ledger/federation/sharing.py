@@ -7,6 +7,12 @@ that entry's leaf hash, and the cosigned checkpoint the proof is in. With `facts
 line, unless that entry carries a field where case numbers or personal data may sit
 (`WITHHELD_FIELDS`): then the proof proves the leaf hash only. With `holder_country`: the country
 the item is held in. Never the holder's or owner's identity, an owner commitment or a case number.
+
+A peer may also fetch this log's offline trust bundle (`scanner.bundle`), the same for every peer:
+in bulk, what status-only sharing tells of any item asked about (the flagged items and their
+status, the items held by a transfer never received or by where they left the legal chain, and
+how), with the licensed parties and keys a code's signature is checked against and the cosigned
+checkpoint; never the fields of `BUNDLE_WITHHELD`.
 """
 
 from __future__ import annotations
@@ -23,11 +29,16 @@ from ledger.log.codec import format_time
 from ledger.log.tlog_proof import TlogProof
 from ledger.store.ledger import Ledger
 
-__all__ = ["WITHHELD_FIELDS", "status_answer"]
+__all__ = ["WITHHELD_FIELDS", "BUNDLE_WITHHELD", "status_answer"]
 
 WITHHELD_FIELDS = frozenset({"case", "owner_commitment", "details", "reason", "personal", "summary"})
 """Event fields that may hold a case number or personal data (free text, a commitment to an owner):
 an entry that has one never leaves this log in clear, only its leaf hash does."""
+
+
+BUNDLE_WITHHELD = frozenset({"pending_to", "diversion_detail"})
+"""Held-item fields of the trust bundle a peer's copy leaves out: the party a transfer waits on names
+the next holder, and the detail of where an item left the legal chain may quote a seizure's reason."""
 
 
 def status_answer(ledger: Ledger, uid: str, peer: Peer, now: datetime | None = None) -> dict[str, Any]:

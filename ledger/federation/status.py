@@ -69,9 +69,7 @@ def status_max_age() -> timedelta:
 def policy_for(policy: Policy, peer: Peer) -> tuple[Policy, str | None]:
     """The policy and log key a peer's checkpoints are judged by: this log's policy, with the log line
     of the peer's origin if it lists one, else the peer's vkey (`add_peer`) under the policy's quorum."""
-    if policy.log_for(peer.origin) is not None:
-        return policy, None
-    return Policy((), policy.witnesses, policy.groups, policy.quorum), peer.vkey
+    return policy.for_log(peer.origin, peer.vkey)
 
 
 @dataclass(frozen=True)

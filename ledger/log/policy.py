@@ -114,6 +114,21 @@ class Policy:
         """The first log whose key name is ``origin``, if the policy lists one."""
         return next((log for log in self.logs if log.origin == origin), None)
 
+    def for_log(self, origin: str, vkey: str) -> tuple[Policy, str | None]:
+        """The policy and log key that judge the checkpoints of log ``origin``, known to the application
+        by ``vkey``: this policy when it lists that log (its ``log`` line rules), else ``vkey`` under
+        this policy's witnesses and quorum."""
+        if self.log_for(origin) is not None:
+            return self, None
+        return Policy((), self.witnesses, self.groups, self.quorum), vkey
+
+    def text(self) -> str:
+        """The policy in tlog-policy form, which ``parse`` reads back as the same policy."""
+        lines = [" ".join(["log", log.vkey, *filter(None, [log.url])]) for log in self.logs]
+        lines += [" ".join(["witness", w.name, w.verifier.vkey, *filter(None, [w.url])]) for w in self.witnesses.values()]
+        lines += [" ".join(["group", g.name, str(g.threshold), *g.members]) for g in self.groups.values()]
+        return "".join(f"{line}\n" for line in [*lines, f"quorum {self.quorum}"])
+
     def evaluate(self, note: str, log_vkey: str | None = None) -> Evaluation:
         """Judge a cosigned checkpoint note: its log signature must hold, then count its cosignatures.
 

@@ -127,6 +127,7 @@ def cells(uid: str, permit: str) -> list[Cell]:
         Cell("POST /investigations/trace-requests/{seq}/refuse", "/investigations/trace-requests/0/refuse", frozenset({"investigator"}), 422, body={}),
         Cell("GET /federation/v1/items/{uid}/status", f"/federation/v1/items/{uid}/status", EVERYONE, 401),
         Cell("POST /federation/v1/hits", "/federation/v1/hits", EVERYONE, 401, body={}),
+        Cell("GET /federation/v1/bundle", "/federation/v1/bundle", EVERYONE, 401),
     ]
 
 

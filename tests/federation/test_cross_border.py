@@ -23,8 +23,7 @@ from ledger import Entry, format_time, new_account, open_ledger
 from ledger.log.checkpoint import LogKey
 from scanner.markings import issue_marking
 from scanner.payload import encode_payload, parse_payload, sign_claim
-from tests.conftest import fresh_postgres_schema
-from tests.federation.test_two_logs import Log, make_log
+from tests.federation.test_two_logs import Log, german_and_kenyan_logs
 from tests.witness.plumbing import tracemark, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -119,8 +118,7 @@ class Border:
 def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
     folder = tmp_path_factory.mktemp("border")
     with ExitStack() as stack:
-        de = make_log("de", stack.enter_context(fresh_postgres_schema()), folder)
-        ke = make_log("ke", f"sqlite:///{folder / 'ke.db'}", folder)
+        de, ke = german_and_kenyan_logs(stack, folder)
         world = de.world
         assert world is not None
         ledger = world.ledger

@@ -78,12 +78,16 @@ def make_log(name: str, db_url: str, folder: Path) -> Log:
     return Log(name, settings, Server(db_url, settings.home, settings.origin, folder / f"{name}.log"), world)
 
 
+def german_and_kenyan_logs(stack: ExitStack, folder: Path) -> tuple[Log, Log]:
+    """Germany's log on PostgreSQL (a fresh schema, dropped when `stack` closes) and Kenya's on SQLite, in `folder`."""
+    return make_log("de", stack.enter_context(fresh_postgres_schema()), folder), make_log("ke", f"sqlite:///{folder / 'ke.db'}", folder)
+
+
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Log, Log]]:
     folder = tmp_path_factory.mktemp("two-logs")
     with ExitStack() as stack:
-        de = make_log("de", stack.enter_context(fresh_postgres_schema()), folder)
-        ke = make_log("ke", f"sqlite:///{folder / 'ke.db'}", folder)
+        de, ke = german_and_kenyan_logs(stack, folder)
         de.peer_with(ke)
         ke.peer_with(de)
         for log in (de, ke):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from scanner.payload import DEFAULT_HOST
-from tracemark.cli.common import DbOption, HomeOption, PolicyOption, console, fail, reported, settings_from
+from tracemark.cli.common import DbOption, HomeOption, PolicyOption, console, err, fail, reported, settings_from
 from tracemark.cli.policy import log_key_for, read_policy
+
+if TYPE_CHECKING:
+    from ledger import Ledger, Policy
 
 __all__ = ["register"]
 
@@ -64,17 +68,56 @@ def labels(
 def bundle_export(
     out: Annotated[Path, typer.Option("--out", help="the trust bundle file to write")] = Path("bundle.json"),
     host: HostOption = DEFAULT_HOST,
+    peers: Annotated[bool, typer.Option("--peers", help="a multi-log bundle: this log's bundle and each current peer's, "
+                                                        "fetched signed and verified, with the policy naming every log's key")] = False,
+    require_all: Annotated[bool, typer.Option("--require-all", help="with --peers: exit 1 when a peer's bundle is missing "
+                                                                    "(the bundle is written all the same)")] = False,
+    policy: Annotated[Optional[Path], typer.Option("--policy", dir_okay=False, help="with --peers: the verifier policy the peers' "
+                                                   "checkpoints must meet, and its witnesses and quorum in the bundle (default: $TRACEMARK_POLICY)")] = None,
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, cosigned checkpoint, flagged and held items."""
-    from ledger import open_ledger
-    from scanner.bundle import write_bundle
+    """Write an offline trust bundle signed by the log key: its host, parties, revoked keys, cosigned checkpoint, flagged and held items.
 
-    document = write_bundle(open_ledger(settings_from(db, home)), out, host)
+    With --peers, one document signed by the log key holds it, every current peer's bundle as the peer
+    signed it, and the policy naming each log's key: a scanner that trusts this log's key verifies codes
+    of every log in it. A peer that does not answer, or whose bundle does not verify, is named and left out."""
+    from ledger import open_ledger
+    from scanner.bundle import write_bundle, write_document
+
+    settings = settings_from(db, home)
+    if not peers:
+        if require_all or policy is not None:
+            raise fail("--require-all and --policy go with --peers")
+        _describe_bundle(out, write_bundle(open_ledger(settings), out, host)["body"])
+        return
+    document = _multi_log_bundle(open_ledger(settings), read_policy(policy or settings.policy_path), host)
+    write_document(document, out)
     body = document["body"]
+    _describe_bundle(out, body["home"]["body"])
+    for peer in body["peers"]:
+        _describe_bundle(f"  and peer {peer['name']} ({peer['country']})", peer["bundle"]["body"])
+    for missing in body["missing"]:
+        err.print(f"[bold yellow]missing[/] peer {escape(missing['name'])} ({escape(missing['origin'])}): {escape(missing['problem'])}",
+                  soft_wrap=True)
+    if require_all and body["missing"]:
+        raise typer.Exit(1)
+
+
+def _multi_log_bundle(ledger: Ledger, policy: Policy | None, host: str) -> dict[str, Any]:
+    from ledger import PeerClient
+    from scanner.multilog import export_multi
+
+    client = PeerClient.for_log(ledger.log_key, ledger.origin)
+    try:
+        return export_multi(ledger, client, policy, host)
+    finally:
+        client.close()
+
+
+def _describe_bundle(where: object, body: dict[str, Any]) -> None:
     console.print(
-        f"{out}: codes of {body['host']}, {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
+        f"{where}: codes of {body['host']}, {len(body['parties'])} parties, {len(body['revoked_keys'])} revoked keys, "
         f"{len(body['flagged_items'])} flagged items, {len(body['held_items'])} held items, made {body['created_at']}; checkpoint of size "
         f"{body['checkpoint'].split(chr(10))[1]} with {body['checkpoint'].count(chr(0x2014))} signature lines"
     )
@@ -84,7 +127,7 @@ def scan(
     images: Annotated[list[Path], typer.Argument(help="photos of QR codes, or folders of them, or .tlog-proof files")],
     api: Annotated[Optional[str], typer.Option("--api", envvar="TRACEMARK_API", help="Tracemark API base URL (online mode)")] = None,
     key: Annotated[Optional[str], typer.Option("--key", envvar="TRACEMARK_API_KEY", help="API key of the scanning party")] = None,
-    offline: Annotated[Optional[Path], typer.Option("--offline", help="verify against this trust bundle, without network")] = None,
+    offline: Annotated[Optional[Path], typer.Option("--offline", help="verify against this trust bundle (one log's or multi-log), without network")] = None,
     country: Annotated[Optional[str], typer.Option("--country", help="where the scan happens (ISO 3166-1 alpha-2; online, default: the country of the key's party)")] = None,
     location: Annotated[str, typer.Option("--location", help="where the scan happens, for the inspection record")] = "tracemark scan",
     direction: Annotated[str, typer.Option("--direction", help="export, import, transit or inland")] = "transit",
@@ -141,13 +184,13 @@ def _judge(api, key, offline, country, location, direction, vkey, max_age_hours,
     from datetime import timedelta
 
     from ledger import utc_now
-    from scanner.bundle import load_bundle
+    from scanner.multilog import load_trust
     from scanner.offline import verify_offline
 
     trust = read_policy(policy)
-    bundle = load_bundle(offline, log_key_for(trust, vkey, home), policy=trust)
+    bundles = load_trust(offline, log_key_for(trust, vkey, home), trust)
     max_age = timedelta(hours=max_age_hours)
-    return lambda code: verify_offline(code, bundle, utc_now(), max_age).to_json()
+    return lambda code: verify_offline(code, bundles, utc_now(), max_age).to_json()
 
 
 

@@ -190,3 +190,22 @@ def test_a_log_may_sign_with_a_cosignature_key(keys: Keys, algorithm: int) -> No
     assert policy.evaluate(note).holds
     with pytest.raises(PolicyError, match="does not verify"):
         policy.evaluate(keys.note(keys.y[0]))  # signed by the signed-note key instead
+
+
+def test_a_policy_written_as_text_reads_back_as_the_same_policy(keys: Keys) -> None:
+    policy = Policy.parse(two_level(keys).replace(f"log {keys.log.verifier_key}", f"log {keys.log.verifier_key} https://log.example/"))
+    again = Policy.parse(policy.text())
+    assert again.text() == policy.text() and again.describe() == policy.describe()
+    assert policy.text().splitlines()[0] == f"log {keys.log.verifier_key} https://log.example/"
+    note = keys.note(keys.x[0], keys.x[2], keys.y[1])
+    assert sorted(again.evaluate(note).cosigned) == sorted(policy.evaluate(note).cosigned) == ["X1", "X3", "Y2"]
+
+
+def test_for_log_keeps_the_policys_log_line_else_judges_the_given_key_by_its_quorum(keys: Keys) -> None:
+    policy = Policy.parse(two_level(keys))
+    assert policy.for_log(ORIGIN, "ignored") == (policy, None)
+    other = LogKey.generate("other.example/log")
+    judged, vkey = policy.for_log(other.name, other.verifier_key)
+    assert vkey == other.verifier_key and judged.logs == () and judged.quorum == "X-and-Y"
+    checkpoint = Checkpoint(other.name, 5, merkle.leaf_hash(b"root"))
+    assert judged.evaluate(keys.note(keys.x[0], keys.x[1], keys.y[0], checkpoint=checkpoint, log=other), vkey).holds
