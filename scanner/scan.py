@@ -41,6 +41,8 @@ class ImageVerdict:
         facts = answer.get("facts") or (item.get("facts") if isinstance(item, dict) else None)
         if facts:
             parts.append(" ".join(str(value) for key, value in facts.items() if key != "kind"))
+        if answer.get("log"):
+            parts.append(f"log:{answer['log']}")  # whose bundle judged it, where one holds several logs
         warnings = answer.get("warnings") or []
         if warnings:
             parts.append("warn:" + ",".join(warnings))

@@ -155,6 +155,8 @@ def test_germanys_multi_log_bundle_judges_kenyan_codes_by_kenyas_bundle(border: 
     verdicts = _verdicts(border.scan(de, out, "kenyan", "stolen"))
     assert verdicts["kenyan"]["verdict"] == "VALID" and verdicts["kenyan"]["log"] == ke.settings.origin
     assert verdicts["stolen"]["verdict"] == "REPORTED_LOST_STOLEN" and verdicts["stolen"]["log"] == de.settings.origin
+    read = tracemark("scan", str(border.images["kenyan"]), "--offline", str(out), "--home", str(de.settings.home))
+    assert "VALID" in read.stdout and f"log:{ke.settings.origin}" in read.stdout  # the officer reads whose log vouched
     alone = border.scan(ke, out, "kenyan")  # Kenya's key did not sign Germany's document
     assert alone.returncode == 2 and "log signature does not hold" in alone.stderr
 
