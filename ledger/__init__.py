@@ -27,7 +27,6 @@ from ledger.federation.desk import FEDERATION_PARTY, federation_account, open_de
 from ledger.federation.trace_requests import (
     PeerTrace,
     TraceAnswerRefused,
-    TraceDelivery,
     answer_of,
     ask_peer,
     decide,
@@ -41,7 +40,9 @@ from ledger.federation.trace_requests import (
 )
 from ledger.managed_keys import load_managed_key, managed_key_path, save_managed_key
 from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
-from ledger.federation.hits import HitInvalid, accept_hit, hit_proof
+from ledger.federation.courier import Courier
+from ledger.federation.fresh import FreshAnswers, cache_ttl
+from ledger.federation.hits import HitInvalid, accept_hit, deliver_hits, hit_proof, queue_hit
 from ledger.federation.sharing import WITHHELD_FIELDS, status_answer
 from ledger.federation.status import (
     PEER_UNREACHABLE,
@@ -143,7 +144,11 @@ __all__ = [
     "open_desk",
     "PeerTrace",
     "TraceAnswerRefused",
-    "TraceDelivery",
+    "Courier",
+    "FreshAnswers",
+    "cache_ttl",
+    "queue_hit",
+    "deliver_hits",
     "answer_of",
     "ask_peer",
     "decide",
