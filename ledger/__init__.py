@@ -22,7 +22,7 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Rec
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
-from ledger.federation.client import PeerAnswer, PeerClient
+from ledger.federation.client import PeerAnswer, PeerClient, peer_timeout
 from ledger.federation.desk import FEDERATION_PARTY, federation_account, open_desk
 from ledger.federation.trace_requests import (
     PeerTrace,
@@ -138,6 +138,7 @@ __all__ = [
     "status_max_age",
     "verify_status",
     "PeerClient",
+    "peer_timeout",
     "positive_duration",
     "FEDERATION_PARTY",
     "federation_account",

@@ -110,8 +110,9 @@ class ForeignStatus:
 
 @dataclass(frozen=True)
 class Lookup:
-    """What a scan learnt of a peer's item: the status (None when never known), whether it is this
-    exchange's answer, and why not (the peer's failure) when it is a kept one or none."""
+    """What a scan learnt of a peer's item: the status (None when never known), whether it is a fresh
+    answer (this scan's exchange, or one shared within `ledger.federation.fresh`'s TTL), and why not
+    (the peer's failure) when it is a kept one or none."""
 
     peer: Peer
     uid: str

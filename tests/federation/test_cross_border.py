@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 TTL = 4
 """Seconds Kenya reuses Germany's verified answer ($TRACEMARK_PEER_CACHE_TTL)."""
+SCANS_AT_ONCE = 30
+"""More scans at once than a server process has threads in its pool (cores + 4)."""
 
 
 @dataclass
@@ -115,6 +118,8 @@ class Border:
     stolen: str
     code: str
     folder: Path
+    others: list[str]
+    """Codes of more German items, none flagged and none scanned before their test."""
 
     def scan(self, code: str | None = None) -> dict:
         started = datetime.now(UTC)
@@ -149,6 +154,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
         stolen = world.firearm()
         world.act("de-police", "report_stolen", item=stolen, place="Frankfurt am Main", details="burglary at the dealer's")
         code = issue_marking(ledger, stolen, world.parties["it-beretta"].account).payload
+        others = [issue_marking(ledger, world.firearm(), world.parties["it-beretta"].account).payload for _ in range(SCANS_AT_ONCE)]
         ledger.db.dispose()
         keystore = ke.settings.keys_dir / "registry.json"
         created = tracemark("apikey", "create", "ke-customs", "--managed-key", "--authoriser", str(keystore), "--passphrase", "pass",
@@ -161,7 +167,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
         for log in (de, ke):
             log.server.start()
             stack.callback(log.server.stop)
-        yield Border(de, ke, proxy, token, stolen, code, folder)
+        yield Border(de, ke, proxy, token, stolen, code, folder, others)
 
 
 def _entries(log: Log, event_type: str) -> list[dict]:
@@ -218,6 +224,15 @@ def test_a_stalling_germany_gives_the_kept_answer_within_the_bound_then_a_stale_
     answer = border.scan()
     assert answer["verdict"] == "STALE_STATUS", answer
     border.proxy.set("forward")
+
+
+def test_scans_of_many_items_at_once_each_answer_within_the_bound_while_germany_stalls(border: Border) -> None:
+    border.proxy.set("stall")
+    with ThreadPoolExecutor(SCANS_AT_ONCE) as scanners:
+        answers = list(scanners.map(border.scan, border.others))  # each within the bound: `Border.scan`
+    border.proxy.set("forward")
+    assert all(answer["verdict"] == "PEER_UNREACHABLE" and answer["foreign"] is None for answer in answers), answers
+    assert len({answer["inspection"]["seq"] for answer in answers}) == SCANS_AT_ONCE
 
 
 def test_garbage_from_germany_is_never_valid(border: Border) -> None:
