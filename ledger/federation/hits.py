@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
@@ -42,6 +42,8 @@ from ledger.store.tables import HitOutboxRow
 __all__ = ["HITS", "HIT_BACKOFF", "HitInvalid", "hit_proof", "accept_hit", "queue_hit", "deliver_hits"]
 
 log = logging.getLogger("tracemark.federation")
+
+Outcome = Literal["delivered", "refused", "dropped", "unreachable"]
 
 HITS = "/federation/v1/hits"
 HIT_BACKOFF = Backoff(first=1.0, cap=300.0)
@@ -88,36 +90,46 @@ def queue_hit(ledger: Ledger, peer: Peer, seq: int) -> None:
 
 def deliver_hits(ledger: Ledger, client: PeerClient, every: bool = False) -> int:
     """Post each pending notice whose try is due (`every`: due or not, as at server start) to its peer,
-    oldest first. Returns how many were delivered."""
+    oldest first; once a peer is unreachable, its other notices wait for the next round. Returns how
+    many were delivered."""
     query = select(HitOutboxRow).where(col(HitOutboxRow.next_attempt).is_not(None)).order_by(col(HitOutboxRow.seq))
     if not every:
         query = query.where(col(HitOutboxRow.next_attempt) <= time.time())
     with ledger.reading() as session:
         due = list(session.exec(query))
-    return sum(_deliver(ledger, client, notice) for notice in due)
+    delivered, unreachable = 0, set[str]()
+    for notice in due:
+        if notice.peer in unreachable:
+            continue
+        outcome = _deliver(ledger, client, notice)
+        delivered += outcome == "delivered"
+        if outcome == "unreachable":
+            unreachable.add(notice.peer)
+    return delivered
 
 
-def _deliver(ledger: Ledger, client: PeerClient, notice: HitOutboxRow) -> bool:
+def _deliver(ledger: Ledger, client: PeerClient, notice: HitOutboxRow) -> Outcome:
+    """Post one notice and keep what came of it: delivered, refused, dropped or unreachable (to try again)."""
     peer = peer_named(ledger, notice.peer)
     if peer is None or peer.origin != notice.origin:
         _settle(ledger, notice.seq, "dropped", f"{notice.peer} is no longer this log's peer {notice.origin}")
         log.warning("hit notice of entry %s dropped: %s is no longer a peer", notice.seq, notice.peer)
-        return False
+        return "dropped"
     try:
         answer = client.post(peer, HITS, hit_proof(ledger, notice.seq))
     except PeerRefused as refused:
         _settle(ledger, notice.seq, "refused", refused.detail)
         log.warning("hit notice of entry %s refused by %s: %s", notice.seq, peer.name, refused.detail)
-        return False
+        return "refused"
     except (PeerUnreachable, StoreError) as failed:
         attempts = notice.attempts + 1
         delay = HIT_BACKOFF.delay(attempts)
         _keep(ledger, notice.seq, attempts=attempts, next_attempt=time.time() + delay, detail=str(failed)[:500])
         log.info("hit notice of entry %s not delivered to %s (%s tries), again in %g s: %s", notice.seq, peer.name, attempts, delay, failed)
-        return False
+        return "unreachable"
     said = answer.content if isinstance(answer.content, dict) else {}
     _settle(ledger, notice.seq, "delivered", None, peer_seq=said.get("seq") if isinstance(said.get("seq"), int) else None)
-    return True
+    return "delivered"
 
 
 def _settle(ledger: Ledger, seq: int, state: str, detail: str | None, peer_seq: int | None = None) -> None:
