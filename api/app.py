@@ -40,7 +40,7 @@ from api.routes import (
     trace_requests,
     witness,
 )
-from ledger import Ledger, LedgerError, LocalAccount, Settings, StoreError, open_ledger, verifier_key_id
+from ledger import Courier, FreshAnswers, Ledger, LedgerError, LocalAccount, Settings, StoreError, cache_ttl, open_ledger, verifier_key_id
 from scanner.logs import LocalLog, ledger_log_id
 from scanner.payload import DEFAULT_HOST, normal_host
 
@@ -84,6 +84,7 @@ def create_app(
     marking_verifier: MarkingVerifier | None = None,
     rate_limits: RateLimits | None = None,
     public_host: str | None = None,
+    courier: Courier | None = None,
 ) -> FastAPI:
     """The service over `settings`' ledger (or the given one, e.g. a test's with its own clock).
 
@@ -92,6 +93,8 @@ def create_app(
     `max_body` caps every route's body (api.limits has each route's own cap).
     `public_host` is the host this log's codes point to (default $TRACEMARK_PUBLIC_HOST, as for
     `tracemark labels`): a scanned code pointing elsewhere is refused.
+    `courier` delivers this log's hit notices (`tracemark serve` runs it): a scan that queues one
+    wakes it; without it (a worker process of `serve --workers N`) the courier's poll finds it.
     """
     ledger = ledger if ledger is not None else open_ledger(settings)
     app = FastAPI(
@@ -107,6 +110,8 @@ def create_app(
     app.state.local_log = local_log(settings, ledger)
     app.state.public_host = normal_host(public_host or os.environ.get("TRACEMARK_PUBLIC_HOST") or DEFAULT_HOST)
     app.state.managed_keys = {}
+    app.state.fresh_answers = FreshAnswers(cache_ttl())
+    app.state.courier = courier
     threading.Thread(target=_warm_desk, args=(app.state.managed_keys, settings), name="desk-key", daemon=True).start()
     app.state.metrics = Metrics(ledger)
     install(app)

@@ -1,44 +1,23 @@
-"""The API side of cross-border scans: asking the issuing peer, and telling it of a hit on its flagged item.
+"""The API side of cross-border scans: asking the issuing peer, and owing it a hit notice on its flagged item.
 
-`look_up_peer` runs `ledger.look_up` in a worker thread (the peer client is bounded by
-$TRACEMARK_PEER_TIMEOUT, so the scan answers within it). `send_hit` posts the hit notice in the
-background, retrying with backoff while the peer is unreachable, so the officer's answer and the
-log's append never wait on the peer.
+`look_up_peer` takes the peer's answer if one was verified within $TRACEMARK_PEER_CACHE_TTL
+(`ledger.FreshAnswers`, made by `api.app.create_app`), else asks the peer, awaiting the exchange
+on the peer client's own threads (bounded by $TRACEMARK_PEER_TIMEOUT), so a slow peer holds neither
+the event loop nor a thread of the server's pool. `send_hit` queues the hit notice in the outbox
+and wakes the server's courier, so the officer's answer never waits on the peer and the notice
+outlives a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any
 
 from starlette.datastructures import State
 
-from ledger import (
-    LOG_KEY_ONLY,
-    Ledger,
-    Lookup,
-    Peer,
-    PeerClient,
-    PeerRefused,
-    PeerUnreachable,
-    Policy,
-    Settings,
-    StoreError,
-    hit_proof,
-    load_policy,
-    look_up,
-)
+from ledger import LOG_KEY_ONLY, Courier, FreshAnswers, Ledger, Lookup, Peer, PeerClient, Policy, Settings, load_policy, look_up, queue_hit
 
-__all__ = ["server_policy", "peer_client", "look_up_peer", "send_hit", "HIT_RETRIES"]
+__all__ = ["server_policy", "peer_client", "look_up_peer", "send_hit"]
 
-log = logging.getLogger("tracemark.federation")
-
-HIT_RETRIES = (0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256)
-"""Seconds before each further try of a hit notice while the peer is unreachable (about 8 minutes in all)."""
-
-_PENDING: set[asyncio.Task[Any]] = set()
-"""Hit notices on their way (the event loop keeps only weak references to tasks)."""
 
 def server_policy(settings: Settings) -> Policy:
     """This server's verifier policy ($TRACEMARK_POLICY), else the log key alone (no cosignature required)."""
@@ -57,28 +36,13 @@ def peer_client(state: State) -> PeerClient:
 async def look_up_peer(state: State, peer: Peer, uid: str) -> Lookup:
     """What `peer` says of its item `uid` (or last said, when it does not answer usably)."""
     ledger: Ledger = state.ledger
-    policy = server_policy(state.settings)
-    return await asyncio.to_thread(look_up, ledger, peer_client(state), peer, uid, policy)
+    answers: FreshAnswers = state.fresh_answers
+    return await answers.look_up(peer, uid, lambda: look_up(ledger, peer_client(state), peer, uid, server_policy(state.settings)))
 
 
-def send_hit(state: State, peer: Peer, seq: int) -> None:
-    """Tell `peer` of inspection `seq` of its flagged item, in the background."""
-    task = asyncio.get_running_loop().create_task(_send(state, peer, seq))
-    _PENDING.add(task)  # the loop keeps only a weak reference to a task
-    task.add_done_callback(_PENDING.discard)
-
-
-async def _send(state: State, peer: Peer, seq: int) -> None:
-    ledger: Ledger = state.ledger
-    for delay in (0, *HIT_RETRIES):
-        await asyncio.sleep(delay)
-        try:
-            body = await asyncio.to_thread(hit_proof, ledger, seq)
-            await asyncio.to_thread(peer_client(state).post, peer, "/federation/v1/hits", body)
-            return
-        except PeerRefused as refused:
-            log.warning("hit notice of entry %s refused by %s: %s", seq, peer.name, refused.detail)
-            return
-        except (PeerUnreachable, StoreError) as failed:
-            log.info("hit notice of entry %s not delivered to %s yet: %s", seq, peer.name, failed)
-    log.warning("hit notice of entry %s to %s given up after %s tries", seq, peer.name, len(HIT_RETRIES) + 1)
+async def send_hit(state: State, peer: Peer, seq: int) -> None:
+    """Owe `peer` the notice of inspection `seq` of its flagged item; the courier delivers it."""
+    await asyncio.to_thread(queue_hit, state.ledger, peer, seq)
+    courier: Courier | None = state.courier
+    if courier is not None:
+        courier.wake()

@@ -283,7 +283,8 @@ class ForeignOut(BaseModel):
     flagged: bool
     as_of: str = Field(description="when the issuing log answered (RFC 3339)")
     age_seconds: int
-    answered_now: bool = Field(description="false: the issuing log did not answer usably; this is its last verified answer")
+    answered_now: bool = Field(description="true: the issuing log's answer, verified now or within $TRACEMARK_PEER_CACHE_TTL "
+                                           "(at `verified_at`); false: it did not answer usably, this is its last verified answer")
     problem: str = Field(default="", description="why the issuing log's answer is not this scan's")
     verified_at: str
     kind: str | None = None

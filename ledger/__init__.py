@@ -22,12 +22,11 @@ from ledger.domain.item_verdict import DIVERSION_VERDICTS, ItemState, Place, Rec
 from ledger.domain.reach import Reach, item_reach
 from ledger.domain.rules import ENFORCEMENT
 from ledger.domain.verdict import Finding
-from ledger.federation.client import PeerAnswer, PeerClient
+from ledger.federation.client import PeerAnswer, PeerClient, peer_timeout
 from ledger.federation.desk import FEDERATION_PARTY, federation_account, open_desk
 from ledger.federation.trace_requests import (
     PeerTrace,
     TraceAnswerRefused,
-    TraceDelivery,
     answer_of,
     ask_peer,
     check_answer,
@@ -42,7 +41,9 @@ from ledger.federation.trace_requests import (
 )
 from ledger.managed_keys import load_managed_key, managed_key_path, save_managed_key
 from ledger.federation.errors import MessageSignatureError, PeerRefused, PeerUnreachable
-from ledger.federation.hits import HitInvalid, accept_hit, hit_proof
+from ledger.federation.courier import Courier
+from ledger.federation.fresh import FreshAnswers, cache_ttl
+from ledger.federation.hits import HitInvalid, accept_hit, deliver_hits, hit_proof, queue_hit
 from ledger.federation.sharing import BUNDLE_WITHHELD, WITHHELD_FIELDS, status_answer
 from ledger.federation.status import (
     PEER_UNREACHABLE,
@@ -139,13 +140,18 @@ __all__ = [
     "status_max_age",
     "verify_status",
     "PeerClient",
+    "peer_timeout",
     "positive_duration",
     "FEDERATION_PARTY",
     "federation_account",
     "open_desk",
     "PeerTrace",
     "TraceAnswerRefused",
-    "TraceDelivery",
+    "Courier",
+    "FreshAnswers",
+    "cache_ttl",
+    "queue_hit",
+    "deliver_hits",
     "answer_of",
     "ask_peer",
     "check_answer",

@@ -121,7 +121,7 @@ async def _across_the_border(request: Request, caller: Party, body: ScanRequest,
     inspection, attestation = await _record(ledger, request, caller, body, uid, verdict, format_time(moment), [], peer.origin)
     known = lookup.status
     if known is not None and known.flagged and inspection.recorded and inspection.seq is not None:
-        send_hit(state, peer, inspection.seq)
+        await send_hit(state, peer, inspection.seq)
     proof = None if attestation is None else ScanProof(checkpoint=attested_out(attestation), entries=inclusion_out(attestation))
     return ScanOut(verdict=verdict, reasons=[Reason(verdict=f.verdict, detail=f.detail) for f in findings], advice=v.advice(verdict),
                    item=None, status=None if known is None else known.status, custody=[], permit=None, proof=proof,

@@ -6,14 +6,20 @@ $TRACEMARK_PEER_TIMEOUT) so that a border scan never waits on a foreign server, 
 answer only when the peer's key signed it as the answer to this very request. Anything else is
 `PeerUnreachable` (no usable answer: the caller falls back, e.g. on a cached status) or
 `PeerRefused` (the peer said no, with its problem detail).
+
+The HTTP exchanges run on the client's own threads, so a slow peer holds none of the caller's:
+an event loop awaits `get_async` without lending it a thread, and a caller's wait ends at the
+bound even when the exchange has not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +88,13 @@ class PeerClient:
     def get(self, peer: Peer, path: str) -> PeerAnswer:
         return self._exchange(peer, "GET", path, b"")
 
+    async def get_async(self, peer: Peer, path: str) -> PeerAnswer:
+        """`get` for an event loop: the loop awaits the exchange, holding no thread of its own."""
+        request, future = self._send(peer, "GET", path, b"")
+        with self._reaching(peer, future):
+            response = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        return self._answer(peer, request, response)
+
     def post(self, peer: Peer, path: str, content: Any) -> PeerAnswer:
         """POST `content` as RFC 8785 JSON."""
         return self._exchange(peer, "POST", path, canonical(content))
@@ -91,19 +104,29 @@ class PeerClient:
         self._http.close()
 
     def _exchange(self, peer: Peer, method: str, path: str, body: bytes) -> PeerAnswer:
+        request, future = self._send(peer, method, path, body)
+        with self._reaching(peer, future):
+            response = future.result(timeout=self.timeout)
+        return self._answer(peer, request, response)
+
+    def _send(self, peer: Peer, method: str, path: str, body: bytes) -> tuple[HttpRequest, Future[httpx.Response]]:
+        """The signed request, on its way on one of the client's threads."""
         if not path.startswith("/"):
             raise ValueError(f"a peer path starts with '/', got {path!r}")
         request = HttpRequest(method, str(httpx.URL(peer.url + path)), {"Content-Type": "application/json"} if body else {})
         sign_request(request, body, self.key, self.origin)
-        future = self._pool.submit(self._http.request, method, request.url, content=body or None, headers=request.headers)
+        return request, self._pool.submit(self._http.request, method, request.url, content=body or None, headers=request.headers)
+
+    @contextmanager
+    def _reaching(self, peer: Peer, future: Future[httpx.Response]) -> Iterator[None]:
+        """Waiting for `future`: past the bound or failed, the peer is unreachable."""
         try:
-            response = future.result(timeout=self.timeout)
-        except (FutureTimeout, httpx.TimeoutException) as exc:
+            yield
+        except (TimeoutError, httpx.TimeoutException) as exc:
             future.cancel()
             raise PeerUnreachable(peer.name, f"no answer from {peer.url} within {self.timeout:g} s") from exc
         except httpx.HTTPError as exc:
             raise PeerUnreachable(peer.name, f"cannot reach {peer.url}: {exc or type(exc).__name__}") from exc
-        return self._answer(peer, request, response)
 
     def _answer(self, peer: Peer, request: HttpRequest, response: httpx.Response) -> PeerAnswer:
         status, body = response.status_code, response.content

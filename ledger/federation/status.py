@@ -11,6 +11,7 @@ the peer is down, slow or answering garbage still says what was last known, and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -107,8 +108,9 @@ class ForeignStatus:
 
 @dataclass(frozen=True)
 class Lookup:
-    """What a scan learnt of a peer's item: the status (None when never known), whether it is this
-    exchange's answer, and why not (the peer's failure) when it is a kept one or none."""
+    """What a scan learnt of a peer's item: the status (None when never known), whether it is a fresh
+    answer (this scan's exchange, or one shared within `ledger.federation.fresh`'s TTL), and why not
+    (the peer's failure) when it is a kept one or none."""
 
     peer: Peer
     uid: str
@@ -166,18 +168,21 @@ def kept_status(ledger: Ledger, peer: Peer, uid: str) -> ForeignStatus | None:
     return ForeignStatus(peer.name, peer.country, json.loads(row.answer), row.verified_at)
 
 
-def look_up(ledger: Ledger, client: PeerClient, peer: Peer, uid: str, policy: Policy) -> Lookup:
-    """Ask `peer` about `uid` within the client's time bound; its verified answer is kept and returned,
-    and when there is none (down, slow, garbage, refused) the kept one, if any, with the reason."""
+async def look_up(ledger: Ledger, client: PeerClient, peer: Peer, uid: str, policy: Policy) -> Lookup:
+    """Ask `peer` about `uid` within the client's time bound, holding no thread while it answers; its
+    verified answer is kept and returned, and when there is none (down, slow, garbage, refused) the
+    kept one, if any, with the reason."""
     try:
-        answer = client.get(peer, f"/federation/v1/items/{uid}/status")
+        answer = await client.get_async(peer, f"/federation/v1/items/{uid}/status")
         status = verify_status(answer.content, peer, uid, policy, ledger.clock())
     except PeerRefused as refused:
-        return Lookup(peer, uid, kept_status(ledger, peer, uid), False, f"{peer.name} refused: {refused.detail}")
+        problem = f"{peer.name} refused: {refused.detail}"
     except (PeerUnreachable, StatusInvalid) as failed:
-        return Lookup(peer, uid, kept_status(ledger, peer, uid), False, str(failed))
-    keep_status(ledger, status)
-    return Lookup(peer, uid, status, True)
+        problem = str(failed)
+    else:
+        await asyncio.to_thread(keep_status, ledger, status)
+        return Lookup(peer, uid, status, True)
+    return Lookup(peer, uid, await asyncio.to_thread(kept_status, ledger, peer, uid), False, problem)
 
 
 def describe_status(status: str) -> str:

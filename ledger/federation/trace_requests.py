@@ -4,7 +4,7 @@ Both sides keep everything in their own log. The asking log (B) appends `peer_tr
 (signed by its investigator) and posts it, signed, to the peer (A); A appends `peer_trace_arrival`
 (signed by its `federation` desk, `ledger.federation.desk`). An investigator of A decides:
 `peer_trace_decision` granted (A sends the chain) or refused (with a reason). A posts the answer
-to B, retrying with backoff while B is down (`TraceDelivery`); B may also fetch it. B verifies the
+to B, retrying with backoff while B is down (`ledger.federation.courier`); B may also fetch it. B verifies the
 answer against A's cosigned checkpoint (A's vkey under B's verifier policy) and appends
 `peer_trace_answer` (its desk). A request is open, answered or refused; open past its deadline,
 it reads as overdue on both sides.
@@ -23,7 +23,6 @@ import binascii
 import json
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,7 +49,7 @@ from ledger.store.tables import Entry, PeerTraceMessage, PeerTraceRow
 from ledger.witness.cosigned import best_cosigned
 
 __all__ = ["DEADLINE_ENV", "TraceAnswerRefused", "PeerTrace", "trace_deadline", "ask_peer", "send_request", "record_arrival",
-           "decide", "answer_of", "verify_answer", "check_answer", "record_answer", "fetch_answer", "deliver_answers", "TraceDelivery",
+           "decide", "answer_of", "verify_answer", "check_answer", "record_answer", "fetch_answer", "deliver_answers",
            "list_peer_traces", "peer_trace"]
 
 log = logging.getLogger(__name__)
@@ -431,26 +430,3 @@ def deliver_answers(ledger: Ledger, client: PeerClient, now: float | None = None
             delivered += 1
     return delivered
 
-
-class TraceDelivery:
-    """A thread of the server that delivers granted or refused trace answers to peers, retrying with backoff."""
-
-    def __init__(self, ledger: Ledger, client: PeerClient, poll: float = 1.0) -> None:
-        self.ledger, self.client, self.poll = ledger, client, poll
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.poll):
-            try:
-                deliver_answers(self.ledger, self.client)
-            except Exception:  # a database hiccup must not end the thread: the next round tries again
-                log.exception("trace answer delivery failed")
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="trace-delivery", daemon=True)
-        thread.start()
-        return thread
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.client.close()

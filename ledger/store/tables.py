@@ -571,6 +571,25 @@ class PeerStatusRow(SQLModel, table=True):
     verified_at: str = Field(description="when this log verified it (RFC 3339)")
 
 
+class HitOutboxRow(SQLModel, table=True):
+    """A hit notice this log owes a peer (`ledger.federation.hits`): the inspection entry it proves,
+    the peer it goes to, and its delivery. Not derived from the log, so no rebuild touches it."""
+
+    __tablename__ = "hit_outbox"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False},
+                     description="this log's inspection entry")
+    peer: str
+    origin: str = Field(description="the peer's origin when the notice was queued: a notice goes to that log only")
+    queued_at: str
+    state: str = Field(default="pending", description="pending, delivered, refused (by the peer, final) or dropped (no longer a peer)")
+    attempts: int = 0
+    next_attempt: Optional[float] = Field(default=None, index=True, description="POSIX time of the next try, while pending")
+    detail: Optional[str] = Field(default=None, description="why the last try failed, or the peer's reason for refusing")
+    settled_at: Optional[str] = None
+    peer_seq: Optional[int] = Field(default=None, sa_type=BigInteger, description="the peer's hit_notice entry, once delivered")
+
+
 PROJECTION_TABLES = PROJECTION_TABLES + (Diversion, TraceRequestRow, QuestionRow, PeerRow, PeerTraceRow)
 ITEM_TABLES = (Item, Diversion)  # projection rows keyed by item uid: an append batch prefetches them together
 

@@ -1,7 +1,9 @@
 """A cross-border scan between two real national logs (`tracemark serve`, Germany on PostgreSQL,
 Kenya on SQLite) over real HTTP: Kenya's officer scans a pistol Germany's log has as stolen, and
-gets Germany's verified answer; Germany hears of the hit; a Germany that stalls or answers garbage
-gives a kept answer flagged as such, never VALID; a log Kenya does not peer with is told apart."""
+gets Germany's verified answer; Germany hears of the hit, even when it was down and Kenya
+restarted meanwhile; a Germany that stalls or answers garbage gives a kept answer flagged as such,
+never VALID; Kenya reuses Germany's answer within its TTL without asking, never after it nor past
+the peering; a log Kenya does not peer with is told apart."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import json
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +31,11 @@ from tests.federation.test_two_logs import Log, german_and_kenyan_logs
 from tests.witness.plumbing import tracemark, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+TTL = 4
+"""Seconds Kenya reuses Germany's verified answer ($TRACEMARK_PEER_CACHE_TTL)."""
+SCANS_AT_ONCE = 30
+"""More scans at once than a server process has threads in its pool (cores + 4)."""
 
 
 @dataclass
@@ -75,7 +84,11 @@ class Proxy:
                            b'{"status":"active')
             client.close()
             return
-        upstream = socket.create_connection(("127.0.0.1", self.target))
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+        except ConnectionRefusedError:  # the log is down: so is the proxy to it
+            client.close()
+            return
         self._open.append(upstream)
         for source, sink in ((client, upstream), (upstream, client)):
             threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
@@ -104,6 +117,8 @@ class Border:
     stolen: str
     code: str
     folder: Path
+    others: list[str]
+    """Codes of more German items, none flagged and none scanned before their test."""
 
     def scan(self, code: str | None = None) -> dict:
         started = datetime.now(UTC)
@@ -113,11 +128,23 @@ class Border:
         assert datetime.now(UTC) - started < timedelta(seconds=5)  # the peer's 2 s bound, plus the scan's own work
         return answer.json()
 
+    def forget(self) -> None:
+        """Wait until Kenya no longer reuses the answers it had: its next scan asks Germany."""
+        time.sleep(TTL)
+
+    def outbox(self, seq: int) -> dict:
+        """Kenya's hit notice of its inspection `seq`, as its outbox has it."""
+        with sqlite3.connect(self.folder / "ke.db") as db:
+            db.row_factory = sqlite3.Row
+            [row] = db.execute("SELECT * FROM hit_outbox WHERE seq = ?", (seq,)).fetchall()
+            return dict(row)
+
 
 @pytest.fixture(scope="module")
 def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
     folder = tmp_path_factory.mktemp("border")
-    with ExitStack() as stack:
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as env:
+        env.setenv("TRACEMARK_PEER_CACHE_TTL", f"PT{TTL}S")
         de, ke = german_and_kenyan_logs(stack, folder)
         world = de.world
         assert world is not None
@@ -125,6 +152,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
         stolen = world.firearm()
         world.act("de-police", "report_stolen", item=stolen, place="Frankfurt am Main", details="burglary at the dealer's")
         code = issue_marking(ledger, stolen, world.parties["it-beretta"].account).payload
+        others = [issue_marking(ledger, world.firearm(), world.parties["it-beretta"].account).payload for _ in range(SCANS_AT_ONCE)]
         ledger.db.dispose()
         keystore = ke.settings.keys_dir / "registry.json"
         created = tracemark("apikey", "create", "ke-customs", "--managed-key", "--authoriser", str(keystore), "--passphrase", "pass",
@@ -137,7 +165,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Border]:
         for log in (de, ke):
             log.server.start()
             stack.callback(log.server.stop)
-        yield Border(de, ke, proxy, token, stolen, code, folder)
+        yield Border(de, ke, proxy, token, stolen, code, folder, others)
 
 
 def _entries(log: Log, event_type: str) -> list[dict]:
@@ -177,7 +205,9 @@ def test_a_stolen_pistol_of_germany_scanned_in_kenya_is_reported_stolen_in_de_wi
 
 def test_a_stalling_germany_gives_the_kept_answer_within_the_bound_then_a_stale_one(border: Border) -> None:
     border.proxy.set("forward")
+    border.forget()
     border.scan()  # a fresh answer is kept
+    border.forget()
     border.proxy.set("stall")
     answer = border.scan()
     assert answer["verdict"] == "PEER_UNREACHABLE", answer
@@ -194,7 +224,17 @@ def test_a_stalling_germany_gives_the_kept_answer_within_the_bound_then_a_stale_
     border.proxy.set("forward")
 
 
+def test_scans_of_many_items_at_once_each_answer_within_the_bound_while_germany_stalls(border: Border) -> None:
+    border.proxy.set("stall")
+    with ThreadPoolExecutor(SCANS_AT_ONCE) as scanners:
+        answers = list(scanners.map(border.scan, border.others))  # each within the bound: `Border.scan`
+    border.proxy.set("forward")
+    assert all(answer["verdict"] == "PEER_UNREACHABLE" and answer["foreign"] is None for answer in answers), answers
+    assert len({answer["inspection"]["seq"] for answer in answers}) == SCANS_AT_ONCE
+
+
 def test_garbage_from_germany_is_never_valid(border: Border) -> None:
+    border.forget()
     border.proxy.set("garbage")
     answer = border.scan()
     assert answer["verdict"] in ("PEER_UNREACHABLE", "STALE_STATUS"), answer
@@ -211,3 +251,79 @@ def test_a_code_of_a_log_kenya_does_not_peer_with_is_the_unknown_log_answer(bord
     answer = border.scan(code)
     assert answer["verdict"] == "FOREIGN_LOG" and answer["foreign"] is None, answer
     assert not answer["inspection"]["recorded"]
+
+
+def _not_fresh(answer: dict) -> bool:
+    return any(reason["verdict"] in ("PEER_UNREACHABLE", "STALE_STATUS") for reason in answer["reasons"])
+
+
+def test_within_the_ttl_kenya_answers_from_germanys_last_answer_without_asking_and_asks_again_after_it(border: Border) -> None:
+    border.proxy.set("forward")
+    border.forget()
+    first = border.scan()
+    assert first["foreign"]["answered_now"] and not _not_fresh(first), first
+    border.proxy.set("stall")  # asked now, Germany would answer nothing within the bound
+    second = border.scan()
+    assert second["verdict"] == "REPORTED_LOST_STOLEN" and not _not_fresh(second), second
+    assert second["foreign"]["answered_now"] and second["foreign"]["problem"] == ""
+    assert (second["foreign"]["verified_at"], second["foreign"]["as_of"]) == (first["foreign"]["verified_at"], first["foreign"]["as_of"])
+    border.forget()
+    third = border.scan()  # asked again: the stalling Germany
+    assert third["verdict"] == "PEER_UNREACHABLE" and not third["foreign"]["answered_now"], third
+    assert "within 2 s" in third["foreign"]["problem"]
+    border.proxy.set("forward")
+    fourth = border.scan()
+    assert fourth["foreign"]["answered_now"] and fourth["foreign"]["as_of"] > first["foreign"]["as_of"], fourth
+
+
+def test_no_answer_is_reused_past_the_peering_it_came_from(border: Border) -> None:
+    border.proxy.set("forward")
+    assert border.scan()["verdict"] == "REPORTED_LOST_STOLEN"  # Germany's answer, fresh in Kenya
+    border.ke.peers("remove", "de", "--reason", "the agreement ended")
+    ended = border.scan()
+    assert ended["verdict"] == "FOREIGN_LOG" and ended["foreign"] is None, ended
+    border.ke.peers("add", "de", "--origin", border.de.settings.origin, "--vkey", border.de.vkey, "--url", border.proxy.url,
+                    "--country", "DE")
+    border.proxy.set("stall")
+    again = border.scan()  # peered anew: Germany is asked, and stalls
+    assert again["verdict"] == "PEER_UNREACHABLE" and not again["foreign"]["answered_now"], again
+    border.proxy.set("forward")
+
+
+def test_a_hit_notice_reaches_germany_after_it_was_down_and_kenya_restarted(border: Border) -> None:
+    border.proxy.set("forward")
+    border.de.server.stop()
+    answer = border.scan()  # Germany's last answer flags the pistol: Kenya owes it a notice
+    seq = answer["inspection"]["seq"]
+    assert answer["foreign"]["flagged"] and border.outbox(seq)["state"] == "pending"
+    wait_for(lambda: border.outbox(seq)["attempts"] >= 1, "a first try of the notice")
+    border.ke.server.stop()
+    border.ke.server.start()
+    border.de.server.start()
+
+    def heard() -> bool:
+        return any(e["peer_seq"] == seq for e in _entries(border.de, "hit_notice"))
+
+    wait_for(heard, "Germany's hit notice of Kenya's inspection while Germany was down")
+    [notice] = [e for e in _entries(border.de, "hit_notice") if e["peer_seq"] == seq]
+    wait_for(lambda: border.outbox(seq)["state"] == "delivered", "the notice marked delivered")
+    kept = border.outbox(seq)
+    assert kept["peer_seq"] == notice["seq"] and kept["next_attempt"] is None and kept["settled_at"]
+
+
+def test_a_hit_notice_germany_refuses_is_kept_as_refused_and_not_tried_again(border: Border) -> None:
+    border.proxy.set("forward")
+    border.de.peers("remove", "ke", "--reason", "the agreement ended")
+    try:
+        answer = border.scan()
+        seq = answer["inspection"]["seq"]
+        assert answer["foreign"]["flagged"]
+        wait_for(lambda: border.outbox(seq)["state"] != "pending", "Germany's answer to the notice")
+        refused = border.outbox(seq)
+        assert refused["state"] == "refused" and "not the origin of a current peer" in refused["detail"], refused
+        assert refused["next_attempt"] is None and refused["attempts"] == 0
+    finally:
+        border.de.peer_with(border.ke)
+    time.sleep(2)  # a retry would have come by now (the first waits 1 s)
+    assert border.outbox(seq) == refused
+    assert not any(e["peer_seq"] == seq for e in _entries(border.de, "hit_notice"))

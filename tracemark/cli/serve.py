@@ -112,7 +112,7 @@ def serve(
     from api.app import create_app, freeze_startup_heap
     from api.demo_keys import DEMO_LABELS, api_keys_path, demo_files_current, forget_demo_files, seed_demo_api_keys
     from api.slowheaders import HeaderTimeoutConfigError, HeaderTimeoutProtocol, header_timeout
-    from ledger import DEMO_PASSPHRASE, PeerClient, TraceDelivery, WitnessWorker, init_log, verifier_key_id
+    from ledger import DEMO_PASSPHRASE, Courier, PeerClient, WitnessWorker, cache_ttl, init_log, verifier_key_id
     from scanner.claims import marking_verifier
     from scanner.markings import issue_demo_labels
 
@@ -120,6 +120,7 @@ def serve(
         header_timeout()
     except HeaderTimeoutConfigError as exc:
         raise fail(str(exc)) from exc
+    cache_ttl()  # a bad $TRACEMARK_PEER_CACHE_TTL stops the server here, not each worker process
     settings = settings_from(db, home)
     ledger = init_log(settings)
     keys_file = api_keys_path(settings)
@@ -130,8 +131,10 @@ def serve(
         seed_demo_api_keys(ledger, settings)
         issue_demo_labels(ledger, settings.keys_dir, DEMO_PASSPHRASE, labels, verifier_key_id(settings.verifier_key()))
     WitnessWorker(ledger).start()  # submits each new checkpoint to the configured witnesses
-    if ledger.log_key is not None:  # delivers trace answers to peers, retrying while one is down
-        TraceDelivery(ledger, PeerClient.for_log(ledger.log_key, ledger.origin)).start()
+    courier = None
+    if ledger.log_key is not None:  # delivers trace answers and hit notices to peers, retrying while one is down
+        courier = Courier(ledger, PeerClient.for_log(ledger.log_key, ledger.origin))
+        courier.start()
     url = f"http://{host}:{port}"
     console.print(f"Tracemark API on [bold]{url}[/]  (docs {url}/docs, log {settings.origin} on {settings.db_url}, {ledger.size()} entries)")
     if demo:
@@ -144,7 +147,7 @@ def serve(
                                       http=HeaderTimeoutProtocol, log_level="info", access_log=access_log,
                                       timeout_worker_healthcheck=_WORKER_HEALTHCHECK))
         return
-    app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger))
+    app = create_app(settings, ledger=ledger, marking_verifier=marking_verifier(ledger), courier=courier)
     freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, http=HeaderTimeoutProtocol, log_level="info", access_log=access_log)
 
