@@ -2,14 +2,14 @@
 
 A thread of ``tracemark serve``. It wakes when this process's appends commit (``Ledger.when_appended``),
 when a submission ends, and at the latest every ``poll`` seconds (appends by other processes). Then,
-if some witness is free (not submitting, not waiting out a backoff), it takes the latest checkpoint
+if some witness is free (not submitting, not waiting out a backoff or its spacing), it takes the latest checkpoint
 (signing one if the log has grown) and, for each free witness that has not cosigned it, submits it
 on a pool thread: ``old <size the witness last cosigned>``, the consistency
 proof from that size, an empty line, the signed note (tlog-witness add-checkpoint). A 409 says
 which size the witness really has: the submission is made again from there. The cosignatures
 returned are verified against the witness's configured keys and kept. Appends never wait for a
-witness, and a witness that is down or slow delays only its own cosignature. A checkpoint is signed
-at most once per witness round trip, however fast the log grows: a free witness is the only reason to sign.
+witness, and a witness that is down or slow delays only its own cosignature. However fast the log
+grows, each witness is sent at most one checkpoint per round trip and per ``spacing`` (0.1 s).
 """
 
 from __future__ import annotations
@@ -80,15 +80,20 @@ def submit(ledger: Ledger, client: httpx.Client, witness: WitnessRow, checkpoint
 
 BACKOFF = Backoff(first=0.5, cap=60.0)
 """Half a second after a witness first fails, doubling to a minute: a witness that is down costs little."""
+SPACING = 0.1
+"""Seconds from one submission to a witness to the next: under a stream of appends, each witness
+and the log write ten cosignatures a second rather than one per round trip, and the append lock
+is left to the appends."""
 
 
 class WitnessWorker:
     """Gathers cosignatures of the log's latest checkpoint from every configured witness."""
 
     def __init__(self, ledger: Ledger, poll: float = 0.5, timeout: float = 10.0, backoff: Backoff = BACKOFF,
-                 client: httpx.Client | None = None) -> None:
+                 client: httpx.Client | None = None, spacing: float = SPACING) -> None:
         self.ledger = ledger
         self.poll = poll
+        self.spacing = spacing
         self.backoff = backoff
         self.client = httpx.Client(timeout=timeout) if client is None else client
         self.stopped = threading.Event()
@@ -129,15 +134,16 @@ class WitnessWorker:
             record_error(self.ledger, witness.name, message)
         else:
             self._failures.pop(witness.name, None)
-            self._due.pop(witness.name, None)
+            self._due[witness.name] = time.monotonic() + self.spacing
             log.info("witness %s cosigned checkpoint of size %s (%s cosignatures)", witness.name, checkpoint.size, count)
         finally:
             self._wake.set()  # the log may have grown while this witness was busy
 
     def run(self) -> None:
-        """Step on each wake-up, or every ``poll`` seconds, until ``stopped`` is set."""
+        """Step on each wake-up, when a witness's spacing or backoff ends, or every ``poll`` seconds,
+        until ``stopped`` is set."""
         while not self.stopped.is_set():
-            self._wake.wait(self.poll)
+            self._wake.wait(self._until_due())
             self._wake.clear()
             if self.stopped.is_set():
                 return
@@ -145,6 +151,11 @@ class WitnessWorker:
                 self.step()
             except Exception:  # a database hiccup must not end the thread: the next step tries again
                 log.exception("witnessing step failed")
+
+    def _until_due(self) -> float:
+        """Seconds to sleep: until the soonest witness may be sent a checkpoint again, at most ``poll``."""
+        now = time.monotonic()
+        return min([self.poll, *(due - now for due in list(self._due.values()) if due > now)])
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="witnessing", daemon=True)
