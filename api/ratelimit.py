@@ -118,7 +118,7 @@ class RateLimit:
             return
         retry = max(1, math.ceil(wait))
         response = problem(None, 429, "rate-limited", "Too many requests",
-                           f"{_who(caller)} may make {per_minute} {kind} requests a minute; retry in {retry} s")
+                           f"{_who(caller, kind)} may make {per_minute} {kind} requests a minute; retry in {retry} s")
         response.headers["Retry-After"] = str(retry)
         await response(scope, receive, send)
 
@@ -153,5 +153,7 @@ def _address(scope: Scope) -> str:
     return f"addr:{client[0] if client else '?'}"
 
 
-def _who(caller: str) -> str:
-    return "this API key" if caller.startswith("key:") else "this address"
+def _who(caller: str, kind: str) -> str:
+    if caller.startswith("key:"):
+        return "this API key"
+    return "this address" if kind == "federation" else "a client without a valid API key"
