@@ -39,12 +39,14 @@ from tracemark.network import DEFAULT_DE_DB, Network, prepare, reset, running
 __all__ = ["run", "CLIENTS", "ITEMS"]
 
 CLIENTS = 50
+WORKERS = 2
+"""Server processes a log, as `bench.scan` loads the local scan."""
 ITEMS = 20
 """Bulk German firearms beside the demo's stories."""
 PACE = 100
 """Scans a second of the paced runs: below what one German server process keeps up with."""
 STOLEN = "REPORTED_LOST_STOLEN"
-UNLIMITED = {"TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0"}
+UNLIMITED = {"TRACEMARK_RATE_LIMIT_WRITES": "0", "TRACEMARK_RATE_LIMIT_SCANS": "0", "TRACEMARK_RATE_LIMIT_PEERS": "0"}
 """The servers' per-caller rate limits are off: one customs officer's key makes every scan."""
 
 
@@ -59,7 +61,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         de_db = DEFAULT_DE_DB.rsplit("/", 1)[0] + f"/tracemark_bench_{uuid.uuid4().hex[:10]}"
         network = prepare(folder, de_db, ports=_ports(), items=ITEMS)
         try:
-            with patch.dict(os.environ, UNLIMITED), running(network):
+            with patch.dict(os.environ, UNLIMITED), running(network, WORKERS):
                 target = network.items["de"]["valid_firearm"]
                 codes = _codes(network)
                 scanned = [code for uid, code in codes.items() if uid != target]
