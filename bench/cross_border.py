@@ -39,8 +39,6 @@ from tracemark.network import DEFAULT_DE_DB, Network, prepare, reset, running
 __all__ = ["run", "CLIENTS", "ITEMS"]
 
 CLIENTS = 50
-WORKERS = 2
-"""Server processes a log, as `bench.scan` loads the local scan."""
 ITEMS = 20
 """Bulk German firearms beside the demo's stories."""
 PACE = 100
@@ -61,7 +59,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         de_db = DEFAULT_DE_DB.rsplit("/", 1)[0] + f"/tracemark_bench_{uuid.uuid4().hex[:10]}"
         network = prepare(folder, de_db, ports=_ports(), items=ITEMS)
         try:
-            with patch.dict(os.environ, UNLIMITED), running(network, WORKERS):
+            with patch.dict(os.environ, UNLIMITED), running(network):
                 target = network.items["de"]["valid_firearm"]
                 codes = _codes(network)
                 scanned = [code for uid, code in codes.items() if uid != target]

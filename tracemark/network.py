@@ -230,12 +230,12 @@ def reset(folder: Path = DEFAULT_FOLDER) -> list[str]:
 
 
 @contextmanager
-def running(network: Network, workers: int = 1) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """Each node as a `tracemark serve` of `workers` processes, answering on its port; all stopped on leaving."""
+def running(network: Network) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """Each node as a `tracemark serve` process, answering on its port; all stopped on leaving."""
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for node in network.nodes:
-            processes[node.name] = _serve(node, workers)
+            processes[node.name] = _serve(node)
         for node in network.nodes:
             _wait_healthy(node, processes[node.name])
         yield processes
@@ -243,14 +243,14 @@ def running(network: Network, workers: int = 1) -> Iterator[dict[str, subprocess
         stop_all(processes.values())
 
 
-def _serve(node: Node, workers: int) -> subprocess.Popen[bytes]:
+def _serve(node: Node) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TRACEMARK_HOME": str(node.home), "TRACEMARK_ORIGIN": node.origin, "TRACEMARK_DB": node.db_url,
            "TRACEMARK_KEY_PASSPHRASE": DEMO_PASSPHRASE}
     node.home.mkdir(parents=True, exist_ok=True)
     with node.serve_log.open("ab") as out:
         out.write(f"--- {format_time(utc_now())} tracemark serve on port {node.port}\n".encode())
         out.flush()
-        return subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(node.port), "--workers", str(workers)],
+        return subprocess.Popen([sys.executable, "-m", "tracemark", "serve", "--port", str(node.port)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 

@@ -6,7 +6,9 @@ items again and again (a container of skins, a consignment of rifles), so a veri
 reused for `TRACEMARK_PEER_CACHE_TTL` (ISO 8601, default PT10S) from when it was asked for: the
 TTL is how late a change in the issuing log (a theft reported there) can reach this log's verdict.
 Scans of an item while it is being asked about wait for that one request (single flight); only a
-fresh, verified answer is reused, never a failure or a kept one.
+fresh, verified answer is reused, never a failure or a kept one. A scan of an answer past half its
+TTL still gets it, and asks again in the background (refresh ahead): an item scanned steadily never
+makes its scans wait for the peer, and no answer older than the TTL is ever used.
 
 The answers are per server process, keyed by the whole peer as the log describes it now: a peer
 re-described (`peers add` again: a new key, URL or origin) is another key, and a removed peer is
@@ -31,6 +33,8 @@ CACHE_TTL_ENV = "TRACEMARK_PEER_CACHE_TTL"
 DEFAULT_CACHE_TTL = timedelta(seconds=10)
 
 _Key = tuple[Peer, str]
+REFRESH_AFTER = 0.5
+"""Of the TTL: an answer this old is asked for again in the background when it is next used."""
 
 
 def cache_ttl() -> timedelta:
@@ -59,12 +63,20 @@ class FreshAnswers:
         of the same item that comes while it runs."""
         key = (peer, uid)
         kept = self._answers.get(key)
-        if kept is not None and self._clock() - kept[0] < self.ttl:
-            return kept[1]
+        if kept is not None:
+            age = self._clock() - kept[0]
+            if age < self.ttl:
+                if age >= self.ttl * REFRESH_AFTER:
+                    self._flight(key, ask).add_done_callback(_unawaited)
+                return kept[1]
+        return await asyncio.shield(self._flight(key, ask))  # a scan that gives up does not cancel the others' request
+
+    def _flight(self, key: _Key, ask: Callable[[], Awaitable[Lookup]]) -> asyncio.Task[Lookup]:
+        """The request about `key` in flight, started now if there is none."""
         flight = self._flights.get(key)
         if flight is None:
             flight = self._flights[key] = asyncio.get_running_loop().create_task(self._ask(key, ask))
-        return await asyncio.shield(flight)  # a scan that gives up does not cancel the others' request
+        return flight
 
     async def _ask(self, key: _Key, ask: Callable[[], Awaitable[Lookup]]) -> Lookup:
         asked = self._clock()  # the answer is as of this moment or later: its age counts from here
@@ -86,3 +98,9 @@ class FreshAnswers:
             if self._answers[oldest][0] >= horizon:
                 return
             del self._answers[oldest]
+
+
+def _unawaited(flight: asyncio.Task[Lookup]) -> None:
+    """A refresh nobody awaits: its failure is the next scan's to meet, not an unretrieved exception."""
+    if not flight.cancelled():
+        flight.exception()

@@ -1,5 +1,6 @@
 """The freshness cache of peer answers on its own: one request per (peer, item) in flight, answers
-reused within the TTL and not after it, failures never reused, a re-described peer asked anew.
+reused within the TTL and not after it, refreshed in the background past half of it, failures never
+reused, a re-described peer asked anew.
 (With real servers: tests/federation/test_cross_border.py.)"""
 
 from __future__ import annotations
@@ -68,6 +69,29 @@ def test_an_answer_is_reused_within_the_ttl_and_asked_for_again_after_it() -> No
         clock.now += 0.1
         await answers.look_up(PEER, "01A", peer.ask(PEER, "01A"))
         assert peer.asked == 2
+
+    asyncio.run(scans())
+
+
+def test_an_answer_past_half_its_ttl_is_asked_for_again_while_it_is_still_used() -> None:
+    async def scans() -> None:
+        clock, peer = Clock(), Peerish()
+        answers = FreshAnswers(timedelta(seconds=10), clock)
+        first = await answers.look_up(PEER, "01A", peer.ask(PEER, "01A"))
+        clock.now += 4.9
+        assert await answers.look_up(PEER, "01A", peer.ask(PEER, "01A")) is first
+        await asyncio.sleep(0.01)
+        assert peer.asked == 1  # younger than half the TTL: no refresh
+        clock.now += 0.2
+        peer.gate.clear()
+        assert await answers.look_up(PEER, "01A", peer.ask(PEER, "01A")) is first  # not kept waiting for the refresh
+        await asyncio.sleep(0.01)
+        assert peer.asked == 2
+        peer.gate.set()
+        await asyncio.sleep(0.01)
+        clock.now += 9.0  # 14.1 s after the first answer, 9 s after the refresh was asked for
+        refreshed = await answers.look_up(PEER, "01A", peer.ask(PEER, "01A"))
+        assert refreshed is not first and refreshed.fresh and peer.asked == 2
 
     asyncio.run(scans())
 
