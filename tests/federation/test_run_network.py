@@ -130,6 +130,11 @@ def test_the_network_answers_peers_is_witnessed_tells_its_story_and_stops_on_ctr
     assert (item["status"], item["kind"]) == ("stolen", "firearm"), item
     item = httpx.get(f"{ke_url}/v1/items/{skin}", headers={"Authorization": f"Bearer {ke_key}"}, timeout=10).json()
     assert item["status"] == "in_transit" and item["pending_to"] == "de-leder", item
+    # the investigators' keys it prints open each log's trace requests
+    for url, investigator in ((ke_url, network.found(r"KE \(ke-dci\) (tmk_[^\s,]+)")), (de_url, network.found(r"DE \(de-bka\) (tmk_[^\s,]+)"))):
+        assert f"{url}/investigations/trace-requests" in network.text
+        listed = httpx.get(f"{url}/v1/trace-requests", headers={"Authorization": f"Bearer {investigator}"}, timeout=10)
+        assert listed.status_code == 200, listed.text
     for log in ("de", "ke"):
         labels = network.found(rf"  {log.upper()}: (\S+demo-labels\.pdf)")
         assert Path(labels).read_bytes().startswith(b"%PDF")

@@ -79,6 +79,7 @@ def _print_guide(network: Network, pids: dict[str, int]) -> None:
         "API keys for the camera pages:",
         f"  KE customs officer (ke-customs, on the KE log): {ke.api_key('ke-customs')}",
         f"  DE customs officer (de-customs, on the DE log): {de.api_key('de-customs')}",
+        f"API keys for the investigators' pages: KE (ke-dci) {ke.api_key('ke-dci')}, DE (de-bka) {de.api_key('de-bka')}",
         "Labels (version 3 codes, each naming the log that issued it):",
         f"  DE: {de.labels}",
         f"  KE: {ke.labels}",
@@ -87,6 +88,8 @@ def _print_guide(network: Network, pids: dict[str, int]) -> None:
         f"     'stolen from a German dealer' (item {pistol}) from the DE labels: a German code, asked of the DE log.",
         f"  2. In Germany: open {de.url}/scan, sign in with the DE customs key and scan a crocodile skin",
         f"     'skin exported to Germany, in transit' (item {skin}) from the KE labels: a Kenyan code, asked of the KE log.",
+        f"  3. Between investigators: at {ke.url}/investigations/trace-requests, signed in with the KE investigator key, ask DE",
+        f"     for the pistol's custody chain; at {de.url}/investigations/trace-requests, with the DE key, grant or refuse it.",
         f"Server logs: {network.folder}/<de|ke|witness>/serve.log. Ctrl-C stops all three.",
     ]
     for line in lines:
