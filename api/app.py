@@ -40,7 +40,7 @@ from api.routes import (
     trace_requests,
     witness,
 )
-from ledger import Courier, FreshAnswers, Ledger, LedgerError, LocalAccount, Settings, StoreError, cache_ttl, open_ledger, verifier_key_id
+from ledger import Courier, FreshAnswers, Ledger, LedgerError, LocalAccount, Settings, StoreError, cache_ttl, open_ledger, status_max_age, verifier_key_id
 from scanner.logs import LocalLog, ledger_log_id
 from scanner.payload import DEFAULT_HOST, normal_host
 
@@ -111,6 +111,7 @@ def create_app(
     app.state.public_host = normal_host(public_host or os.environ.get("TRACEMARK_PUBLIC_HOST") or DEFAULT_HOST)
     app.state.managed_keys = {}
     app.state.fresh_answers = FreshAnswers(cache_ttl())
+    app.state.peer_status_max_age = status_max_age()  # read once: every cross-border scan judges by it
     app.state.courier = courier
     threading.Thread(target=_warm_desk, args=(app.state.managed_keys, settings), name="desk-key", daemon=True).start()
     app.state.metrics = Metrics(ledger)

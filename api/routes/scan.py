@@ -34,7 +34,6 @@ from ledger import (
     peer_by_key_id,
     sign_event,
     status_findings,
-    status_max_age,
 )
 from ledger import verdict as v
 from scanner.logs import LocalLog
@@ -116,7 +115,7 @@ async def _across_the_border(request: Request, caller: Party, body: ScanRequest,
     ledger: Ledger = state.ledger
     lookup = await look_up_peer(state, peer, uid)
     moment = ledger.clock()
-    findings = status_findings(lookup, moment, status_max_age())
+    findings = status_findings(lookup, moment, state.peer_status_max_age)
     verdict = v.worst(findings)
     inspection, attestation = await _record(ledger, request, caller, body, uid, verdict, format_time(moment), [], peer.origin)
     known = lookup.status

@@ -18,14 +18,12 @@ never asked about at all, so no answer outlives the peering it came from.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from ledger.errors import StoreError
 from ledger.federation.peers import Peer
-from ledger.federation.status import Lookup, parse_duration
+from ledger.federation.status import Lookup, duration_setting
 
 __all__ = ["CACHE_TTL_ENV", "DEFAULT_CACHE_TTL", "cache_ttl", "FreshAnswers"]
 
@@ -39,13 +37,7 @@ REFRESH_AFTER = 0.5
 
 def cache_ttl() -> timedelta:
     """$TRACEMARK_PEER_CACHE_TTL (default PT10S): how long a verified peer answer is reused; PT0S asks every time."""
-    text = os.environ.get(CACHE_TTL_ENV, "")
-    if not text:
-        return DEFAULT_CACHE_TTL
-    try:
-        return parse_duration(text)
-    except StoreError as exc:
-        raise StoreError(f"{CACHE_TTL_ENV}: {exc}") from exc
+    return duration_setting(CACHE_TTL_ENV, DEFAULT_CACHE_TTL)
 
 
 class FreshAnswers:

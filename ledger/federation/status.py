@@ -35,7 +35,7 @@ from ledger.store.ledger import Ledger
 from ledger.store.tables import PeerStatusRow
 
 __all__ = ["MAX_AGE_ENV", "DEFAULT_MAX_AGE", "PEER_UNREACHABLE", "STALE_STATUS", "StatusInvalid", "ForeignStatus", "Lookup",
-           "status_max_age", "parse_duration", "verify_status", "keep_status", "kept_status", "look_up", "status_findings",
+           "status_max_age", "duration_setting", "parse_duration", "verify_status", "keep_status", "kept_status", "look_up", "status_findings",
            "describe_status", "policy_for"]
 
 MAX_AGE_ENV = "TRACEMARK_PEER_STATUS_MAX_AGE"
@@ -61,10 +61,21 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
+def duration_setting(variable: str, default: timedelta) -> timedelta:
+    """The ISO 8601 duration in environment variable `variable`, `default` when it is unset; a
+    StoreError naming the variable when it is no duration."""
+    text = os.environ.get(variable, "")
+    if not text:
+        return default
+    try:
+        return parse_duration(text)
+    except StoreError as exc:
+        raise StoreError(f"{variable}: {exc}") from exc
+
+
 def status_max_age() -> timedelta:
     """$TRACEMARK_PEER_STATUS_MAX_AGE (default PT24H): how old a kept answer may be before it is stale."""
-    text = os.environ.get(MAX_AGE_ENV, "")
-    return parse_duration(text) if text else DEFAULT_MAX_AGE
+    return duration_setting(MAX_AGE_ENV, DEFAULT_MAX_AGE)
 
 
 def policy_for(policy: Policy, peer: Peer) -> tuple[Policy, str | None]:

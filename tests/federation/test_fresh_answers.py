@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger import FreshAnswers, Lookup, Peer, StoreError, cache_ttl
+from ledger import FreshAnswers, Lookup, Peer, StoreError, cache_ttl, status_max_age
 
 PEER = Peer("de", "registry.de.example/log", "registry.de.example/log+01020304+AAAA", "http://127.0.0.1:9", "DE", (), 7)
 
@@ -144,3 +144,6 @@ def test_the_ttl_is_an_iso_8601_duration(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("TRACEMARK_PEER_CACHE_TTL", "10s")
     with pytest.raises(StoreError, match="TRACEMARK_PEER_CACHE_TTL: '10s' is not an ISO 8601 duration"):
         cache_ttl()
+    monkeypatch.setenv("TRACEMARK_PEER_STATUS_MAX_AGE", "a day")
+    with pytest.raises(StoreError, match="TRACEMARK_PEER_STATUS_MAX_AGE: 'a day' is not an ISO 8601 duration"):
+        status_max_age()
